@@ -1,0 +1,45 @@
+# Shared settings of the testbed scripts (sourced, not run).
+
+# Heavy artefacts live outside the clone so a second run is fast.
+P2PBAR_CACHE=${P2PBAR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/p2pbar}
+P2PBAR_SUITE=${P2PBAR_SUITE:-trixie}
+
+# The Debian mirror: the one this machine's apt already uses, unless set.
+debian_mirror() {
+	if [ -n "${P2PBAR_DEBIAN_MIRROR:-}" ]; then
+		echo "$P2PBAR_DEBIAN_MIRROR"
+		return
+	fi
+	local uri
+	uri=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
+		/etc/apt/sources.list.d/*.sources 2>/dev/null |
+		grep -oE '(https?|file)://[^ ]+/debian/?( |$)' | head -n1 | tr -d ' ')
+	if [ -z "$uri" ]; then
+		echo "testbed: no Debian mirror in /etc/apt; set P2PBAR_DEBIAN_MIRROR" >&2
+		return 1
+	fi
+	echo "${uri%/}"
+}
+
+# Project-owned apt state for looking up guest package versions: the
+# system's sources and lists are never touched.
+# usage: guest_apt apt-get|apt-cache ARGS...
+guest_apt() {
+	local dir="$P2PBAR_CACHE/apt-$P2PBAR_SUITE" tool=$1
+	shift
+	"$tool" -q -o Dir::Etc::SourceList="$dir/sources.list" \
+		-o Dir::Etc::SourceParts=/dev/null \
+		-o Dir::State="$dir/state" -o Dir::Cache="$dir/cache" \
+		-o Dir::State::status=/dev/null \
+		-o APT::Architecture=amd64 "$@"
+}
+
+guest_apt_setup() {
+	local dir="$P2PBAR_CACHE/apt-$P2PBAR_SUITE" mirror
+	mirror=$(debian_mirror) || return 1
+	mkdir -p "$dir/state/lists/partial" "$dir/cache/archives/partial"
+	cat >"$dir/sources.list" <<-SRC
+		deb $mirror $P2PBAR_SUITE main
+		deb-src $mirror $P2PBAR_SUITE main
+	SRC
+}

@@ -1,0 +1,48 @@
+#!/bin/sh
+# PID 1 of a testbed guest after p2pbar-init mounted the run share: set up
+# the guest, run the script with its output on the console and in
+# output.log, record its exit status and the kernel log, power off.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root LANG=C.UTF-8
+run=/p2pbar/run
+cd "$run" || exit 1
+. "$run/env"
+export NODE_ID NODE_COUNT NODE_IP PEER_IP P2PBAR_BAR_SIZE P2PBAR_SRC \
+	P2PBAR_BUILD P2PBAR_RUN
+
+fail() {
+	echo "guest setup: $*" | tee -a "$run/output.log" >/dev/console
+	echo 125 >"$run/status"
+	echo o >/proc/sysrq-trigger
+	sleep 60
+}
+
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+mount -t tmpfs -o mode=0755 tmpfs /run
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,ro src /p2pbar/src ||
+	fail "cannot mount the source share"
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,ro build /p2pbar/build ||
+	fail "cannot mount the build share"
+hostname "p2pbar-g$NODE_ID"
+ulimit -l unlimited # RDMA registers memory
+
+ip link set lo up
+modprobe virtio_net || fail "cannot load virtio_net"
+ip link set eth0 mtu 9000 up || fail "no eth0"
+ip addr add "$NODE_IP/24" dev eth0 || fail "cannot address eth0"
+date +%s >"$run/booted"
+
+{
+	./script "$@"
+	echo $? >"$run/status.tmp"
+} 2>&1 | tee "$run/output.log" >/dev/console
+
+dmesg >"$run/dmesg.txt"
+mv "$run/status.tmp" "$run/status"
+sync
+echo o >/proc/sysrq-trigger
+sleep 60

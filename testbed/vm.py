@@ -1,0 +1,351 @@
+#!/usr/bin/env python3
+"""Boot testbed guests under QEMU (TCG), run one script in them, report.
+
+Each guest gets: the cached Debian image (ext4, snapshot=on, so runs never
+change it), an ivshmem-plain "accelerator" backed by a file in /dev/shm that
+the host can read and write, a virtio NIC, and three 9p shares: the per-run
+directory (read-write: script, env, output, exit status, dmesg), the source
+tree and the build tree (both read-only). With two guests their NICs are
+joined by a unix datagram socket pair.
+
+The exit status is the script's (the first non-zero one of the guests), or
+124 on timeout, 125 when a guest died without reporting a status, 126 when
+the kernel log shows a warning, oops or sanitizer report.
+"""
+
+import argparse
+import ctypes
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.dirname(HERE)
+SHM_PREFIX = "/dev/shm/p2pbar-tb-"
+GUEST_NET = "10.77.0."
+
+# Kernel log lines that fail a run unless --allow-kernel-warnings.
+KERNEL_TROUBLE = re.compile(
+    r"WARNING: |BUG: |Oops|general protection fault|kernel BUG"
+    r"|KASAN|UBSAN|possible circular locking|possible recursive locking"
+    r"|inconsistent lock state|suspicious RCU usage|unreferenced object"
+    r"|DMA-API: |Kernel panic"
+)
+
+EXIT_TIMEOUT, EXIT_NO_STATUS, EXIT_KERNEL = 124, 125, 126
+
+
+def parse_size(text):
+    m = re.fullmatch(r"(\d+)([KMGT]?)i?B?", text.strip(), re.I)
+    if not m:
+        raise argparse.ArgumentTypeError(f"bad size: {text!r}")
+    shift = {"": 0, "K": 10, "M": 20, "G": 30, "T": 40}[m.group(2).upper()]
+    return int(m.group(1)) << shift
+
+
+def die_with_parent():
+    """Make QEMU die with the runner, whatever kills the runner."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    PR_SET_PDEATHSIG = 1
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    os.setpgrp()
+
+
+def remove_stale_shm():
+    """Remove accelerator files of earlier runners that died (only ours)."""
+    for name in os.listdir("/dev/shm"):
+        path = "/dev/shm/" + name
+        if not path.startswith(SHM_PREFIX):
+            continue
+        pid = name[len(SHM_PREFIX) - len("/dev/shm/"):].split("-")[0]
+        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            os.unlink(path)
+
+
+def find_image(build_dir, image):
+    image = image or os.environ.get("P2PBAR_IMAGE")
+    if not image:
+        marker = os.path.join(build_dir, "testbed", "image.path")
+        if not os.path.exists(marker):
+            sys.exit(f"run-in-guest: no guest image ({marker} missing); "
+                     "run `make build` first")
+        with open(marker) as f:
+            image = f.read().strip()
+    for part in ("vmlinuz", "initrd.img", "rootfs.ext4"):
+        if not os.path.exists(os.path.join(image, part)):
+            sys.exit(f"run-in-guest: {image}/{part} missing; rebuild the image")
+    return image
+
+
+class Guest:
+    def __init__(self, args, index, run_dir, sock_dir):
+        self.args = args
+        self.index = index
+        self.name = f"g{index}"
+        self.dir = os.path.join(run_dir, self.name)
+        self.console = os.path.join(run_dir, f"console-{self.name}.log")
+        self.shm = f"{SHM_PREFIX}{os.getpid()}-{self.name}"
+        self.sock_dir = sock_dir
+        self.proc = None
+        self.started = None
+        self.booted_after = None
+        self.out_pos = 0
+        self.out_partial = ""
+
+    def prepare(self, script, script_args):
+        os.makedirs(self.dir)
+        shutil.copy(os.path.join(HERE, "guest", "main.sh"), self.dir)
+        shutil.copy(script, os.path.join(self.dir, "script"))
+        os.chmod(os.path.join(self.dir, "script"), 0o755)
+        count = self.args.guests
+        peer = GUEST_NET + str(2 - self.index) if count == 2 else ""
+        env = {
+            "NODE_ID": self.index,
+            "NODE_COUNT": count,
+            "NODE_IP": GUEST_NET + str(self.index + 1),
+            "PEER_IP": peer,
+            "P2PBAR_BAR_SIZE": self.args.bar_size,
+            "P2PBAR_SRC": "/p2pbar/src",
+            "P2PBAR_BUILD": "/p2pbar/build",
+            "P2PBAR_RUN": "/p2pbar/run",
+        }
+        with open(os.path.join(self.dir, "env"), "w") as f:
+            for k, v in env.items():
+                f.write(f"{k}='{v}'\n")
+            f.write("set -- " + " ".join(shquote(a) for a in script_args) + "\n")
+        # The accelerator's memory: created here so a host pre-hook can fill it.
+        with open(self.shm, "wb") as f:
+            f.truncate(self.args.bar_size)
+
+    def command(self, image, build_dir):
+        a = self.args
+        cmdline = ("console=ttyS0 root=/dev/vda rw init=/sbin/p2pbar-init "
+                   "panic=-1 mitigations=off net.ifnames=0 " + a.append).strip()
+        mac = f"52:54:00:77:00:{self.index + 1:02x}"
+        if a.guests == 2:
+            me = os.path.join(self.sock_dir, f"{self.name}.sock")
+            peer = os.path.join(self.sock_dir, f"g{1 - self.index}.sock")
+            netdev = (f"dgram,id=net0,local.type=unix,local.path={me},"
+                      f"remote.type=unix,remote.path={peer}")
+        else:
+            netdev = "hubport,id=net0,hubid=0"  # a wire to nowhere
+        cmd = [
+            "qemu-system-x86_64", "-accel", "tcg", "-nodefaults",
+            "-display", "none", "-no-reboot",
+            "-machine", "q35", "-cpu", "max",
+            "-smp", str(a.smp), "-m", a.mem,
+            "-kernel", os.path.join(image, "vmlinuz"),
+            "-initrd", os.path.join(image, "initrd.img"),
+            "-append", cmdline,
+            "-drive", f"file={os.path.join(image, 'rootfs.ext4')},"
+                      "if=virtio,format=raw,snapshot=on",
+            "-chardev", f"file,id=con0,path={self.console}",
+            "-serial", "chardev:con0",
+            "-object", f"memory-backend-file,id=accmem,share=on,"
+                       f"mem-path={self.shm},size={a.bar_size}",
+            "-device", "ivshmem-plain,memdev=accmem",
+            "-netdev", netdev,
+            "-device", f"virtio-net-pci,netdev=net0,mac={mac}",
+        ]
+        shares = [("run", self.dir, False), ("src", SRC, True),
+                  ("build", build_dir, True)]
+        for tag, path, ro in shares:
+            opt = f"local,path={path},mount_tag={tag},security_model=none"
+            cmd += ["-virtfs", opt + (",readonly=on" if ro else "")]
+        if a.iommu:
+            cmd[cmd.index("q35")] = "q35,kernel-irqchip=split"
+            cmd += ["-device", "intel-iommu,intremap=on,caching-mode=on"]
+        return cmd
+
+    def start(self, image, build_dir):
+        cmd = self.command(image, build_dir)
+        with open(os.path.join(self.dir, "qemu-cmdline"), "w") as f:
+            f.write(" ".join(shquote(c) for c in cmd) + "\n")
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                     stdout=open(os.path.join(self.dir, "qemu.log"), "w"),
+                                     stderr=subprocess.STDOUT,
+                                     preexec_fn=die_with_parent)
+
+    def poll_output(self, prefix):
+        """Stream new lines of the guest script's output to our stdout."""
+        if self.booted_after is None and os.path.exists(os.path.join(self.dir, "booted")):
+            self.booted_after = time.monotonic() - self.started
+        path = os.path.join(self.dir, "output.log")
+        try:
+            with open(path, errors="replace") as f:
+                f.seek(self.out_pos)
+                data = f.read()
+                self.out_pos = f.tell()
+        except FileNotFoundError:
+            return
+        data = self.out_partial + data
+        lines = data.split("\n")
+        self.out_partial = lines.pop()
+        for line in lines:
+            print(prefix + line, flush=True)
+
+    def flush_output(self, prefix):
+        self.poll_output(prefix)
+        if self.out_partial:
+            print(prefix + self.out_partial, flush=True)
+            self.out_partial = ""
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+    def cleanup(self):
+        self.stop()
+        if os.path.exists(self.shm):
+            os.unlink(self.shm)
+
+    def status(self):
+        try:
+            with open(os.path.join(self.dir, "status")) as f:
+                return int(f.read().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def kernel_trouble(self):
+        path = os.path.join(self.dir, "dmesg.txt")
+        if not os.path.exists(path):
+            path = self.console
+        with open(path, errors="replace") as f:
+            return [l.rstrip() for l in f if KERNEL_TROUBLE.search(l)]
+
+
+def shquote(s):
+    s = str(s)
+    if re.fullmatch(r"[\w@%+=:,./-]+", s):
+        return s
+    return "'" + s.replace("'", "'\\''") + "'"
+
+
+def tail(path, n=60):
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-n:])
+    except FileNotFoundError:
+        return "(no console log)\n"
+
+
+def run_hook(cmd, guests, run_dir, what):
+    env = dict(os.environ, P2PBAR_RUN_DIR=run_dir)
+    for g in guests:
+        env[f"P2PBAR_SHM{g.index}"] = g.shm
+        env[f"P2PBAR_GUEST_DIR{g.index}"] = g.dir
+    rc = subprocess.call(cmd, shell=True, env=env)
+    if rc:
+        print(f"run-in-guest: host {what} hook failed with {rc}: {cmd}", flush=True)
+    return rc
+
+
+def main():
+    p = argparse.ArgumentParser(
+        prog="run-in-guest",
+        description="Boot fresh testbed guest(s) under QEMU TCG, run SCRIPT "
+                    "in each and exit with its status.")
+    p.add_argument("script")
+    p.add_argument("script_args", nargs=argparse.REMAINDER)
+    p.add_argument("--guests", type=int, choices=(1, 2), default=1)
+    p.add_argument("--smp", type=int, default=2)
+    p.add_argument("--mem", default="2G")
+    p.add_argument("--bar-size", type=parse_size, default=256 << 20,
+                   help="accelerator BAR size (default 256M, power of two)")
+    p.add_argument("--timeout", type=int, default=600, help="seconds, hard")
+    p.add_argument("--name", default=None, help="name of the log directory")
+    p.add_argument("--log-dir", default=None)
+    p.add_argument("--build-dir", default=os.path.join(SRC, "build"))
+    p.add_argument("--image", default=None)
+    p.add_argument("--append", default="", help="extra kernel command line")
+    p.add_argument("--iommu", action="store_true", help="add intel-iommu")
+    p.add_argument("--host-pre", help="host command run before boot")
+    p.add_argument("--host-post", help="host command run after the guests")
+    p.add_argument("--allow-kernel-warnings", action="store_true")
+    a = p.parse_args()
+
+    size = a.bar_size
+    if size < (1 << 20) or size & (size - 1):
+        p.error("--bar-size must be a power of two of at least 1M")
+    if not os.path.isfile(a.script):
+        p.error(f"no such script: {a.script}")
+    build_dir = os.path.abspath(a.build_dir)
+    if not os.path.isdir(build_dir):
+        p.error(f"no build directory {build_dir}; run `make build` first")
+    image = find_image(build_dir, a.image)
+
+    name = a.name or os.path.splitext(os.path.basename(a.script))[0]
+    log_root = a.log_dir or os.path.join(build_dir, "testbed", "logs")
+    run_dir = os.path.join(log_root, f"{name}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
+    sock_dir = tempfile.mkdtemp(prefix="p2pbar-tb-")
+    remove_stale_shm()
+
+    guests = [Guest(a, i, run_dir, sock_dir) for i in range(a.guests)]
+    # SIGTERM (ctest's timeout, CI) must still clean up.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    rc = 0
+    try:
+        for g in guests:
+            g.prepare(a.script, a.script_args)
+        print(f"run-in-guest: {name}: {a.guests} guest(s), smp {a.smp}, mem {a.mem}, "
+              f"BAR {size >> 20} MiB, timeout {a.timeout} s, logs {run_dir}", flush=True)
+        if a.host_pre and run_hook(a.host_pre, guests, run_dir, "pre"):
+            return 1
+        for g in guests:
+            g.start(image, build_dir)
+        deadline = time.monotonic() + a.timeout
+        timed_out = False
+        while any(g.proc.poll() is None for g in guests):
+            for g in guests:
+                g.poll_output(f"[{g.name}] " if a.guests > 1 else "")
+            # A guest that finished ends the run only when all did.
+            if time.monotonic() > deadline:
+                timed_out = True
+                break
+            time.sleep(0.2)
+        for g in guests:
+            g.stop()
+            g.flush_output(f"[{g.name}] " if a.guests > 1 else "")
+
+        for g in guests:
+            st = g.status()
+            boot = f"{g.booted_after:.1f} s" if g.booted_after else "never"
+            print(f"run-in-guest: {g.name}: booted in {boot}, "
+                  f"exit status {st if st is not None else 'none'}", flush=True)
+            if st is None:
+                why = "timed out" if timed_out else "died without an exit status"
+                print(f"run-in-guest: {g.name} {why}; console tail "
+                      f"({g.console}):\n{tail(g.console)}", flush=True)
+                rc = rc or (EXIT_TIMEOUT if timed_out else EXIT_NO_STATUS)
+            elif st:
+                rc = rc or st
+            trouble = g.kernel_trouble()
+            if trouble and not a.allow_kernel_warnings:
+                print(f"run-in-guest: {g.name}: kernel log shows trouble:", flush=True)
+                for line in trouble[:20]:
+                    print("  " + line, flush=True)
+                rc = rc or EXIT_KERNEL
+        if a.host_post:
+            hrc = run_hook(a.host_post, guests, run_dir, "post")
+            rc = rc or hrc
+        return rc
+    finally:
+        for g in guests:
+            g.cleanup()
+        shutil.rmtree(sock_dir, ignore_errors=True)
+        print(f"run-in-guest: {name}: exit {rc}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
