@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * p2pbar: export a PCI device's memory BAR.
+ *
+ * This file is the PCI driver: it binds to QEMU's ivshmem device by
+ * default (any other function through driver_override or new_id), picks
+ * the BAR to export and hands it to the char device.
+ */
+#include <linux/io.h>
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+
+#include "p2pbar.h"
+
+static int bar = -1;
+module_param(bar, int, 0444);
+MODULE_PARM_DESC(bar, "BAR to export (default -1: the largest prefetchable memory BAR)");
+
+/* The largest prefetchable memory BAR, or the one the user asked for. */
+static int p2pbar_pick_bar(struct pci_dev *pdev)
+{
+	resource_size_t best_size = 0;
+	int i, best = -ENODEV;
+
+	if (bar >= 0) {
+		if (bar >= PCI_STD_NUM_BARS ||
+		    !(pci_resource_flags(pdev, bar) & IORESOURCE_MEM) ||
+		    !pci_resource_len(pdev, bar)) {
+			pci_err(pdev, "BAR %d is not a memory BAR\n", bar);
+			return -EINVAL;
+		}
+		return bar;
+	}
+	for (i = 0; i < PCI_STD_NUM_BARS; i++) {
+		unsigned long flags = pci_resource_flags(pdev, i);
+
+		if (!(flags & IORESOURCE_MEM) || !(flags & IORESOURCE_PREFETCH))
+			continue;
+		if (pci_resource_len(pdev, i) > best_size) {
+			best_size = pci_resource_len(pdev, i);
+			best = i;
+		}
+	}
+	if (best < 0)
+		pci_err(pdev, "no prefetchable memory BAR to export (use bar=N)\n");
+	return best;
+}
+
+static int p2pbar_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct p2pbar_dev *p;
+	int ret, b;
+
+	ret = pci_enable_device_mem(pdev);
+	if (ret) {
+		pci_err(pdev, "cannot enable device: %d\n", ret);
+		return ret;
+	}
+	b = p2pbar_pick_bar(pdev);
+	if (b < 0) {
+		ret = b;
+		goto err_disable;
+	}
+	ret = pci_request_region(pdev, b, KBUILD_MODNAME);
+	if (ret) {
+		pci_err(pdev, "BAR %d is busy: %d\n", b, ret);
+		goto err_disable;
+	}
+	p = kzalloc(sizeof(*p), GFP_KERNEL);
+	if (!p) {
+		ret = -ENOMEM;
+		goto err_release;
+	}
+	p->pdev = pdev;
+	p->bar = b;
+	p->bar_start = pci_resource_start(pdev, b);
+	p->bar_size = pci_resource_len(pdev, b);
+	init_rwsem(&p->lock);
+	p->bar_wc = ioremap_wc(p->bar_start, p->bar_size);
+	if (!p->bar_wc) {
+		pci_err(pdev, "cannot map BAR %d\n", b);
+		kfree(p);
+		ret = -ENOMEM;
+		goto err_release;
+	}
+	pci_set_master(pdev);
+	pci_set_drvdata(pdev, p);
+
+	ret = p2pbar_cdev_add(p, &pdev->dev);
+	if (ret)
+		goto err_put;
+	pci_info(pdev, "exporting BAR %d: %pa, %llu MiB\n", b, &p->bar_start,
+		 (unsigned long long)p->bar_size >> 20);
+	return 0;
+
+err_put:
+	pci_set_drvdata(pdev, NULL);
+	pci_clear_master(pdev);
+	iounmap(p->bar_wc);
+	put_device(&p->dev); /* frees p */
+err_release:
+	pci_release_region(pdev, b);
+err_disable:
+	pci_disable_device(pdev);
+	return ret;
+}
+
+static void p2pbar_remove(struct pci_dev *pdev)
+{
+	struct p2pbar_dev *p = pci_get_drvdata(pdev);
+	int b = p->bar;
+
+	/* No new opens; then wait out every access in flight. */
+	p2pbar_cdev_del(p);
+	down_write(&p->lock);
+	p->gone = true;
+	iounmap(p->bar_wc);
+	p->bar_wc = NULL;
+	p->pdev = NULL;
+	up_write(&p->lock);
+
+	pci_clear_master(pdev);
+	pci_release_region(pdev, b);
+	pci_disable_device(pdev);
+	put_device(&p->dev);
+}
+
+static const struct pci_device_id p2pbar_ids[] = {
+	{ PCI_DEVICE(PCI_VENDOR_ID_REDHAT_QUMRANET, 0x1110) }, /* ivshmem */
+	{ }
+};
+MODULE_DEVICE_TABLE(pci, p2pbar_ids);
+
+static struct pci_driver p2pbar_driver = {
+	.name = KBUILD_MODNAME,
+	.id_table = p2pbar_ids,
+	.probe = p2pbar_probe,
+	.remove = p2pbar_remove,
+};
+
+static int __init p2pbar_init(void)
+{
+	int ret = p2pbar_cdev_init();
+
+	if (ret)
+		return ret;
+	ret = pci_register_driver(&p2pbar_driver);
+	if (ret)
+		p2pbar_cdev_exit();
+	return ret;
+}
+
+static void __exit p2pbar_exit(void)
+{
+	pci_unregister_driver(&p2pbar_driver);
+	p2pbar_cdev_exit();
+}
+
+module_init(p2pbar_init);
+module_exit(p2pbar_exit);
+MODULE_DESCRIPTION("Export PCI BAR memory as dma-bufs");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,76 @@
+# Helpers for test scripts that run inside a testbed guest (sourced).
+# The runner exports NODE_ID, NODE_COUNT, NODE_IP, PEER_IP, P2PBAR_BAR_SIZE,
+# P2PBAR_SRC (source tree, read-only), P2PBAR_BUILD (build tree, read-only).
+
+log() { echo "[$(hostname)] $*"; }
+die() { echo "FAIL: $*" >&2; exit 1; }
+result() { echo "RESULT: $*"; }
+
+# Wait until COMMAND succeeds, at most SECONDS.
+wait_for() {
+	local secs=$1
+	shift
+	local end=$((SECONDS + secs))
+	until "$@" >/dev/null 2>&1; do
+		[ $SECONDS -lt $end ] || return 1
+		sleep 0.5
+	done
+}
+
+port_active() { ibv_devinfo -d "$1" 2>/dev/null | grep -q 'PORT_ACTIVE'; }
+
+# Create soft-RoCE device rxe0 on eth0 and wait for its port to be active.
+rxe_up() {
+	modprobe rdma_rxe || die "cannot load rdma_rxe"
+	rdma link add rxe0 type rxe netdev eth0 || die "cannot create rxe0 on eth0"
+	wait_for 30 port_active rxe0 || die "rxe0 port never became active"
+}
+
+# The p2pbar module from the build tree.
+p2pbar_load() {
+	insmod "$P2PBAR_BUILD/p2p-kmod/p2pbar.ko" "$@" || die "cannot load p2pbar.ko"
+}
+
+# The first p2pbar class device, e.g. /sys/class/p2pbar/p2pbar0.
+p2pbar_sysfs() {
+	local d
+	for d in /sys/class/p2pbar/p2pbar*; do
+		[ -e "$d" ] && { echo "$d"; return 0; }
+	done
+	return 1
+}
+
+# Run a perftest server in the background; its output goes to FILE.
+# usage: perftest_server FILE TOOL ARGS...
+perftest_server() {
+	local out=$1
+	shift
+	"$@" >"$out" 2>&1 &
+	PERFTEST_SERVER_PID=$!
+}
+
+# Run a perftest client, retrying while the server is not listening yet.
+# usage: perftest_client FILE SERVER_PID_OR_EMPTY TOOL ARGS... SERVER
+perftest_client() {
+	local out=$1 spid=$2
+	shift 2
+	local end=$((SECONDS + 90))
+	while :; do
+		if "$@" >"$out" 2>&1; then
+			return 0
+		fi
+		grep -q "Couldn't connect\|Unable to open file descriptor for socket connection" "$out" ||
+			{ cat "$out"; return 1; }
+		if [ -n "$spid" ] && ! kill -0 "$spid" 2>/dev/null; then
+			cat "$out"
+			return 1
+		fi
+		[ $SECONDS -lt $end ] || { cat "$out"; return 1; }
+		sleep 1
+	done
+}
+
+# Average bandwidth of SIZE-byte messages from a perftest bw output file.
+perftest_bw() {
+	awk -v s="$2" '$1 == s && NF >= 5 { print $4; found = 1 } END { exit !found }' "$1"
+}
