@@ -48,6 +48,7 @@ log "building $P2PBAR_SUITE image $key:"
 echo "$versions" | sed 's/^/  /' >&2
 mkdir -p "$P2PBAR_CACHE/images"
 tmp=$(mktemp -d "$P2PBAR_CACHE/images/.build-XXXXXX")
+chmod 755 "$tmp"
 trap 'rm -rf "$tmp"' EXIT
 
 mirror=$(debian_mirror)
@@ -70,7 +71,7 @@ cp "$tmp/rootfs/boot/vmlinuz-$kver" "$tmp/vmlinuz"
 cp "$tmp/rootfs/boot/initrd.img-$kver" "$tmp/initrd.img"
 # Leave head room for what tests write (the disk is used with snapshot=on).
 size_mb=$(($(du -sm "$tmp/rootfs" | cut -f1) + 1024))
-mke2fs -q -t ext4 -L p2pbar-root -d "$tmp/rootfs" "$tmp/rootfs.ext4" "${size_mb}M"
+mke2fs -q -t ext4 -L p2pbar-root -d "$tmp/rootfs" "$tmp/rootfs.ext4" "${size_mb}M" >&2
 {
 	echo "KVER=$kver"
 	echo "SUITE=$P2PBAR_SUITE"
@@ -82,4 +83,6 @@ rm -rf "$dir"
 mv "$tmp" "$dir"
 trap - EXIT
 log "image ready in $((SECONDS - start)) s: $dir"
+# Keep the two newest images of this suite; older ones are dead weight.
+ls -dt "$P2PBAR_CACHE"/images/"$P2PBAR_SUITE"-*/ | tail -n +3 | xargs -r rm -rf
 echo "$dir"

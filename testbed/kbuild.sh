@@ -3,10 +3,13 @@
 # exactly the guest kernel, inside a chroot of the guest image's rootfs (its
 # gcc and its kernel's build scripts). The sources are copied to OUT_DIR so
 # the source tree stays clean.
-# usage: kbuild.sh IMAGE_DIR SRC_DIR OUT_DIR [make args...]
+# usage: kbuild.sh IMAGE SRC_DIR OUT_DIR [make args...]
+# IMAGE is the image directory or a file holding its path.
 set -euo pipefail
-[ $# -ge 3 ] || { echo "usage: $0 IMAGE_DIR SRC_DIR OUT_DIR [make args]" >&2; exit 2; }
-image=$(cd "$1" && pwd)
+[ $# -ge 3 ] || { echo "usage: $0 IMAGE SRC_DIR OUT_DIR [make args]" >&2; exit 2; }
+image=$1
+[ -f "$image" ] && image=$(cat "$image")
+image=$(cd "$image" && pwd)
 src=$(cd "$2" && pwd)
 out=$3
 shift 3

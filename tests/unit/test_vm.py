@@ -1,0 +1,63 @@
+"""Host-only tests of the testbed runner's pure parts."""
+import argparse
+import os
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "testbed"))
+import vm  # noqa: E402
+
+
+class ParseSize(unittest.TestCase):
+    def test_units(self):
+        self.assertEqual(vm.parse_size("256M"), 256 << 20)
+        self.assertEqual(vm.parse_size("4G"), 4 << 30)
+        self.assertEqual(vm.parse_size("4GiB"), 4 << 30)
+        self.assertEqual(vm.parse_size("4096"), 4096)
+
+    def test_garbage(self):
+        for bad in ("", "M", "-1M", "1.5G", "12Q"):
+            with self.assertRaises(argparse.ArgumentTypeError):
+                vm.parse_size(bad)
+
+
+class Quote(unittest.TestCase):
+    def test_roundtrip_through_sh(self):
+        for s in ("plain", "with space", "it's", "$HOME", "a\"b", ""):
+            out = subprocess.run(["sh", "-c", "printf %s " + vm.shquote(s)],
+                                 capture_output=True, text=True).stdout
+            self.assertEqual(out, s)
+
+
+class StaleShm(unittest.TestCase):
+    def test_only_dead_runners_files_go(self):
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        stale = f"{vm.SHM_PREFIX}{dead.pid}-g0"
+        live = f"{vm.SHM_PREFIX}{os.getpid()}-g0"
+        other = "/dev/shm/not-ours-p2pbar-test"
+        for p in (stale, live, other):
+            open(p, "w").close()
+        try:
+            vm.remove_stale_shm()
+            self.assertFalse(os.path.exists(stale))
+            self.assertTrue(os.path.exists(live))
+            self.assertTrue(os.path.exists(other))
+        finally:
+            for p in (stale, live, other):
+                if os.path.exists(p):
+                    os.unlink(p)
+
+
+class KernelTrouble(unittest.TestCase):
+    def test_patterns(self):
+        for line in ("WARNING: CPU: 0 PID: 1 at foo.c:1", "BUG: KASAN: use-after-free",
+                     "unreferenced object 0xffff", "WARNING: possible circular locking"):
+            self.assertTrue(vm.KERNEL_TROUBLE.search(line), line)
+        for line in ("p2pbar: exporting BAR 2", "rxe0: port active"):
+            self.assertFalse(vm.KERNEL_TROUBLE.search(line), line)
+
+
+if __name__ == "__main__":
+    unittest.main()
