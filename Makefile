@@ -1,4 +1,5 @@
 # The README's commands. CMake does the work; this is a thin front.
+MAKEFLAGS += --no-print-directory
 BUILD ?= build
 CTEST_ARGS ?=
 
