@@ -54,6 +54,7 @@ trap 'rm -rf "$tmp"' EXIT
 mirror=$(debian_mirror)
 start=$SECONDS
 mmdebstrap --variant=apt --mode=root --quiet \
+	--aptopt='Acquire::Check-Valid-Until "false"' \
 	--include="$(IFS=,; echo "${packages[*]}")" \
 	--dpkgopt='path-exclude=/usr/share/man/*' \
 	--dpkgopt='path-exclude=/usr/share/locale/*' \

@@ -21,6 +21,8 @@ debian_mirror() {
 	echo "${uri%/}"
 }
 
+# The mirror may be a frozen snapshot whose Release files have expired,
+# hence Check-Valid-Until=false (signatures are still checked).
 # Project-owned apt state for looking up guest package versions: the
 # system's sources and lists are never touched.
 # usage: guest_apt apt-get|apt-cache ARGS...
@@ -31,7 +33,8 @@ guest_apt() {
 		-o Dir::Etc::SourceParts=/dev/null \
 		-o Dir::State="$dir/state" -o Dir::Cache="$dir/cache" \
 		-o Dir::State::status=/dev/null \
-		-o APT::Architecture=amd64 "$@"
+		-o APT::Architecture=amd64 \
+		-o Acquire::Check-Valid-Until=false "$@"
 }
 
 guest_apt_setup() {

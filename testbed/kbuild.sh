@@ -15,7 +15,7 @@ out=$3
 shift 3
 root="$image/rootfs"
 . "$image/image.env"
-[ -d "$root/lib/modules/$KVER/build" ] || {
+chroot "$root" test -d "/lib/modules/$KVER/build" || {
 	echo "kbuild: no headers for $KVER in $root" >&2
 	exit 1
 }

@@ -6,7 +6,7 @@ change it), an ivshmem-plain "accelerator" backed by a file in /dev/shm that
 the host can read and write, a virtio NIC, and three 9p shares: the per-run
 directory (read-write: script, env, output, exit status, dmesg), the source
 tree and the build tree (both read-only). With two guests their NICs are
-joined by a unix datagram socket pair.
+joined by a unix stream socket (lossless).
 
 The exit status is the script's (the first non-zero one of the guests), or
 124 on timeout, 125 when a guest died without reporting a status, 126 when
@@ -128,10 +128,12 @@ class Guest:
                    "panic=-1 mitigations=off net.ifnames=0 " + a.append).strip()
         mac = f"52:54:00:77:00:{self.index + 1:02x}"
         if a.guests == 2:
-            me = os.path.join(self.sock_dir, f"{self.name}.sock")
-            peer = os.path.join(self.sock_dir, f"g{1 - self.index}.sock")
-            netdev = (f"dgram,id=net0,local.type=unix,local.path={me},"
-                      f"remote.type=unix,remote.path={peer}")
+            # A stream socket, not datagrams: a lossless wire, so RDMA
+            # tests see no drops caused by a busy host. g0 listens.
+            sock = os.path.join(self.sock_dir, "wire.sock")
+            server = "on" if self.index == 0 else "off"
+            netdev = (f"stream,id=net0,server={server},"
+                      f"addr.type=unix,addr.path={sock}")
         else:
             netdev = "hubport,id=net0,hubid=0"  # a wire to nowhere
         cmd = [
@@ -240,6 +242,16 @@ def tail(path, n=60):
         return "(no console log)\n"
 
 
+def wait_for_socket(path, server, secs=30):
+    """The second guest connects to the first one's listening socket."""
+    end = time.monotonic() + secs
+    while not os.path.exists(path):
+        if server.proc.poll() is not None or time.monotonic() > end:
+            raise SystemExit(f"run-in-guest: {server.name} never listened on {path}; "
+                             f"see {server.dir}/qemu.log")
+        time.sleep(0.05)
+
+
 def run_hook(cmd, guests, run_dir, what):
     env = dict(os.environ, P2PBAR_RUN_DIR=run_dir)
     for g in guests:
@@ -304,6 +316,8 @@ def main():
             return 1
         for g in guests:
             g.start(image, build_dir)
+            if a.guests == 2 and g.index == 0:
+                wait_for_socket(os.path.join(sock_dir, "wire.sock"), g)
         deadline = time.monotonic() + a.timeout
         timed_out = False
         while any(g.proc.poll() is None for g in guests):

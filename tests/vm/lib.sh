@@ -40,6 +40,12 @@ p2pbar_sysfs() {
 	return 1
 }
 
+# Options every perftest run here uses. -u 20: a 4 s QP timeout instead of
+# 67 ms. Under TCG a busy host delays ACKs past 67 ms; the spurious
+# retransmits then end stock rxe's RC writes with IBV_WC_REM_INV_REQ_ERR.
+# The testbed's links are lossless, so a long timeout costs nothing.
+PERFTEST_OPTS=(-F -u 20)
+
 # Run a perftest server in the background; its output goes to FILE.
 # usage: perftest_server FILE TOOL ARGS...
 perftest_server() {

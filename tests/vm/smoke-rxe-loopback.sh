@@ -10,7 +10,7 @@ ibv_devinfo -d rxe0 | grep -q 'state:.*PORT_ACTIVE' || die "rxe0 not PORT_ACTIVE
 result "rxe0 on eth0 is PORT_ACTIVE"
 
 size=65536
-args=(-d rxe0 -s "$size" -n 5000 -F)
+args=(-d rxe0 -s "$size" -n 5000 "${PERFTEST_OPTS[@]}")
 perftest_server /tmp/server.log ib_write_bw "${args[@]}"
 perftest_client /tmp/client.log "$PERFTEST_SERVER_PID" ib_write_bw "${args[@]}" "$NODE_IP" ||
 	die "ib_write_bw client failed"

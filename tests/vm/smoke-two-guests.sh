@@ -9,7 +9,7 @@ wait_for 60 ping -c1 -W1 "$PEER_IP" || die "peer $PEER_IP unreachable"
 log "peer $PEER_IP reachable"
 
 size=65536
-args=(-d rxe0 -s "$size" -n 2000 -F)
+args=(-d rxe0 -s "$size" -n 2000 "${PERFTEST_OPTS[@]}")
 if [ "$NODE_ID" = 0 ]; then
 	ib_write_bw "${args[@]}" >/tmp/server.log 2>&1 ||
 		{ cat /tmp/server.log; die "ib_write_bw server failed"; }
