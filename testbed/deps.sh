@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(
 	qemu-system-x86 qemu-utils mmdebstrap e2fsprogs cpio xz-utils
 	python3 cmake make gcc libc6-dev pkg-config ca-certificates
-	debian-archive-keyring apt-utils
+	debian-archive-keyring apt-utils libibverbs-dev
 )
 
 missing=()

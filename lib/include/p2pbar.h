@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libp2pbar: use p2pbar devices (PCI BAR memory exported as dma-bufs).
+ *
+ * Conventions: functions that can fail return 0 (or a non-negative
+ * value) on success and a negative errno on failure, and leave a
+ * readable message for p2pbar_last_error() in the calling thread.
+ * Nothing here keeps global state other than that message.
+ */
+#ifndef P2PBAR_H
+#define P2PBAR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <linux/p2pbar.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define P2PBAR_NAME_MAX 32
+
+struct ibv_pd;
+struct ibv_mr;
+
+/* An open p2pbar device (/dev/p2pbarN). */
+struct p2pbar_dev;
+
+/* A buffer: a dma-buf fd and what the driver said about it. */
+struct p2pbar_buf {
+	int fd;		 /* dma-buf fd (O_CLOEXEC); owned by the buffer */
+	uint64_t id;	 /* driver's buffer id */
+	uint64_t size;	 /* bytes, rounded up to the device's page size */
+	uint64_t offset; /* offset in the BAR (placement DEVICE) */
+	void *map;	 /* CPU mapping from p2pbar_buf_map(), or NULL */
+};
+
+/* Message describing the last failure in this thread ("" if none). */
+const char *p2pbar_last_error(void);
+
+/*
+ * List device names (e.g. "p2pbar0") into @names, at most @max of them.
+ * Returns how many devices exist (may be > @max), or -errno.
+ */
+int p2pbar_list(char (*names)[P2PBAR_NAME_MAX], size_t max);
+
+/*
+ * Open a device by name ("p2pbar0"), path ("/dev/p2pbar0") or PCI address
+ * ("0000:00:01.0"); NULL opens the first device. Stores the handle in
+ * @out. Returns 0 or -errno (ENODEV: no such device).
+ */
+int p2pbar_open(const char *which, struct p2pbar_dev **out);
+void p2pbar_close(struct p2pbar_dev *dev);
+
+/* Name of an open device ("p2pbar0"). */
+const char *p2pbar_name(const struct p2pbar_dev *dev);
+
+/* P2PBAR_IOCTL_INFO. Returns 0 or -errno. */
+int p2pbar_query(struct p2pbar_dev *dev, struct p2pbar_info *info);
+
+/*
+ * Allocate @size bytes (rounded up to the page size) aligned to @align (0:
+ * page size) in @placement (P2PBAR_PLACEMENT_*). The buffer reads as
+ * zeros. Returns 0 or -errno (ENOSPC: BAR full; E2BIG: too large).
+ */
+int p2pbar_alloc(struct p2pbar_dev *dev, uint64_t size, uint64_t align,
+		 uint32_t placement, struct p2pbar_buf *buf);
+
+/* P2PBAR_IOCTL_BUF_INFO for any dma-buf fd. Returns 0 or -errno. */
+int p2pbar_buf_query(struct p2pbar_dev *dev, int fd,
+		     struct p2pbar_buf_info *info);
+
+/*
+ * Map the whole buffer for CPU access (write-combined device memory: use
+ * it for streaming copies, not for fine-grained reads). Returns 0 or
+ * -errno; the mapping is in buf->map.
+ */
+int p2pbar_buf_map(struct p2pbar_buf *buf);
+
+/* Unmap and close: the memory is freed when no importer holds it. */
+void p2pbar_buf_free(struct p2pbar_buf *buf);
+
+/*
+ * Register @len bytes at @offset of the buffer with @pd as an RDMA memory
+ * region at I/O virtual address @iova (ibv_reg_dmabuf_mr). Returns the MR
+ * or NULL with errno set and a message for p2pbar_last_error().
+ */
+struct ibv_mr *p2pbar_reg_mr(struct ibv_pd *pd, const struct p2pbar_buf *buf,
+			     uint64_t offset, size_t len, uint64_t iova,
+			     int access);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* P2PBAR_H */

@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: MIT
+/* p2pbar: command-line tool for p2pbar devices. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "p2pbar.h"
+
+static const char usage[] =
+	"usage: p2pbar list\n"
+	"       p2pbar info [DEVICE]\n"
+	"       p2pbar alloc [-d DEVICE] [--align N] [--fill SEED] [--verify SEED]\n"
+	"                    [--hold SECONDS] SIZE\n"
+	"DEVICE is a name (p2pbar0), a path (/dev/p2pbar0) or a PCI address.\n"
+	"SIZE and N take K, M, G suffixes. fill writes a pattern through the CPU\n"
+	"mapping; verify checks it (or zeros with SEED 0) and fails on a mismatch.\n";
+
+static int fail(const char *what)
+{
+	fprintf(stderr, "p2pbar: %s\n", what);
+	return 1;
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	int shift = 0;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s || *s == '-')
+		return -1;
+	switch (*end) {
+	case 'K': case 'k': shift = 10; end++; break;
+	case 'M': case 'm': shift = 20; end++; break;
+	case 'G': case 'g': shift = 30; end++; break;
+	}
+	if (*end || (shift && v > (UINT64_MAX >> shift)))
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+/* The pattern word at byte offset @off: splitmix64 of seed and position. */
+static uint64_t pattern_word(uint64_t seed, uint64_t off)
+{
+	uint64_t z = seed * 0x9e3779b97f4a7c15ull + (off / 8);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static int cmd_list(void)
+{
+	char names[64][P2PBAR_NAME_MAX];
+	int n = p2pbar_list(names, 64);
+
+	if (n < 0)
+		return fail(p2pbar_last_error());
+	for (int i = 0; i < n && i < 64; i++) {
+		struct p2pbar_dev *dev;
+		struct p2pbar_info info;
+
+		if (p2pbar_open(names[i], &dev) || p2pbar_query(dev, &info)) {
+			fprintf(stderr, "p2pbar: %s\n", p2pbar_last_error());
+			p2pbar_close(dev);
+			return 1;
+		}
+		printf("%s %04x:%02x:%02x.%x BAR%u %" PRIu64 " MiB, %" PRIu64 " MiB used\n",
+		       names[i], info.pci_domain, info.pci_bus, info.pci_dev, info.pci_func,
+		       info.bar_index, (uint64_t)info.bar_size >> 20, (uint64_t)info.used >> 20);
+		p2pbar_close(dev);
+	}
+	if (n == 0)
+		fprintf(stderr, "p2pbar: no devices\n");
+	return 0;
+}
+
+static int cmd_info(const char *which)
+{
+	struct p2pbar_dev *dev;
+	struct p2pbar_info i;
+
+	if (p2pbar_open(which, &dev) || p2pbar_query(dev, &i)) {
+		fail(p2pbar_last_error());
+		p2pbar_close(dev);
+		return 1;
+	}
+	printf("device      %s\n", p2pbar_name(dev));
+	printf("pci         %04x:%02x:%02x.%x\n", i.pci_domain, i.pci_bus, i.pci_dev,
+	       i.pci_func);
+	printf("bar         %u\n", i.bar_index);
+	printf("bar_size    %" PRIu64 "\n", (uint64_t)i.bar_size);
+	printf("used        %" PRIu64 "\n", (uint64_t)i.used);
+	printf("free        %" PRIu64 "\n", (uint64_t)i.free);
+	printf("buffers     %" PRIu64 "\n", (uint64_t)i.buffers);
+	printf("page_size   %" PRIu64 "\n", (uint64_t)i.page_size);
+	printf("max_alloc   %" PRIu64 "\n", (uint64_t)i.max_alloc);
+	printf("max_align   %" PRIu64 "\n", (uint64_t)i.max_align);
+	printf("placements  0x%x\n", i.placements);
+	p2pbar_close(dev);
+	return 0;
+}
+
+static int verify(const struct p2pbar_buf *b, uint64_t seed)
+{
+	const volatile uint64_t *w = b->map;
+
+	for (uint64_t off = 0; off < b->size; off += 8) {
+		uint64_t want = seed ? pattern_word(seed, off) : 0;
+		uint64_t got = w[off / 8];
+
+		if (got != want) {
+			fprintf(stderr,
+				"p2pbar: verify: mismatch at offset %" PRIu64 ": 0x%016" PRIx64
+				", want 0x%016" PRIx64 "\n",
+				off, got, want);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int cmd_alloc(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "device", required_argument, NULL, 'd' },
+		{ "align", required_argument, NULL, 'a' },
+		{ "fill", required_argument, NULL, 'f' },
+		{ "verify", required_argument, NULL, 'v' },
+		{ "hold", required_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint64_t size, align = 0, fill = 0, check = 0, hold = 0;
+	int do_fill = 0, do_verify = 0, c, ret = 1;
+	const char *which = NULL;
+	struct p2pbar_dev *dev;
+	struct p2pbar_buf b;
+
+	while ((c = getopt_long(argc, argv, "d:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': which = optarg; break;
+		case 'a':
+			if (parse_size(optarg, &align))
+				return fail("--align: not a size");
+			break;
+		case 'f':
+			if (parse_size(optarg, &fill) || !fill)
+				return fail("--fill: SEED must be a non-zero number");
+			do_fill = 1;
+			break;
+		case 'v':
+			if (parse_size(optarg, &check))
+				return fail("--verify: SEED must be a number");
+			do_verify = 1;
+			break;
+		case 'h':
+			if (parse_size(optarg, &hold))
+				return fail("--hold: not a number of seconds");
+			break;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1 || parse_size(argv[optind], &size)) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (p2pbar_open(which, &dev))
+		return fail(p2pbar_last_error());
+	if (p2pbar_alloc(dev, size, align, P2PBAR_PLACEMENT_DEVICE, &b)) {
+		fail(p2pbar_last_error());
+		p2pbar_close(dev);
+		return 1;
+	}
+	printf("buffer %" PRIu64 ": %" PRIu64 " bytes at BAR offset 0x%" PRIx64 "\n", b.id,
+	       b.size, b.offset);
+	if ((do_fill || do_verify) && p2pbar_buf_map(&b)) {
+		fail(p2pbar_last_error());
+		goto out;
+	}
+	if (do_fill) {
+		volatile uint64_t *w = b.map;
+
+		for (uint64_t off = 0; off < b.size; off += 8)
+			w[off / 8] = pattern_word(fill, off);
+		printf("filled with pattern %" PRIu64 "\n", fill);
+	}
+	if (do_verify) {
+		if (verify(&b, check))
+			goto out;
+		printf("verified %s\n", check ? "pattern" : "zeros");
+	}
+	fflush(stdout);
+	if (hold)
+		sleep((unsigned int)hold);
+	ret = 0;
+out:
+	p2pbar_buf_free(&b);
+	p2pbar_close(dev);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "list") && argc == 2)
+		return cmd_list();
+	if (!strcmp(argv[1], "info") && argc <= 3)
+		return cmd_info(argc == 3 ? argv[2] : NULL);
+	if (!strcmp(argv[1], "alloc"))
+		return cmd_alloc(argc - 1, argv + 1);
+	fprintf(stderr, "p2pbar: unknown command or arguments: %s\n", argv[1]);
+	fputs(usage, stderr);
+	return 2;
+}
