@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * p2pbar: the char device of a bound function, /dev/p2pbarN (mode 0600,
- * root only by default; a udev rule may widen it). For now it offers
- * pread/pwrite of the BAR, the path the testbed uses to prove that guest
- * and host see the same device memory.
+ * root only by default; a udev rule may widen it): the ioctls that
+ * allocate buffers (p2pbar_ioctl.c), and pread/pwrite of the whole BAR,
+ * the path the testbed uses to prove that guest and host see the same
+ * device memory. Counters are in sysfs on the class device.
  */
 #include <linux/fs.h>
 #include <linux/idr.h>
 #include <linux/io.h>
+#include <linux/mutex.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -41,9 +43,53 @@ static ssize_t bar_size_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(bar_size);
 
+static ssize_t used_show(struct device *dev, struct device_attribute *attr,
+			 char *buf)
+{
+	struct p2pbar_dev *p = container_of(dev, struct p2pbar_dev, dev);
+
+	return sysfs_emit(buf, "%llu\n", p2pbar_allocator_used(&p->alloc));
+}
+static DEVICE_ATTR_RO(used);
+
+static ssize_t buffers_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	struct p2pbar_dev *p = container_of(dev, struct p2pbar_dev, dev);
+	u64 n;
+
+	mutex_lock(&p->bufs_lock);
+	n = p->nbufs;
+	mutex_unlock(&p->bufs_lock);
+	return sysfs_emit(buf, "%llu\n", n);
+}
+static DEVICE_ATTR_RO(buffers);
+
+static ssize_t pinned_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	struct p2pbar_dev *p = container_of(dev, struct p2pbar_dev, dev);
+
+	return sysfs_emit(buf, "%d\n", atomic_read(&p->pinned));
+}
+static DEVICE_ATTR_RO(pinned);
+
+static ssize_t attachments_show(struct device *dev,
+				struct device_attribute *attr, char *buf)
+{
+	struct p2pbar_dev *p = container_of(dev, struct p2pbar_dev, dev);
+
+	return sysfs_emit(buf, "%d\n", atomic_read(&p->attachments));
+}
+static DEVICE_ATTR_RO(attachments);
+
 static struct attribute *p2pbar_attrs[] = {
 	&dev_attr_bar.attr,
 	&dev_attr_bar_size.attr,
+	&dev_attr_used.attr,
+	&dev_attr_buffers.attr,
+	&dev_attr_pinned.attr,
+	&dev_attr_attachments.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(p2pbar);
@@ -147,6 +193,8 @@ static const struct file_operations p2pbar_fops = {
 	.llseek = p2pbar_llseek,
 	.read = p2pbar_read,
 	.write = p2pbar_write,
+	.unlocked_ioctl = p2pbar_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
 };
 
 static void p2pbar_dev_release(struct device *dev)
@@ -155,6 +203,11 @@ static void p2pbar_dev_release(struct device *dev)
 
 	if (p->minor >= 0)
 		ida_free(&p2pbar_minors, p->minor);
+	/* Only now: buffers' kernel mappings may point into it until here. */
+	if (p->bar_wc)
+		iounmap(p->bar_wc);
+	p2pbar_allocator_destroy(&p->alloc);
+	mutex_destroy(&p->bufs_lock);
 	kfree(p);
 }
 

@@ -76,10 +76,24 @@ static int p2pbar_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	p->bar = b;
 	p->bar_start = pci_resource_start(pdev, b);
 	p->bar_size = pci_resource_len(pdev, b);
+	p->pci_domain = pci_domain_nr(pdev->bus);
+	p->pci_bus = pdev->bus->number;
+	p->pci_devfn = pdev->devfn;
 	init_rwsem(&p->lock);
+	mutex_init(&p->bufs_lock);
+	INIT_LIST_HEAD(&p->bufs);
+	atomic_set(&p->pinned, 0);
+	atomic_set(&p->attachments, 0);
+	p->minor = -1;
+	ret = p2pbar_allocator_init(&p->alloc, p->bar_size, PAGE_SIZE);
+	if (ret) {
+		kfree(p);
+		goto err_release;
+	}
 	p->bar_wc = ioremap_wc(p->bar_start, p->bar_size);
 	if (!p->bar_wc) {
 		pci_err(pdev, "cannot map BAR %d\n", b);
+		p2pbar_allocator_destroy(&p->alloc);
 		kfree(p);
 		ret = -ENOMEM;
 		goto err_release;
@@ -87,9 +101,11 @@ static int p2pbar_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	pci_set_master(pdev);
 	pci_set_drvdata(pdev, p);
 
+	/* From here p->dev owns p: put_device() frees it and unmaps the BAR. */
 	ret = p2pbar_cdev_add(p, &pdev->dev);
 	if (ret)
 		goto err_put;
+	p2pbar_debugfs_add(p, pci_name(pdev));
 	pci_info(pdev, "exporting BAR %d: %pa, %llu MiB\n", b, &p->bar_start,
 		 (unsigned long long)p->bar_size >> 20);
 	return 0;
@@ -97,7 +113,6 @@ static int p2pbar_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 err_put:
 	pci_set_drvdata(pdev, NULL);
 	pci_clear_master(pdev);
-	iounmap(p->bar_wc);
 	put_device(&p->dev); /* frees p */
 err_release:
 	pci_release_region(pdev, b);
@@ -111,14 +126,19 @@ static void p2pbar_remove(struct pci_dev *pdev)
 	struct p2pbar_dev *p = pci_get_drvdata(pdev);
 	int b = p->bar;
 
-	/* No new opens; then wait out every access in flight. */
+	/*
+	 * No new opens; wait out every access in flight; then zap user
+	 * mappings of live buffers. Buffers outlive the device: they keep
+	 * p (and its BAR mapping) until their last reference goes, and
+	 * fail every map, mmap fault and vmap with -ENODEV/SIGBUS.
+	 */
+	p2pbar_debugfs_del(p);
 	p2pbar_cdev_del(p);
 	down_write(&p->lock);
 	p->gone = true;
-	iounmap(p->bar_wc);
-	p->bar_wc = NULL;
 	p->pdev = NULL;
 	up_write(&p->lock);
+	p2pbar_bufs_revoke(p);
 
 	pci_clear_master(pdev);
 	pci_release_region(pdev, b);
@@ -145,15 +165,19 @@ static int __init p2pbar_init(void)
 
 	if (ret)
 		return ret;
+	p2pbar_debugfs_init();
 	ret = pci_register_driver(&p2pbar_driver);
-	if (ret)
+	if (ret) {
+		p2pbar_debugfs_exit();
 		p2pbar_cdev_exit();
+	}
 	return ret;
 }
 
 static void __exit p2pbar_exit(void)
 {
 	pci_unregister_driver(&p2pbar_driver);
+	p2pbar_debugfs_exit();
 	p2pbar_cdev_exit();
 }
 

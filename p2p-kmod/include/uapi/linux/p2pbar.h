@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * p2pbar: export a PCI device's memory BAR as dma-bufs.
+ *
+ * The ioctls of /dev/p2pbarN. Every argument struct starts with @argsz,
+ * the size of the struct the caller knows; the kernel accepts any size
+ * from the first version of the struct up, provided every byte it does
+ * not know is zero (else E2BIG), and writes back at most @argsz bytes.
+ * So fields can be appended later without new ioctl numbers. Every
+ * @flags bit and every reserved field not defined here must be zero
+ * (else EINVAL). All sizes and offsets are in bytes.
+ *
+ * Freeing a buffer is closing the last reference to its dma-buf fd
+ * (every fd, every mmap, every importer).
+ */
+#ifndef _UAPI_LINUX_P2PBAR_H
+#define _UAPI_LINUX_P2PBAR_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define P2PBAR_IOCTL_TYPE	0xB8
+
+/* Where a buffer's memory lives. */
+#define P2PBAR_PLACEMENT_DEVICE	0	/* in the exported BAR */
+#define P2PBAR_PLACEMENT_HOST	1	/* system memory (not implemented yet) */
+
+/**
+ * struct p2pbar_info - P2PBAR_IOCTL_INFO: describe the device
+ * @argsz:	in: sizeof(struct p2pbar_info)
+ * @flags:	in: must be 0
+ * @bar_size:	out: size of the exported BAR
+ * @free:	out: bytes not allocated
+ * @used:	out: bytes allocated (bar_size - free)
+ * @page_size:	out: allocation granularity; sizes are rounded up to it
+ * @max_alloc:	out: largest size ALLOC accepts
+ * @max_align:	out: largest alignment ALLOC accepts
+ * @buffers:	out: live buffers
+ * @bar_index:	out: index of the exported BAR
+ * @placements:	out: bit mask of supported P2PBAR_PLACEMENT_* (1 << p)
+ * @pci_domain:	out: PCI address of the function: domain
+ * @pci_bus:	out: bus
+ * @pci_dev:	out: device (slot)
+ * @pci_func:	out: function
+ * @__pad:	zero
+ * @reserved:	zero
+ */
+struct p2pbar_info {
+	__u32 argsz;
+	__u32 flags;
+	__u64 bar_size;
+	__u64 free;
+	__u64 used;
+	__u64 page_size;
+	__u64 max_alloc;
+	__u64 max_align;
+	__u64 buffers;
+	__u32 bar_index;
+	__u32 placements;
+	__u32 pci_domain;
+	__u8 pci_bus;
+	__u8 pci_dev;
+	__u8 pci_func;
+	__u8 __pad;
+	__u64 reserved[4];
+};
+
+/**
+ * struct p2pbar_alloc - P2PBAR_IOCTL_ALLOC: allocate a buffer
+ * @argsz:	in: sizeof(struct p2pbar_alloc)
+ * @flags:	in: must be 0 (no flags defined yet)
+ * @length:	in: bytes wanted, > 0; out: rounded up to page_size
+ * @align:	in: 0 (page_size) or a power of two <= max_align
+ * @placement:	in: P2PBAR_PLACEMENT_DEVICE
+ * @fd:		out: the new dma-buf, O_RDWR | O_CLOEXEC
+ * @id:		out: buffer id, unique per device while it is bound
+ * @offset:	out: where the buffer starts in the BAR
+ * @reserved:	in: zero
+ *
+ * The buffer reads as zeros. Errors: EINVAL (bad flags, placement,
+ * alignment, reserved field, zero length), EOVERFLOW (length overflows
+ * when rounded), E2BIG (length or align above the limits), ENOSPC (no
+ * free range large enough), ENODEV (device unbound).
+ */
+struct p2pbar_alloc {
+	__u32 argsz;
+	__u32 flags;
+	__u64 length;
+	__u64 align;
+	__u32 placement;
+	__s32 fd;
+	__u64 id;
+	__u64 offset;
+	__u64 reserved[4];
+};
+
+/**
+ * struct p2pbar_buf_info - P2PBAR_IOCTL_BUF_INFO: describe a buffer
+ * @argsz:	in: sizeof(struct p2pbar_buf_info)
+ * @flags:	in: must be 0
+ * @fd:		in: a dma-buf fd from ALLOC on this device
+ * @placement:	out: P2PBAR_PLACEMENT_*
+ * @id:		out: buffer id
+ * @length:	out: buffer size
+ * @offset:	out: offset in the BAR (valid for placement DEVICE)
+ * @attachments: out: importers attached now
+ * @pin_count:	out: pins held by importers
+ * @reserved:	zero
+ *
+ * Errors: EBADF (@fd is not open), EINVAL (not a p2pbar dma-buf of this
+ * device).
+ */
+struct p2pbar_buf_info {
+	__u32 argsz;
+	__u32 flags;
+	__s32 fd;
+	__u32 placement;
+	__u64 id;
+	__u64 length;
+	__u64 offset;
+	__u64 attachments;
+	__u64 pin_count;
+	__u64 reserved[4];
+};
+
+#define P2PBAR_IOCTL_INFO	_IO(P2PBAR_IOCTL_TYPE, 0x00)
+#define P2PBAR_IOCTL_ALLOC	_IO(P2PBAR_IOCTL_TYPE, 0x01)
+#define P2PBAR_IOCTL_BUF_INFO	_IO(P2PBAR_IOCTL_TYPE, 0x02)
+
+#endif /* _UAPI_LINUX_P2PBAR_H */

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * p2pbar: kernel API differences between the kernels we build for
+ * (Debian bookworm 6.1, trixie 6.12, sid 7.x), in one place.
+ *
+ * dma_buf_ops.vmap takes a struct iosys_map in all of them (the
+ * dma_buf_map name was gone by 5.18), so no shim is needed there.
+ */
+#ifndef P2PBAR_COMPAT_H
+#define P2PBAR_COMPAT_H
+
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/version.h>
+
+/* 6.13 made the namespace argument a string literal. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+#define P2PBAR_IMPORT_NS_DMA_BUF() MODULE_IMPORT_NS("DMA_BUF")
+#else
+#define P2PBAR_IMPORT_NS_DMA_BUF() MODULE_IMPORT_NS(DMA_BUF)
+#endif
+
+/* vm_flags became read-only with accessors in 6.3. */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+static inline void vm_flags_set(struct vm_area_struct *vma, unsigned long flags)
+{
+	vma->vm_flags |= flags;
+}
+#endif
+
+/*
+ * A counted reference to a file whose count may already have dropped to
+ * zero (get_file_active() appeared in 6.7). The caller guarantees the
+ * struct file itself is not freed meanwhile.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 7, 0)
+static inline struct file *get_file_active(struct file **f)
+{
+	return atomic_long_inc_not_zero(&(*f)->f_count) ? *f : NULL;
+}
+#endif
+
+#endif /* P2PBAR_COMPAT_H */
