@@ -48,8 +48,8 @@ int p2pbar_list(char (*names)[P2PBAR_NAME_MAX], size_t max)
 				   strerror(errno));
 	}
 	while ((de = readdir(d)) && n < 256) {
-		if (valid_name(de->d_name))
-			snprintf(found[n++], P2PBAR_NAME_MAX, "%s", de->d_name);
+		if (valid_name(de->d_name)) /* fits: valid_name() checks */
+			memcpy(found[n++], de->d_name, strlen(de->d_name) + 1);
 	}
 	closedir(d);
 	qsort(found, n, sizeof(found[0]), cmp_names);
@@ -159,9 +159,15 @@ int p2pbar_alloc(struct p2pbar_dev *dev, uint64_t size, uint64_t align,
 
 	memset(buf, 0, sizeof(*buf));
 	buf->fd = -1;
-	if (ioctl(dev->fd, P2PBAR_IOCTL_ALLOC, &a))
-		return p2pbar_fail(-errno, "%s: cannot allocate %llu bytes: %s", dev->name,
-				   (unsigned long long)size, strerror(errno));
+	if (ioctl(dev->fd, P2PBAR_IOCTL_ALLOC, &a)) {
+		int err = errno;
+		const char *why = err == ENOSPC ? " (no free range that large in the BAR)" :
+				  err == E2BIG	? " (above the device's max_alloc/max_align)" :
+						  "";
+
+		return p2pbar_fail(-err, "%s: cannot allocate %llu bytes: %s%s", dev->name,
+				   (unsigned long long)size, strerror(err), why);
+	}
 	buf->fd = a.fd;
 	buf->id = a.id;
 	buf->size = a.length;
