@@ -44,8 +44,7 @@ int p2pbar_list(char (*names)[P2PBAR_NAME_MAX], size_t max)
 	if (!d) {
 		if (errno == ENOENT)
 			return 0; /* module not loaded: no devices */
-		return p2pbar_fail(-errno, "cannot read %s: %s", CLASS_DIR,
-				   strerror(errno));
+		return p2pbar_fail(-errno, "cannot read %s: %s", CLASS_DIR, strerror(errno));
 	}
 	while ((de = readdir(d)) && n < 256) {
 		if (valid_name(de->d_name)) /* fits: valid_name() checks */
@@ -94,7 +93,8 @@ int p2pbar_open(const char *which, struct p2pbar_dev **out)
 		if (ret < 0)
 			return ret;
 		if (ret == 0)
-			return p2pbar_fail(-ENODEV, "no p2pbar devices (is p2pbar.ko loaded and bound?)");
+			return p2pbar_fail(-ENODEV,
+					   "no p2pbar devices (is p2pbar.ko loaded and bound?)");
 		memcpy(name, first[0], sizeof(name));
 	} else if (!strncmp(which, "/dev/", 5) && valid_name(which + 5)) {
 		snprintf(name, sizeof(name), "%s", which + 5);
@@ -147,8 +147,8 @@ int p2pbar_query(struct p2pbar_dev *dev, struct p2pbar_info *info)
 	return 0;
 }
 
-int p2pbar_alloc(struct p2pbar_dev *dev, uint64_t size, uint64_t align,
-		 uint32_t placement, struct p2pbar_buf *buf)
+int p2pbar_alloc(struct p2pbar_dev *dev, uint64_t size, uint64_t align, uint32_t placement,
+		 struct p2pbar_buf *buf)
 {
 	struct p2pbar_alloc a = {
 		.argsz = sizeof(a),
@@ -161,9 +161,9 @@ int p2pbar_alloc(struct p2pbar_dev *dev, uint64_t size, uint64_t align,
 	buf->fd = -1;
 	if (ioctl(dev->fd, P2PBAR_IOCTL_ALLOC, &a)) {
 		int err = errno;
-		const char *why = err == ENOSPC ? " (no free range that large in the BAR)" :
-				  err == E2BIG	? " (above the device's max_alloc/max_align)" :
-						  "";
+		const char *why = err == ENOSPC	 ? " (no free range that large in the BAR)"
+				  : err == E2BIG ? " (above the device's max_alloc/max_align)"
+						 : "";
 
 		return p2pbar_fail(-err, "%s: cannot allocate %llu bytes: %s%s", dev->name,
 				   (unsigned long long)size, strerror(err), why);

@@ -37,9 +37,21 @@ static int parse_size(const char *s, uint64_t *out)
 	if (errno || end == s || *s == '-')
 		return -1;
 	switch (*end) {
-	case 'K': case 'k': shift = 10; end++; break;
-	case 'M': case 'm': shift = 20; end++; break;
-	case 'G': case 'g': shift = 30; end++; break;
+	case 'K':
+	case 'k':
+		shift = 10;
+		end++;
+		break;
+	case 'M':
+	case 'm':
+		shift = 20;
+		end++;
+		break;
+	case 'G':
+	case 'g':
+		shift = 30;
+		end++;
+		break;
 	}
 	if (*end || (shift && v > (UINT64_MAX >> shift)))
 		return -1;
@@ -94,8 +106,7 @@ static int cmd_info(const char *which)
 		return 1;
 	}
 	printf("device      %s\n", p2pbar_name(dev));
-	printf("pci         %04x:%02x:%02x.%x\n", i.pci_domain, i.pci_bus, i.pci_dev,
-	       i.pci_func);
+	printf("pci         %04x:%02x:%02x.%x\n", i.pci_domain, i.pci_bus, i.pci_dev, i.pci_func);
 	printf("bar         %u\n", i.bar_index);
 	printf("bar_size    %" PRIu64 "\n", (uint64_t)i.bar_size);
 	printf("used        %" PRIu64 "\n", (uint64_t)i.used);
@@ -165,9 +176,7 @@ static int cmd_alloc(int argc, char **argv)
 			if (parse_size(optarg, &hold))
 				return fail("--hold: not a number of seconds");
 			break;
-		default:
-			fputs(usage, stderr);
-			return 2;
+		default: fputs(usage, stderr); return 2;
 		}
 	}
 	if (optind != argc - 1 || parse_size(argv[optind], &size)) {
@@ -181,8 +190,8 @@ static int cmd_alloc(int argc, char **argv)
 		p2pbar_close(dev);
 		return 1;
 	}
-	printf("buffer %" PRIu64 ": %" PRIu64 " bytes at BAR offset 0x%" PRIx64 "\n", b.id,
-	       b.size, b.offset);
+	printf("buffer %" PRIu64 ": %" PRIu64 " bytes at BAR offset 0x%" PRIx64 "\n", b.id, b.size,
+	       b.offset);
 	if ((do_fill || do_verify) && p2pbar_buf_map(&b)) {
 		fail(p2pbar_last_error());
 		goto out;

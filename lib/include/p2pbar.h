@@ -64,12 +64,11 @@ int p2pbar_query(struct p2pbar_dev *dev, struct p2pbar_info *info);
  * page size) in @placement (P2PBAR_PLACEMENT_*). The buffer reads as
  * zeros. Returns 0 or -errno (ENOSPC: BAR full; E2BIG: too large).
  */
-int p2pbar_alloc(struct p2pbar_dev *dev, uint64_t size, uint64_t align,
-		 uint32_t placement, struct p2pbar_buf *buf);
+int p2pbar_alloc(struct p2pbar_dev *dev, uint64_t size, uint64_t align, uint32_t placement,
+		 struct p2pbar_buf *buf);
 
 /* P2PBAR_IOCTL_BUF_INFO for any dma-buf fd. Returns 0 or -errno. */
-int p2pbar_buf_query(struct p2pbar_dev *dev, int fd,
-		     struct p2pbar_buf_info *info);
+int p2pbar_buf_query(struct p2pbar_dev *dev, int fd, struct p2pbar_buf_info *info);
 
 /*
  * Map the whole buffer for CPU access (write-combined device memory: use
@@ -86,9 +85,8 @@ void p2pbar_buf_free(struct p2pbar_buf *buf);
  * region at I/O virtual address @iova (ibv_reg_dmabuf_mr). Returns the MR
  * or NULL with errno set and a message for p2pbar_last_error().
  */
-struct ibv_mr *p2pbar_reg_mr(struct ibv_pd *pd, const struct p2pbar_buf *buf,
-			     uint64_t offset, size_t len, uint64_t iova,
-			     int access);
+struct ibv_mr *p2pbar_reg_mr(struct ibv_pd *pd, const struct p2pbar_buf *buf, uint64_t offset,
+			     size_t len, uint64_t iova, int access);
 
 #ifdef __cplusplus
 }

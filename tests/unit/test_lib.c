@@ -11,13 +11,12 @@
 
 static int failures;
 
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
-				__LINE__, #cond);                            \
-			failures++;                                          \
-		}                                                            \
+#define CHECK(cond)                                                                              \
+	do {                                                                                     \
+		if (!(cond)) {                                                                   \
+			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
+			failures++;                                                              \
+		}                                                                                \
 	} while (0)
 
 static void test_open_rejects_garbage(void)
@@ -28,8 +27,8 @@ static void test_open_rejects_garbage(void)
 	CHECK(dev == NULL);
 	CHECK(strstr(p2pbar_last_error(), "not-a-device") != NULL);
 	CHECK(p2pbar_open("p2pbar", &dev) == -EINVAL);
-	CHECK(p2pbar_open("/dev/p2pbar-very-long-name-that-does-not-fit-in-the-buffer",
-			  &dev) == -EINVAL);
+	CHECK(p2pbar_open("/dev/p2pbar-very-long-name-that-does-not-fit-in-the-buffer", &dev) ==
+	      -EINVAL);
 }
 
 static void test_open_missing_device(void)
