@@ -34,7 +34,7 @@ guest_apt() {
 		-o Dir::State="$dir/state" -o Dir::Cache="$dir/cache" \
 		-o Dir::State::status=/dev/null \
 		-o APT::Architecture=amd64 \
-		-o Acquire::Check-Valid-Until=false "$@"
+		-o Acquire::Check-Valid-Until=false -o APT::Sandbox::User=root "$@"
 }
 
 guest_apt_setup() {

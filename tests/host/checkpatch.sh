@@ -1,0 +1,16 @@
+#!/bin/bash
+# Kernel code follows kernel coding style: checkpatch.pl --strict from the
+# guest kernel's own source package.
+# usage: checkpatch.sh IMAGE
+set -euo pipefail
+src=$(cd "$(dirname "$0")/../.." && pwd)
+ksrc=$("$src/testbed/kernel-source.sh" "$1")
+cd "$src"
+files=$(git ls-files 'p2p-kmod/*.[ch]')
+cp() { perl "$ksrc/scripts/checkpatch.pl" --strict --no-tree --quiet --show-types "$@"; }
+rc=0
+cp -f $(echo "$files" | grep -v p2pbar_compat.h) || rc=1
+# The compat header is the one place that tests kernel versions.
+cp --ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON -f p2p-kmod/p2pbar_compat.h || rc=1
+[ $rc -eq 0 ] || { echo "FAIL: checkpatch found problems"; exit 1; }
+echo "RESULT: checkpatch --strict is clean on $(echo "$files" | wc -l) kernel source files"
