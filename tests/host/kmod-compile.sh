@@ -1,11 +1,19 @@
 #!/bin/bash
 # Compile the modules from scratch against one kernel's headers; any
 # warning fails (the Kbuild file sets -Werror).
-# usage: kmod-compile.sh HEADERS_ROOT_OR_PATHFILE SRC_DIR OUT_DIR
+# With "sparse" as 4th argument, also run sparse (make C=1): any sparse
+# warning fails too.
+# usage: kmod-compile.sh HEADERS_ROOT_OR_PATHFILE SRC_DIR OUT_DIR [sparse]
 set -euo pipefail
 root=$1
 [ -f "$root" ] && root=$(cat "$root")
 rm -rf "$3"
-"$(dirname "$0")/../../testbed/kbuild.sh" "$root" "$2" "$3"
+args=()
+[ "${4:-}" = sparse ] && args=(C=1)
+"$(dirname "$0")/../../testbed/kbuild.sh" "$root" "$2" "$3" "${args[@]}" 2>&1 | tee "$3.log"
 . "$root/image.env"
-echo "RESULT: modules compile without warnings against $SUITE $KVER"
+if grep -E "(warning|error):" "$3.log"; then
+	echo "FAIL: warnings above"
+	exit 1
+fi
+echo "RESULT: modules compile without warnings against $SUITE $KVER${4:+ (and sparse is clean)}"
