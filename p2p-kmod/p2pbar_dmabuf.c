@@ -262,23 +262,19 @@ static int p2pbar_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 }
 
 /*
- * The kernel mapping of the BAR outlives unbind (it is torn down when
- * the last buffer lets go of the device), so a vmap stays a valid
- * mapping; after unbind the BAR no longer decodes and reads return ~0.
+ * The kernel mapping of the BAR outlives unbind: it is torn down only
+ * when the last buffer lets go of the device. vmap never fails, even
+ * after unbind, because the dma-buf core treats a failing vmap as an
+ * exporter bug (WARN_ON_ONCE in dma_buf_vmap()); a buffer whose device
+ * is gone gets the old mapping, which the device may no longer decode.
+ * Moving such buffers to HOST placement is the revoke work to come.
  */
 static int p2pbar_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {
 	struct p2pbar_buf *buf = dmabuf->priv;
-	struct p2pbar_dev *p = buf->p;
-	int ret = 0;
 
-	down_read(&p->lock);
-	if (p->gone)
-		ret = -ENODEV;
-	else
-		iosys_map_set_vaddr_iomem(map, p->bar_wc + buf->offset);
-	up_read(&p->lock);
-	return ret;
+	iosys_map_set_vaddr_iomem(map, buf->p->bar_wc + buf->offset);
+	return 0;
 }
 
 static void p2pbar_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)

@@ -12,6 +12,8 @@
  *   share              SCM_RIGHTS + fork + close in every order → no leak
  *   unbind PCI         unbind with live buffers and mappings
  *   stress             allocate and free from several threads at once
+ *   selftest           p2pbar_selftest.ko's importer cases on a buffer
+ *   selftest-gone PCI  an importer holds an attachment across unbind
  *   bufinfo            a live buffer shows as exp_name p2pbar in
  *                      /sys/kernel/debug/dma_buf/bufinfo
  * Prints "RESULT: ..." lines; exits non-zero on the first failure.
@@ -667,6 +669,70 @@ static int case_bufinfo(void)
 	return 0;
 }
 
+#define ST_CONTROL "/sys/kernel/debug/p2pbar_selftest/control"
+
+/* Send one command to the test importer, print its results. */
+static void selftest_cmd(const char *cmd, int want_lines)
+{
+	static char out[8192];
+	int fd = open(ST_CONTROL, O_RDWR), lines = 0;
+	ssize_t n;
+	char *l;
+
+	if (fd < 0)
+		fail("%s: %s (is p2pbar_selftest.ko loaded?)", ST_CONTROL,
+		     strerror(errno));
+	if (write(fd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd))
+		fail("selftest \"%s\": %s", cmd, strerror(errno));
+	n = pread(fd, out, sizeof(out) - 1, 0);
+	if (n < 0)
+		fail("read %s: %s", ST_CONTROL, strerror(errno));
+	out[n] = 0;
+	close(fd);
+	fputs(out, stdout);
+	for (l = out; (l = strstr(l, "PASS ")); l++)
+		lines++;
+	if (strstr(out, "FAIL ") || lines != want_lines)
+		fail("selftest \"%s\": %d of %d cases passed", cmd, lines,
+		     want_lines);
+}
+
+static int case_selftest(void)
+{
+	int dev = open_dev();
+	/* Not a multiple of the small importer's 64 KiB segments. */
+	struct p2pbar_alloc a = alloc_buf(dev, (5 << 20) + 3 * page);
+	char cmd[32];
+
+	snprintf(cmd, sizeof(cmd), "run %d", a.fd);
+	selftest_cmd(cmd, 10);
+	close(a.fd);
+	expect_used(dev, 0, 0, "after the importer cases");
+	printf("RESULT: in-kernel importer: static/no-P2P refused, dynamic "
+	       "map/remap, pin, 64 KiB segments, 16 attachments, 4 threads, vmap\n");
+	return 0;
+}
+
+static int case_selftest_gone(int argc, char **argv)
+{
+	int dev = open_dev();
+	struct p2pbar_alloc a = alloc_buf(dev, 2 * page);
+	char cmd[32];
+
+	if (argc < 1)
+		fail("usage: selftest-gone PCI");
+	snprintf(cmd, sizeof(cmd), "hold %d", a.fd);
+	selftest_cmd(cmd, 1);
+	close(a.fd);	/* the importer's reference keeps the buffer */
+	close(dev);
+	sysfs_write("/sys/bus/pci/drivers/p2pbar/unbind", argv[0]);
+	selftest_cmd("gone", 2);
+	sysfs_write("/sys/bus/pci/drivers/p2pbar/bind", argv[0]);
+	printf("RESULT: an importer holding an attachment across unbind gets "
+	       "-ENODEV from map, a harmless vmap, then lets go cleanly\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *c;
@@ -693,6 +759,10 @@ int main(int argc, char **argv)
 		return case_unbind(argc - 3, argv + 3);
 	if (!strcmp(c, "stress"))
 		return case_stress();
+	if (!strcmp(c, "selftest"))
+		return case_selftest();
+	if (!strcmp(c, "selftest-gone"))
+		return case_selftest_gone(argc - 3, argv + 3);
 	if (!strcmp(c, "bufinfo"))
 		return case_bufinfo();
 	fprintf(stderr, "unknown case %s\n", c);
