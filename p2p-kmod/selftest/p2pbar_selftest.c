@@ -8,22 +8,27 @@
  * /sys/kernel/debug/p2pbar_selftest/control (the fd is looked up in the
  * writer's fd table) and reads the per-case results back from the same
  * file: one "PASS name: detail" or "FAIL name: detail" line per case.
- *   run FD    every case on that buffer
+ *   run FD [ADDR]  every case on that buffer; with ADDR (the buffer's
+ *             CPU physical address), the bus address is checked too
  *   hold FD   attach dynamically and keep the attachment
  *   gone      the exporter's device was unbound: mapping the held
  *             attachment must fail with -ENODEV, vmap must still succeed
  *             (the core WARNs on a failing vmap); then let go
  * The importing devices are platform devices with a 64-bit DMA mask and
- * no IOMMU, so map addresses are bus addresses.
+ * no IOMMU, so map addresses are bus addresses; pci_importer=DDDD:BB:DD.F
+ * adds a PCI importer, and where an IOMMU translates for it the case
+ * checks that it got an IOVA that translates back to the BAR.
  */
 #include <linux/debugfs.h>
 #include <linux/delay.h>
 #include <linux/dma-buf.h>
 #include <linux/dma-mapping.h>
 #include <linux/dma-resv.h>
+#include <linux/iommu.h>
 #include <linux/iosys-map.h>
 #include <linux/kthread.h>
 #include <linux/module.h>
+#include <linux/pci.h>
 #include <linux/platform_device.h>
 #include <linux/scatterlist.h>
 #include <linux/seq_buf.h>
@@ -36,6 +41,10 @@
 #define NR_THREADS	4
 #define THREAD_LOOPS	50
 #define SMALL_SEG	SZ_64K
+
+static char *pci_importer = "";
+module_param(pci_importer, charp, 0444);
+MODULE_PARM_DESC(pci_importer, "PCI function (DDDD:BB:DD.F) to import with too");
 
 static struct dentry *st_dir;
 static struct platform_device *st_pdev[2]; /* [1] has a small max segment */
@@ -85,8 +94,9 @@ static struct dma_buf_attachment *attach(struct dma_buf *buf, int dev)
  * the table: segments within the device's limit, page aligned, together
  * exactly the buffer, contiguous. Returns 0 or a negative errno.
  */
-static int map_check(struct dma_buf_attachment *at, unsigned int max_seg,
-		     unsigned int *nents, char *why, size_t whylen)
+static int map_check_addr(struct dma_buf_attachment *at, unsigned int max_seg,
+			  unsigned int *nents, dma_addr_t *first,
+			  phys_addr_t *back, char *why, size_t whylen)
 {
 	struct dma_buf *buf = at->dmabuf;
 	struct scatterlist *sg;
@@ -118,12 +128,26 @@ static int map_check(struct dma_buf_attachment *at, unsigned int max_seg,
 		ret = -EINVAL;
 	}
 	*nents = sgt->nents;
+	if (first)
+		*first = sg_dma_address(sgt->sgl);
+	/* Where the IOMMU sends the first address, while it is mapped. */
+	if (back) {
+		struct iommu_domain *d = iommu_get_domain_for_dev(at->dev);
+
+		*back = d ? iommu_iova_to_phys(d, sg_dma_address(sgt->sgl)) : 0;
+	}
 	if (!ret)
 		snprintf(why, whylen, "%u segment(s), first at %pad", sgt->nents,
 			 &sg_dma_address(sgt->sgl));
 	dma_buf_unmap_attachment(at, sgt, DMA_BIDIRECTIONAL);
 	dma_resv_unlock(buf->resv);
 	return ret;
+}
+
+static int map_check(struct dma_buf_attachment *at, unsigned int max_seg,
+		     unsigned int *nents, char *why, size_t whylen)
+{
+	return map_check_addr(at, max_seg, nents, NULL, NULL, why, whylen);
 }
 
 static void case_static(struct dma_buf *buf)
@@ -156,9 +180,10 @@ static void case_nop2p(struct dma_buf *buf)
 	dma_buf_detach(buf, at);
 }
 
-static void case_dynamic(struct dma_buf *buf)
+static void case_dynamic(struct dma_buf *buf, u64 phys)
 {
 	struct dma_buf_attachment *at = attach(buf, 0);
+	dma_addr_t first = 0;
 	unsigned int n;
 	char why[128];
 	int ret;
@@ -167,8 +192,12 @@ static void case_dynamic(struct dma_buf *buf)
 		report(false, "dynamic_map", "attach: %ld", PTR_ERR(at));
 		return;
 	}
-	ret = map_check(at, UINT_MAX, &n, why, sizeof(why));
+	ret = map_check_addr(at, UINT_MAX, &n, &first, NULL, why, sizeof(why));
 	report(!ret, "dynamic_map", "%s", why);
+	/* No IOMMU for this device: the bus address of the buffer's start. */
+	if (phys)
+		report(first == phys, "dynamic_map_address",
+		       "first segment at %pad, buffer at %#llx", &first, phys);
 	/* Twice: a second map after unmap must work the same. */
 	ret = map_check(at, UINT_MAX, &n, why, sizeof(why));
 	report(!ret, "dynamic_remap", "%s", why);
@@ -331,17 +360,63 @@ static void case_vmap(struct dma_buf *buf)
 	       map.is_iomem, v);
 }
 
-static void cmd_run(struct dma_buf *buf)
+static void case_pci(struct dma_buf *buf, u64 phys)
+{
+	unsigned int dom, bus, slot, fn, n;
+	struct dma_buf_attachment *at;
+	struct iommu_domain *d;
+	struct pci_dev *pdev;
+	dma_addr_t first = 0;
+	phys_addr_t back;
+	char why[128];
+	int ret;
+
+	if (!*pci_importer)
+		return;
+	if (sscanf(pci_importer, "%x:%x:%x.%x", &dom, &bus, &slot, &fn) != 4) {
+		report(false, "pci_importer", "bad address %s", pci_importer);
+		return;
+	}
+	pdev = pci_get_domain_bus_and_slot(dom, bus, PCI_DEVFN(slot, fn));
+	if (!pdev) {
+		report(false, "pci_importer", "no PCI function %s", pci_importer);
+		return;
+	}
+	at = dma_buf_dynamic_attach(buf, &pdev->dev, &p2p_ops, NULL);
+	if (IS_ERR(at)) {
+		report(false, "pci_importer", "attach: %ld", PTR_ERR(at));
+		goto out;
+	}
+	ret = map_check_addr(at, dma_get_max_seg_size(&pdev->dev), &n, &first,
+			     &back, why, sizeof(why));
+	dma_buf_detach(buf, at);
+	report(!ret, "pci_importer", "%s: %s", pci_name(pdev), why);
+	d = iommu_get_domain_for_dev(&pdev->dev);
+	if (!d || d->type == IOMMU_DOMAIN_IDENTITY) {
+		report(!phys || first == phys, "pci_importer_address",
+		       "no IOMMU translation: %pad, buffer at %#llx", &first, phys);
+		goto out;
+	}
+	/* An IOVA, never the raw bus address, and it leads to the BAR. */
+	report(!phys || back == phys, "pci_importer_iommu",
+	       "IOMMU domain type %#x: IOVA %pad -> %pa, buffer at %#llx",
+	       d->type, &first, &back, phys);
+out:
+	pci_dev_put(pdev);
+}
+
+static void cmd_run(struct dma_buf *buf, u64 phys)
 {
 	atomic_set(&moves, 0);
 	case_static(buf);
 	case_nop2p(buf);
-	case_dynamic(buf);
+	case_dynamic(buf, phys);
 	case_pin(buf);
 	case_small_seg(buf);
 	case_many(buf);
 	case_threads(buf);
 	case_vmap(buf);
+	case_pci(buf, phys);
 }
 
 static void cmd_hold(struct dma_buf *buf)
@@ -389,8 +464,9 @@ static void cmd_gone(void)
 static ssize_t control_write(struct file *file, const char __user *ubuf,
 			     size_t len, loff_t *ppos)
 {
-	char cmd[32] = "";
+	char cmd[64] = "";
 	struct dma_buf *buf;
+	u64 phys = 0;
 	int fd = -1;
 
 	if (len >= sizeof(cmd))
@@ -401,7 +477,7 @@ static ssize_t control_write(struct file *file, const char __user *ubuf,
 	seq_buf_clear(&st_seq);
 	if (!strncmp(cmd, "gone", 4)) {
 		cmd_gone();
-	} else if (sscanf(cmd, "run %d", &fd) == 1 ||
+	} else if (sscanf(cmd, "run %d %llx", &fd, &phys) >= 1 ||
 		   sscanf(cmd, "hold %d", &fd) == 1) {
 		buf = dma_buf_get(fd);
 		if (IS_ERR(buf)) {
@@ -409,7 +485,7 @@ static ssize_t control_write(struct file *file, const char __user *ubuf,
 			return PTR_ERR(buf);
 		}
 		if (cmd[0] == 'r') {
-			cmd_run(buf);
+			cmd_run(buf, phys);
 			dma_buf_put(buf);
 		} else if (held_at) {
 			report(false, "hold", "already holding one");

@@ -672,7 +672,7 @@ static int case_bufinfo(void)
 #define ST_CONTROL "/sys/kernel/debug/p2pbar_selftest/control"
 
 /* Send one command to the test importer, print its results. */
-static void selftest_cmd(const char *cmd, int want_lines)
+static void selftest_cmd(const char *cmd, int min_lines)
 {
 	static char out[8192];
 	int fd = open(ST_CONTROL, O_RDWR), lines = 0;
@@ -692,9 +692,9 @@ static void selftest_cmd(const char *cmd, int want_lines)
 	fputs(out, stdout);
 	for (l = out; (l = strstr(l, "PASS ")); l++)
 		lines++;
-	if (strstr(out, "FAIL ") || lines != want_lines)
-		fail("selftest \"%s\": %d of %d cases passed", cmd, lines,
-		     want_lines);
+	if (strstr(out, "FAIL ") || lines < min_lines)
+		fail("selftest \"%s\": %d passed, want %d, none failing", cmd,
+		     lines, min_lines);
 }
 
 static int case_selftest(void)
@@ -702,10 +702,27 @@ static int case_selftest(void)
 	int dev = open_dev();
 	/* Not a multiple of the small importer's 64 KiB segments. */
 	struct p2pbar_alloc a = alloc_buf(dev, (5 << 20) + 3 * page);
-	char cmd[32];
+	char cmd[64];
 
-	snprintf(cmd, sizeof(cmd), "run %d", a.fd);
-	selftest_cmd(cmd, 10);
+	char path[256], line[256];
+	uint64_t start = 0;
+	FILE *f;
+	unsigned int i;
+
+	/* The BAR's CPU address, from the PCI function's resource file. */
+	snprintf(path, sizeof(path), "/sys/class/p2pbar/%s/device/resource",
+		 strrchr(dev_path, '/') + 1);
+	f = fopen(path, "r");
+	if (!f)
+		fail("%s: %s", path, strerror(errno));
+	for (i = 0; i <= info(dev).bar_index; i++)
+		if (!fgets(line, sizeof(line), f) ||
+		    sscanf(line, "%" SCNx64, &start) != 1)
+			fail("%s: no BAR %u", path, i);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "run %d %" PRIx64, a.fd,
+		 start + (uint64_t)a.offset);
+	selftest_cmd(cmd, 11);
 	close(a.fd);
 	expect_used(dev, 0, 0, "after the importer cases");
 	printf("RESULT: in-kernel importer: static/no-P2P refused, dynamic "

@@ -22,7 +22,10 @@ for c in "$@"; do
 			die "case fill"
 		;;
 	selftest)
-		insmod "$P2PBAR_BUILD/p2p-kmod/selftest/p2pbar_selftest.ko" ||
+		# The exporter's own function doubles as a PCI importer: under
+		# intel-iommu it is translated, so it must get an IOVA.
+		insmod "$P2PBAR_BUILD/p2p-kmod/selftest/p2pbar_selftest.ko" \
+			pci_importer="$pci" ||
 			die "cannot load p2pbar_selftest.ko"
 		"$t" selftest "$node" || die "case selftest"
 		;;
