@@ -10,6 +10,7 @@
  * file: one "PASS name: detail" or "FAIL name: detail" line per case.
  *   run FD [ADDR]  every case on that buffer; with ADDR (the buffer's
  *             CPU physical address), the bus address is checked too
+ *   map FD [ADDR]  only the dynamic map cases (for huge buffers)
  *   hold FD   attach dynamically and keep the attachment
  *   gone      the exporter's device was unbound: mapping the held
  *             attachment must fail with -ENODEV, vmap must still succeed
@@ -478,6 +479,7 @@ static ssize_t control_write(struct file *file, const char __user *ubuf,
 	if (!strncmp(cmd, "gone", 4)) {
 		cmd_gone();
 	} else if (sscanf(cmd, "run %d %llx", &fd, &phys) >= 1 ||
+		   sscanf(cmd, "map %d %llx", &fd, &phys) >= 1 ||
 		   sscanf(cmd, "hold %d", &fd) == 1) {
 		buf = dma_buf_get(fd);
 		if (IS_ERR(buf)) {
@@ -486,6 +488,9 @@ static ssize_t control_write(struct file *file, const char __user *ubuf,
 		}
 		if (cmd[0] == 'r') {
 			cmd_run(buf, phys);
+			dma_buf_put(buf);
+		} else if (cmd[0] == 'm') {
+			case_dynamic(buf, phys);
 			dma_buf_put(buf);
 		} else if (held_at) {
 			report(false, "hold", "already holding one");

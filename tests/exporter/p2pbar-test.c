@@ -13,6 +13,7 @@
  *   unbind PCI         unbind with live buffers and mappings
  *   stress             allocate and free from several threads at once
  *   selftest           p2pbar_selftest.ko's importer cases on a buffer
+ *   selftest-big       a buffer over 4 GiB maps as several segments
  *   selftest-gone PCI  an importer holds an attachment across unbind
  *   bufinfo            a live buffer shows as exp_name p2pbar in
  *                      /sys/kernel/debug/dma_buf/bufinfo
@@ -697,19 +698,14 @@ static void selftest_cmd(const char *cmd, int min_lines)
 		     lines, min_lines);
 }
 
-static int case_selftest(void)
+/* The BAR's CPU address, from the PCI function's resource file. */
+static uint64_t bar_start(int dev)
 {
-	int dev = open_dev();
-	/* Not a multiple of the small importer's 64 KiB segments. */
-	struct p2pbar_alloc a = alloc_buf(dev, (5 << 20) + 3 * page);
-	char cmd[64];
-
 	char path[256], line[256];
 	uint64_t start = 0;
-	FILE *f;
 	unsigned int i;
+	FILE *f;
 
-	/* The BAR's CPU address, from the PCI function's resource file. */
 	snprintf(path, sizeof(path), "/sys/class/p2pbar/%s/device/resource",
 		 strrchr(dev_path, '/') + 1);
 	f = fopen(path, "r");
@@ -720,13 +716,51 @@ static int case_selftest(void)
 		    sscanf(line, "%" SCNx64, &start) != 1)
 			fail("%s: no BAR %u", path, i);
 	fclose(f);
+	return start;
+}
+
+static int case_selftest(void)
+{
+	int dev = open_dev();
+	/* Not a multiple of the small importer's 64 KiB segments. */
+	struct p2pbar_alloc a = alloc_buf(dev, (5 << 20) + 3 * page);
+	char cmd[64];
+
 	snprintf(cmd, sizeof(cmd), "run %d %" PRIx64, a.fd,
-		 start + (uint64_t)a.offset);
+		 bar_start(dev) + (uint64_t)a.offset);
 	selftest_cmd(cmd, 11);
 	close(a.fd);
 	expect_used(dev, 0, 0, "after the importer cases");
 	printf("RESULT: in-kernel importer: static/no-P2P refused, dynamic "
 	       "map/remap, pin, 64 KiB segments, 16 attachments, 4 threads, vmap\n");
+	return 0;
+}
+
+static int case_selftest_big(void)
+{
+	int dev = open_dev();
+	uint64_t len = (4ULL << 30) + page;
+	/* A page in front, so the big buffer does not start at offset 0. */
+	struct p2pbar_alloc first = alloc_buf(dev, page);
+	struct p2pbar_alloc a = alloc_buf(dev, len);
+	volatile uint64_t *m = map_buf(a.fd, len);
+	char cmd[64];
+
+	if (!a.offset)
+		fail("big buffer at offset 0 despite the page in front");
+	/* Both ends of the buffer, across the 4 GiB segment boundary. */
+	if (m[0] || m[len / 8 - 1] || m[(4ULL << 30) / 8])
+		fail("huge buffer not zeroed");
+	m[len / 8 - 1] = 0xabcdef;
+	munmap((void *)m, len);
+	snprintf(cmd, sizeof(cmd), "map %d %" PRIx64, a.fd,
+		 bar_start(dev) + (uint64_t)a.offset);
+	selftest_cmd(cmd, 3);
+	close(a.fd);
+	close(first.fd);
+	expect_used(dev, 0, 0, "after the huge buffer");
+	printf("RESULT: a buffer of 4 GiB + 1 page maps as segments below "
+	       "4 GiB (sg_dma_len is 32-bit), first at the buffer's start\n");
 	return 0;
 }
 
@@ -778,6 +812,8 @@ int main(int argc, char **argv)
 		return case_stress();
 	if (!strcmp(c, "selftest"))
 		return case_selftest();
+	if (!strcmp(c, "selftest-big"))
+		return case_selftest_big();
 	if (!strcmp(c, "selftest-gone"))
 		return case_selftest_gone(argc - 3, argv + 3);
 	if (!strcmp(c, "bufinfo"))
