@@ -330,9 +330,11 @@ int p2pbar_buf_export(struct p2pbar_dev *p, struct p2pbar_alloc *args,
 		return -ENOMEM;
 	ret = p2pbar_range_alloc(&p->alloc, args->length, args->align, &offset);
 	if (ret == -ENOSPC)
-		dev_info(&p->dev, "BAR full: no free range of %llu bytes (%llu of %llu used)\n",
-			 args->length, p2pbar_allocator_used(&p->alloc),
-			 (u64)p->alloc.size);
+		dev_info_ratelimited(&p->dev,
+				     "BAR full: no free range of %llu bytes (%llu of %llu used)\n",
+				     args->length,
+				     p2pbar_allocator_used(&p->alloc),
+				     (u64)p->alloc.size);
 	if (ret)
 		goto err_buf;
 
