@@ -40,4 +40,13 @@ static inline struct file *get_file_active(struct file **f)
 }
 #endif
 
+/*
+ * 6.2 moved dma_buf_vmap() under the reservation lock and added the
+ * _unlocked variants; before that dma_buf_vmap() locked by itself.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+#define dma_buf_vmap_unlocked dma_buf_vmap
+#define dma_buf_vunmap_unlocked dma_buf_vunmap
+#endif
+
 #endif /* P2PBAR_COMPAT_H */

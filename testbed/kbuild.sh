@@ -15,7 +15,10 @@ out=$3
 shift 3
 root="$image/rootfs"
 . "$image/image.env"
-[ -d "$root/lib/modules/$KVER/build" ] || {
+# build is often an absolute symlink: resolve it inside the rootfs.
+build=$root/lib/modules/$KVER/build
+[ -L "$build" ] && case $(readlink "$build") in /*) build=$root$(readlink "$build") ;; esac
+[ -d "$build" ] || {
 	echo "kbuild: no headers for $KVER in $root" >&2
 	exit 1
 }
