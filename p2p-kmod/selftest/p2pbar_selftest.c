@@ -77,12 +77,12 @@ static void st_move_notify(struct dma_buf_attachment *at)
 
 static const struct dma_buf_attach_ops p2p_ops = {
 	.allow_peer2peer = true,
-	.move_notify = st_move_notify,
+	.P2PBAR_ATTACH_OPS_INVALIDATE = st_move_notify,
 };
 
 static const struct dma_buf_attach_ops nop2p_ops = {
 	.allow_peer2peer = false,
-	.move_notify = st_move_notify,
+	.P2PBAR_ATTACH_OPS_INVALIDATE = st_move_notify,
 };
 
 static struct dma_buf_attachment *attach(struct dma_buf *buf, int dev)
