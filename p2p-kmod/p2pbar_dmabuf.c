@@ -409,10 +409,14 @@ int p2pbar_buf_info(struct p2pbar_dev *p, struct p2pbar_buf_info *args)
 }
 
 /*
- * The device is gone (p->gone is set): zap every CPU mapping so the next
+ * The device is gone (p->gone is set). Tell dynamic importers, under the
+ * reservation lock as the core requires, so they drop their mappings (a
+ * new map fails with -ENODEV); then zap every CPU mapping so the next
  * access faults and gets SIGBUS. A buffer on the list cannot be freed
- * while we hold bufs_lock (release takes it), so its struct file is
- * still there; if its count already hit zero no mapping is left.
+ * while we hold bufs_lock (release takes it), so its dma_buf and struct
+ * file are still there; if the file count already hit zero no mapping is
+ * left. Lock order: bufs_lock > dma_resv; nothing takes them the other
+ * way round.
  */
 void p2pbar_bufs_revoke(struct p2pbar_dev *p)
 {
@@ -421,6 +425,10 @@ void p2pbar_bufs_revoke(struct p2pbar_dev *p)
 
 	mutex_lock(&p->bufs_lock);
 	list_for_each_entry(buf, &p->bufs, node) {
+		dma_resv_lock(buf->dmabuf->resv, NULL);
+		p2pbar_invalidate_mappings(buf->dmabuf);
+		dma_resv_unlock(buf->dmabuf->resv);
+
 		f = get_file_active(&buf->dmabuf->file);
 		if (!f)
 			continue;

@@ -422,8 +422,10 @@ static void cmd_run(struct dma_buf *buf, u64 phys)
 
 static void cmd_hold(struct dma_buf *buf)
 {
-	struct dma_buf_attachment *at = attach(buf, 0);
+	struct dma_buf_attachment *at;
 
+	atomic_set(&moves, 0);
+	at = attach(buf, 0);
 	if (IS_ERR(at)) {
 		report(false, "hold", "attach: %ld", PTR_ERR(at));
 		dma_buf_put(buf);
@@ -444,6 +446,9 @@ static void cmd_gone(void)
 		report(false, "gone", "nothing held");
 		return;
 	}
+	/* Unbind revoked the buffer: the importer was told to let go. */
+	report(atomic_read(&moves) == 1, "move_notify_on_unbind",
+	       "%d move_notify call(s) (want 1)", atomic_read(&moves));
 	dma_resv_lock(held_buf->resv, NULL);
 	sgt = dma_buf_map_attachment(held_at, DMA_BIDIRECTIONAL);
 	if (!IS_ERR(sgt))

@@ -777,10 +777,11 @@ static int case_selftest_gone(int argc, char **argv)
 	close(a.fd);	/* the importer's reference keeps the buffer */
 	close(dev);
 	sysfs_write("/sys/bus/pci/drivers/p2pbar/unbind", argv[0]);
-	selftest_cmd("gone", 2);
+	selftest_cmd("gone", 3);
 	sysfs_write("/sys/bus/pci/drivers/p2pbar/bind", argv[0]);
 	printf("RESULT: an importer holding an attachment across unbind gets "
-	       "-ENODEV from map, a harmless vmap, then lets go cleanly\n");
+	       "move_notify, -ENODEV from map, a harmless vmap, then lets go "
+	       "cleanly\n");
 	return 0;
 }
 

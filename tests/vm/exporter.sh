@@ -14,6 +14,15 @@ node=/dev/$(basename "$dev")
 pci=$(basename "$(readlink -f "$dev/device")")
 [ -d "/sys/kernel/debug/p2pbar/$pci" ] || die "no debugfs directory for $pci"
 
+# The test importer. The exporter's own function doubles as a PCI
+# importer: under intel-iommu it is translated, so it must get an IOVA.
+load_selftest() {
+	lsmod | grep -q '^p2pbar_selftest ' ||
+		insmod "$P2PBAR_BUILD/p2p-kmod/selftest/p2pbar_selftest.ko" \
+			pci_importer="$pci" ||
+		die "cannot load p2pbar_selftest.ko"
+}
+
 for c in "$@"; do
 	log "case $c"
 	case $c in
@@ -22,15 +31,11 @@ for c in "$@"; do
 			die "case fill"
 		;;
 	selftest | selftest-big)
-		# The exporter's own function doubles as a PCI importer: under
-		# intel-iommu it is translated, so it must get an IOVA.
-		lsmod | grep -q '^p2pbar_selftest ' ||
-			insmod "$P2PBAR_BUILD/p2p-kmod/selftest/p2pbar_selftest.ko" \
-				pci_importer="$pci" ||
-			die "cannot load p2pbar_selftest.ko"
+		load_selftest
 		"$t" "$c" "$node" || die "case $c"
 		;;
 	selftest-gone | unbind)
+		[ "$c" = unbind ] || load_selftest
 		"$t" "$c" "$node" "$pci" || die "case $c"
 		dev=$(p2pbar_sysfs) || die "no p2pbar device after rebinding"
 		node=/dev/$(basename "$dev")
