@@ -11,6 +11,7 @@
  *   enospc             fill the BAR to ENOSPC, free, fill again
  *   share              SCM_RIGHTS + fork + close in every order → no leak
  *   unbind PCI         unbind with live buffers and mappings
+ *   unbind-race PCI    unbind while threads allocate, mmap and touch
  *   stress             allocate and free from several threads at once
  *   selftest           p2pbar_selftest.ko's importer cases on a buffer
  *   selftest-big       a buffer over 4 GiB maps as several segments
@@ -584,6 +585,97 @@ static int case_unbind(int argc, char **argv)
 	return 0;
 }
 
+static __thread sigjmp_buf race_jb;
+static void on_race_sigbus(int sig)
+{
+	(void)sig;
+	siglongjmp(race_jb, 1);
+}
+
+struct race_arg {
+	int dev;
+	volatile int stop;
+	long ops, sigbus, enodev;
+	int err;
+};
+
+/* Allocate, map, touch, free until told to stop; count clean failures. */
+static void *race_thread(void *p)
+{
+	struct race_arg *r = p;
+
+	while (!r->stop) {
+		struct p2pbar_alloc a;
+		volatile uint64_t *m;
+		int fd = try_alloc(r->dev, 4 * page, 0, &a);
+
+		if (fd == -ENODEV) {
+			r->enodev++;
+			break;
+		}
+		if (fd < 0) {
+			r->err = -fd;
+			break;
+		}
+		m = mmap(NULL, 4 * page, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 fd, 0);
+		if (m == MAP_FAILED) {
+			if (errno != ENODEV)
+				r->err = errno;
+			else
+				r->enodev++;
+			close(fd);
+			continue;
+		}
+		if (!sigsetjmp(race_jb, 1)) {
+			for (int i = 0; i < 4; i++)
+				m[i * page / 8] = i;
+		} else {
+			r->sigbus++;
+		}
+		munmap((void *)m, 4 * page);
+		close(fd);
+		r->ops++;
+	}
+	return NULL;
+}
+
+static int case_unbind_race(int argc, char **argv)
+{
+	struct race_arg r[4];
+	pthread_t t[4];
+	long ops = 0, bus = 0, nodev = 0;
+	int dev = open_dev(), i;
+
+	if (argc < 1)
+		fail("usage: unbind-race PCI");
+	signal(SIGBUS, on_race_sigbus);
+	for (i = 0; i < 4; i++) {
+		r[i] = (struct race_arg){ .dev = dev };
+		if (pthread_create(&t[i], NULL, race_thread, &r[i]))
+			fail("pthread_create");
+	}
+	usleep(300 * 1000);
+	sysfs_write("/sys/bus/pci/drivers/p2pbar/unbind", argv[0]);
+	usleep(100 * 1000);
+	for (i = 0; i < 4; i++) {
+		r[i].stop = 1;
+		pthread_join(t[i], NULL);
+		if (r[i].err)
+			fail("thread %d: %s", i, strerror(r[i].err));
+		ops += r[i].ops;
+		bus += r[i].sigbus;
+		nodev += r[i].enodev;
+	}
+	signal(SIGBUS, SIG_DFL);
+	close(dev);
+	sysfs_write("/sys/bus/pci/drivers/p2pbar/bind", argv[0]);
+	printf("RESULT: unbind during 4 threads of alloc/mmap/touch/free: %ld "
+	       "rounds, %ld SIGBUS, %ld ENODEV, no other error\n",
+	       ops, bus, nodev);
+	return 0;
+}
+
 struct stress_arg {
 	int dev;
 	unsigned int seed;
@@ -809,6 +901,8 @@ int main(int argc, char **argv)
 		return case_share();
 	if (!strcmp(c, "unbind"))
 		return case_unbind(argc - 3, argv + 3);
+	if (!strcmp(c, "unbind-race"))
+		return case_unbind_race(argc - 3, argv + 3);
 	if (!strcmp(c, "stress"))
 		return case_stress();
 	if (!strcmp(c, "selftest"))

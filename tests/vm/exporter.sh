@@ -34,8 +34,8 @@ for c in "$@"; do
 		load_selftest
 		"$t" "$c" "$node" || die "case $c"
 		;;
-	selftest-gone | unbind)
-		[ "$c" = unbind ] || load_selftest
+	selftest-gone | unbind | unbind-race)
+		if [ "$c" = selftest-gone ]; then load_selftest; fi
 		"$t" "$c" "$node" "$pci" || die "case $c"
 		dev=$(p2pbar_sysfs) || die "no p2pbar device after rebinding"
 		node=/dev/$(basename "$dev")
