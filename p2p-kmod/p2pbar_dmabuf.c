@@ -62,7 +62,9 @@ static int p2pbar_attach(struct dma_buf *dmabuf,
 	 * dma-buf core does.
 	 */
 	if (dev_is_pci(at->dev) &&
-	    pci_p2pdma_distance(p->pdev, at->dev, true) < 0) {
+	    pci_p2pdma_distance(p->pdev, at->dev, false) < 0) {
+		dev_dbg(&p->dev, "%s cannot reach the BAR peer-to-peer\n",
+			dev_name(at->dev));
 		ret = -EOPNOTSUPP;
 		goto out;
 	}

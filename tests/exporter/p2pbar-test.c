@@ -338,6 +338,31 @@ static int case_badinput(void)
 	u.i.argsz = sizeof(u.i) + 64;
 	check("INFO longer struct, non-zero tail", ioctl(dev, P2PBAR_IOCTL_INFO, &u), E2BIG);
 	check("INFO bad pointer", ioctl(dev, P2PBAR_IOCTL_INFO, (void *)16), EFAULT);
+
+	/*
+	 * ALLOC whose result cannot be written back (read-only struct): the
+	 * buffer must be torn down and no fd installed (CVE-2025-38722).
+	 */
+	{
+		struct p2pbar_alloc *ro = mmap(NULL, page, PROT_READ | PROT_WRITE,
+					       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		int probe, next;
+
+		if (ro == MAP_FAILED)
+			fail("mmap: %s", strerror(errno));
+		ro->argsz = sizeof(*ro);
+		ro->length = page;
+		mprotect(ro, page, PROT_READ);
+		probe = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		close(probe);
+		check("ALLOC into a read-only struct", ioctl(dev, P2PBAR_IOCTL_ALLOC, ro), EFAULT);
+		next = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (next != probe)
+			fail("failed ALLOC left fd %d behind", probe);
+		close(next);
+		munmap(ro, page);
+		expect_used(dev, 3 * page, 1, "after the failed ALLOC");
+	}
 	check("unknown ioctl nr", ioctl(dev, _IO(P2PBAR_IOCTL_TYPE, 0x7f), &u), ENOTTY);
 	check("foreign ioctl", ioctl(dev, _IOWR('x', 1, int), &u), ENOTTY);
 	check("ioctl on the dma-buf", ioctl(dmabuf_fd, P2PBAR_IOCTL_INFO, &u), ENOTTY);
