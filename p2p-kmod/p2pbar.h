@@ -58,7 +58,7 @@ struct p2pbar_dev {
 	u8 pci_bus;
 	u8 pci_devfn;
 	struct p2pbar_allocator alloc;
-	struct mutex bufs_lock;
+	struct mutex bufs_lock; /* protects bufs, nbufs, next_id */
 	struct list_head bufs;
 	u64 nbufs;
 	u64 next_id;

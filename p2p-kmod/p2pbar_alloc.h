@@ -16,7 +16,7 @@
  * @granule: every offset and length is a multiple of it (PAGE_SIZE)
  */
 struct p2pbar_allocator {
-	struct mutex lock;
+	struct mutex lock; /* protects the fields below */
 	struct list_head free;
 	u64 size;
 	u64 used;

@@ -40,4 +40,25 @@ static inline struct file *get_file_active(struct file **f)
 }
 #endif
 
+/*
+ * 6.2 moved dma_buf_vmap() under the reservation lock and added the
+ * _unlocked variants; before that dma_buf_vmap() locked by itself.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+#define dma_buf_vmap_unlocked dma_buf_vmap
+#define dma_buf_vunmap_unlocked dma_buf_vunmap
+#endif
+
+/*
+ * 7.1 renamed the importer's move_notify callback invalidate_mappings,
+ * and dma_buf_move_notify() dma_buf_invalidate_mappings().
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 1, 0)
+#define P2PBAR_ATTACH_OPS_INVALIDATE invalidate_mappings
+#define p2pbar_invalidate_mappings dma_buf_invalidate_mappings
+#else
+#define P2PBAR_ATTACH_OPS_INVALIDATE move_notify
+#define p2pbar_invalidate_mappings dma_buf_move_notify
+#endif
+
 #endif /* P2PBAR_COMPAT_H */

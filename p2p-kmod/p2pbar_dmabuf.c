@@ -62,7 +62,9 @@ static int p2pbar_attach(struct dma_buf *dmabuf,
 	 * dma-buf core does.
 	 */
 	if (dev_is_pci(at->dev) &&
-	    pci_p2pdma_distance(p->pdev, at->dev, true) < 0) {
+	    pci_p2pdma_distance(p->pdev, at->dev, false) < 0) {
+		dev_dbg(&p->dev, "%s cannot reach the BAR peer-to-peer\n",
+			dev_name(at->dev));
 		ret = -EOPNOTSUPP;
 		goto out;
 	}
@@ -262,23 +264,19 @@ static int p2pbar_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 }
 
 /*
- * The kernel mapping of the BAR outlives unbind (it is torn down when
- * the last buffer lets go of the device), so a vmap stays a valid
- * mapping; after unbind the BAR no longer decodes and reads return ~0.
+ * The kernel mapping of the BAR outlives unbind: it is torn down only
+ * when the last buffer lets go of the device. vmap never fails, even
+ * after unbind, because the dma-buf core treats a failing vmap as an
+ * exporter bug (WARN_ON_ONCE in dma_buf_vmap()); a buffer whose device
+ * is gone gets the old mapping, which the device may no longer decode.
+ * Moving such buffers to HOST placement is the revoke work to come.
  */
 static int p2pbar_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {
 	struct p2pbar_buf *buf = dmabuf->priv;
-	struct p2pbar_dev *p = buf->p;
-	int ret = 0;
 
-	down_read(&p->lock);
-	if (p->gone)
-		ret = -ENODEV;
-	else
-		iosys_map_set_vaddr_iomem(map, p->bar_wc + buf->offset);
-	up_read(&p->lock);
-	return ret;
+	iosys_map_set_vaddr_iomem(map, buf->p->bar_wc + buf->offset);
+	return 0;
 }
 
 static void p2pbar_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
@@ -334,9 +332,11 @@ int p2pbar_buf_export(struct p2pbar_dev *p, struct p2pbar_alloc *args,
 		return -ENOMEM;
 	ret = p2pbar_range_alloc(&p->alloc, args->length, args->align, &offset);
 	if (ret == -ENOSPC)
-		dev_info(&p->dev, "BAR full: no free range of %llu bytes (%llu of %llu used)\n",
-			 args->length, p2pbar_allocator_used(&p->alloc),
-			 (u64)p->alloc.size);
+		dev_info_ratelimited(&p->dev,
+				     "BAR full: no free range of %llu bytes (%llu of %llu used)\n",
+				     args->length,
+				     p2pbar_allocator_used(&p->alloc),
+				     (u64)p->alloc.size);
 	if (ret)
 		goto err_buf;
 
@@ -411,10 +411,14 @@ int p2pbar_buf_info(struct p2pbar_dev *p, struct p2pbar_buf_info *args)
 }
 
 /*
- * The device is gone (p->gone is set): zap every CPU mapping so the next
+ * The device is gone (p->gone is set). Tell dynamic importers, under the
+ * reservation lock as the core requires, so they drop their mappings (a
+ * new map fails with -ENODEV); then zap every CPU mapping so the next
  * access faults and gets SIGBUS. A buffer on the list cannot be freed
- * while we hold bufs_lock (release takes it), so its struct file is
- * still there; if its count already hit zero no mapping is left.
+ * while we hold bufs_lock (release takes it), so its dma_buf and struct
+ * file are still there; if the file count already hit zero no mapping is
+ * left. Lock order: bufs_lock > dma_resv; nothing takes them the other
+ * way round.
  */
 void p2pbar_bufs_revoke(struct p2pbar_dev *p)
 {
@@ -423,6 +427,10 @@ void p2pbar_bufs_revoke(struct p2pbar_dev *p)
 
 	mutex_lock(&p->bufs_lock);
 	list_for_each_entry(buf, &p->bufs, node) {
+		dma_resv_lock(buf->dmabuf->resv, NULL);
+		p2pbar_invalidate_mappings(buf->dmabuf);
+		dma_resv_unlock(buf->dmabuf->resv);
+
 		f = get_file_active(&buf->dmabuf->file);
 		if (!f)
 			continue;

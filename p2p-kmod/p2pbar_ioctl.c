@@ -146,6 +146,11 @@ long p2pbar_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	struct p2pbar_dev *p = file->private_data;
 	void __user *uarg = (void __user *)arg;
 
+	/* The first versions of the ABI: the same on 32- and 64-bit. */
+	BUILD_BUG_ON(sizeof(struct p2pbar_info) != 112);
+	BUILD_BUG_ON(sizeof(struct p2pbar_alloc) != 80);
+	BUILD_BUG_ON(sizeof(struct p2pbar_buf_info) != 88);
+
 	switch (cmd) {
 	case P2PBAR_IOCTL_INFO:
 	case P2PBAR_IOCTL_ALLOC:

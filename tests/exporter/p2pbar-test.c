@@ -11,7 +11,11 @@
  *   enospc             fill the BAR to ENOSPC, free, fill again
  *   share              SCM_RIGHTS + fork + close in every order → no leak
  *   unbind PCI         unbind with live buffers and mappings
+ *   unbind-race PCI    unbind while threads allocate, mmap and touch
  *   stress             allocate and free from several threads at once
+ *   selftest           p2pbar_selftest.ko's importer cases on a buffer
+ *   selftest-big       a buffer over 4 GiB maps as several segments
+ *   selftest-gone PCI  an importer holds an attachment across unbind
  *   bufinfo            a live buffer shows as exp_name p2pbar in
  *                      /sys/kernel/debug/dma_buf/bufinfo
  * Prints "RESULT: ..." lines; exits non-zero on the first failure.
@@ -69,10 +73,10 @@ static struct p2pbar_info info(int dev)
 	return i;
 }
 
-static int try_alloc(int dev, uint64_t len, uint64_t align,
-		     struct p2pbar_alloc *out)
+static int try_alloc(int dev, uint64_t len, uint64_t align, struct p2pbar_alloc *out)
 {
-	struct p2pbar_alloc a = { .argsz = sizeof(a), .length = len,
+	struct p2pbar_alloc a = { .argsz = sizeof(a),
+				  .length = len,
 				  .align = align,
 				  .placement = P2PBAR_PLACEMENT_DEVICE };
 
@@ -127,10 +131,9 @@ static void expect_used(int dev, uint64_t used, uint64_t bufs, const char *when)
 	struct p2pbar_info i = info(dev);
 
 	if (i.used != used || i.buffers != bufs || i.free != i.max_alloc - used)
-		fail("%s: used %" PRIu64 " buffers %" PRIu64 " free %" PRIu64
-		     ", want used %" PRIu64 " buffers %" PRIu64,
-		     when, (uint64_t)i.used, (uint64_t)i.buffers,
-		     (uint64_t)i.free, used, bufs);
+		fail("%s: used %" PRIu64 " buffers %" PRIu64 " free %" PRIu64 ", want used %" PRIu64
+		     " buffers %" PRIu64,
+		     when, (uint64_t)i.used, (uint64_t)i.buffers, (uint64_t)i.free, used, bufs);
 }
 
 static int case_fill(int argc, char **argv)
@@ -166,11 +169,11 @@ static int case_fill(int argc, char **argv)
 	out = fopen(argv[2], "w");
 	if (!out)
 		fail("%s: %s", argv[2], strerror(errno));
-	fprintf(out, "%" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
-		(uint64_t)a.offset, (uint64_t)a.length, seed);
+	fprintf(out, "%" PRIu64 " %" PRIu64 " %" PRIu64 "\n", (uint64_t)a.offset,
+		(uint64_t)a.length, seed);
 	fclose(out);
-	printf("RESULT: buffer %" PRIu64 " (%" PRIu64 " bytes at BAR offset %#"
-	       PRIx64 ") read zeros, then the pattern the guest wrote through mmap\n",
+	printf("RESULT: buffer %" PRIu64 " (%" PRIu64 " bytes at BAR offset %#" PRIx64
+	       ") read zeros, then the pattern the guest wrote through mmap\n",
 	       (uint64_t)a.id, (uint64_t)a.length, (uint64_t)a.offset);
 	return 0;
 }
@@ -208,16 +211,19 @@ static int case_zero(void)
 struct bad {
 	const char *what;
 	unsigned long cmd;
-	int want;	/* errno, or 0 for success */
+	int want; /* errno, or 0 for success */
 	void (*set)(void *arg, int dev);
 };
 
 static uint64_t bar_size;
 static int dmabuf_fd;
 
-#define ARG(type, field, val) \
+#define ARG(type, field, val)                              \
 	static void set_##type##_##field(void *p, int dev) \
-	{ (void)dev; ((struct type *)p)->field = (val); }
+	{                                                  \
+		(void)dev;                                 \
+		((struct type *)p)->field = (val);         \
+	}
 ARG(p2pbar_info, flags, 1)
 ARG(p2pbar_info, __pad, 1)
 ARG(p2pbar_info, argsz, 0)
@@ -225,30 +231,105 @@ ARG(p2pbar_alloc, flags, 0x80000000u)
 ARG(p2pbar_alloc, length, 0)
 ARG(p2pbar_buf_info, flags, 2)
 
-static void info_reserved(void *p, int dev) { (void)dev; ((struct p2pbar_info *)p)->reserved[3] = 1; }
-static void info_short(void *p, int dev) { (void)dev; ((struct p2pbar_info *)p)->argsz = sizeof(struct p2pbar_info) - 8; }
-static void alloc_ok(void *p, int dev) { (void)p; (void)dev; }
-static void alloc_reserved(void *p, int dev) { (void)dev; ((struct p2pbar_alloc *)p)->reserved[0] = 1; }
-static void alloc_short(void *p, int dev) { (void)dev; ((struct p2pbar_alloc *)p)->argsz = 8; }
-static void alloc_huge_argsz(void *p, int dev) { (void)dev; ((struct p2pbar_alloc *)p)->argsz = 1 << 20; }
-static void alloc_overflow(void *p, int dev) { (void)dev; ((struct p2pbar_alloc *)p)->length = ~0ULL; }
-static void alloc_overflow2(void *p, int dev) { (void)dev; ((struct p2pbar_alloc *)p)->length = ~0ULL - 4094; }
-static void alloc_too_big(void *p, int dev) { (void)dev; ((struct p2pbar_alloc *)p)->length = bar_size + 1; }
-static void alloc_too_big2(void *p, int dev) { (void)dev; ((struct p2pbar_alloc *)p)->length = 1ULL << 62; }
-static void alloc_placement(void *p, int dev) { (void)dev; ((struct p2pbar_alloc *)p)->placement = 7; }
-static void alloc_host(void *p, int dev) { (void)dev; ((struct p2pbar_alloc *)p)->placement = P2PBAR_PLACEMENT_HOST; }
-static void alloc_align3(void *p, int dev) { (void)dev; ((struct p2pbar_alloc *)p)->align = 3 << 12; }
-static void alloc_align_big(void *p, int dev) { (void)dev; ((struct p2pbar_alloc *)p)->align = 1ULL << 63; }
-static void bi_fd_neg(void *p, int dev) { (void)dev; ((struct p2pbar_buf_info *)p)->fd = -1; }
-static void bi_fd_closed(void *p, int dev) { (void)dev; ((struct p2pbar_buf_info *)p)->fd = 1000; }
+static void info_reserved(void *p, int dev)
+{
+	(void)dev;
+	((struct p2pbar_info *)p)->reserved[3] = 1;
+}
+static void info_short(void *p, int dev)
+{
+	(void)dev;
+	((struct p2pbar_info *)p)->argsz = sizeof(struct p2pbar_info) - 8;
+}
+static void alloc_ok(void *p, int dev)
+{
+	(void)p;
+	(void)dev;
+}
+static void alloc_reserved(void *p, int dev)
+{
+	(void)dev;
+	((struct p2pbar_alloc *)p)->reserved[0] = 1;
+}
+static void alloc_short(void *p, int dev)
+{
+	(void)dev;
+	((struct p2pbar_alloc *)p)->argsz = 8;
+}
+static void alloc_huge_argsz(void *p, int dev)
+{
+	(void)dev;
+	((struct p2pbar_alloc *)p)->argsz = 1 << 20;
+}
+static void alloc_overflow(void *p, int dev)
+{
+	(void)dev;
+	((struct p2pbar_alloc *)p)->length = ~0ULL;
+}
+static void alloc_overflow2(void *p, int dev)
+{
+	(void)dev;
+	((struct p2pbar_alloc *)p)->length = ~0ULL - 4094;
+}
+static void alloc_too_big(void *p, int dev)
+{
+	(void)dev;
+	((struct p2pbar_alloc *)p)->length = bar_size + 1;
+}
+static void alloc_too_big2(void *p, int dev)
+{
+	(void)dev;
+	((struct p2pbar_alloc *)p)->length = 1ULL << 62;
+}
+static void alloc_placement(void *p, int dev)
+{
+	(void)dev;
+	((struct p2pbar_alloc *)p)->placement = 7;
+}
+static void alloc_host(void *p, int dev)
+{
+	(void)dev;
+	((struct p2pbar_alloc *)p)->placement = P2PBAR_PLACEMENT_HOST;
+}
+static void alloc_align3(void *p, int dev)
+{
+	(void)dev;
+	((struct p2pbar_alloc *)p)->align = 3 << 12;
+}
+static void alloc_align_big(void *p, int dev)
+{
+	(void)dev;
+	((struct p2pbar_alloc *)p)->align = 1ULL << 63;
+}
+static void bi_fd_neg(void *p, int dev)
+{
+	(void)dev;
+	((struct p2pbar_buf_info *)p)->fd = -1;
+}
+static void bi_fd_closed(void *p, int dev)
+{
+	(void)dev;
+	((struct p2pbar_buf_info *)p)->fd = 1000;
+}
 static void bi_fd_devnull(void *p, int dev)
 {
 	(void)dev;
 	((struct p2pbar_buf_info *)p)->fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
-static void bi_fd_self(void *p, int dev) { ((struct p2pbar_buf_info *)p)->fd = dev; }
-static void bi_reserved(void *p, int dev) { (void)dev; ((struct p2pbar_buf_info *)p)->reserved[1] = 1; }
-static void bi_ok(void *p, int dev) { (void)dev; (void)p; }
+static void bi_fd_self(void *p, int dev)
+{
+	((struct p2pbar_buf_info *)p)->fd = dev;
+}
+static void bi_reserved(void *p, int dev)
+{
+	(void)dev;
+	((struct p2pbar_buf_info *)p)->reserved[1] = 1;
+}
+static void bi_ok(void *p, int dev)
+{
+	(void)dev;
+	(void)p;
+}
 
 static const struct bad bad_table[] = {
 	{ "INFO flags", P2PBAR_IOCTL_INFO, EINVAL, set_p2pbar_info_flags },
@@ -284,8 +365,7 @@ static void check(const char *what, int rc, int want)
 	int got = rc ? errno : 0;
 
 	if (got != want)
-		fail("%s: got %s (%d), want %s (%d)", what,
-		     got ? strerror(got) : "success", got,
+		fail("%s: got %s (%d), want %s (%d)", what, got ? strerror(got) : "success", got,
 		     want ? strerror(want) : "success", want);
 	printf("ok: %-32s -> %s\n", what, want ? strerror(want) : "success");
 }
@@ -334,6 +414,31 @@ static int case_badinput(void)
 	u.i.argsz = sizeof(u.i) + 64;
 	check("INFO longer struct, non-zero tail", ioctl(dev, P2PBAR_IOCTL_INFO, &u), E2BIG);
 	check("INFO bad pointer", ioctl(dev, P2PBAR_IOCTL_INFO, (void *)16), EFAULT);
+
+	/*
+	 * ALLOC whose result cannot be written back (read-only struct): the
+	 * buffer must be torn down and no fd installed (CVE-2025-38722).
+	 */
+	{
+		struct p2pbar_alloc *ro = mmap(NULL, page, PROT_READ | PROT_WRITE,
+					       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		int probe, next;
+
+		if (ro == MAP_FAILED)
+			fail("mmap: %s", strerror(errno));
+		ro->argsz = sizeof(*ro);
+		ro->length = page;
+		mprotect(ro, page, PROT_READ);
+		probe = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		close(probe);
+		check("ALLOC into a read-only struct", ioctl(dev, P2PBAR_IOCTL_ALLOC, ro), EFAULT);
+		next = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (next != probe)
+			fail("failed ALLOC left fd %d behind", probe);
+		close(next);
+		munmap(ro, page);
+		expect_used(dev, 3 * page, 1, "after the failed ALLOC");
+	}
 	check("unknown ioctl nr", ioctl(dev, _IO(P2PBAR_IOCTL_TYPE, 0x7f), &u), ENOTTY);
 	check("foreign ioctl", ioctl(dev, _IOWR('x', 1, int), &u), ENOTTY);
 	check("ioctl on the dma-buf", ioctl(dmabuf_fd, P2PBAR_IOCTL_INFO, &u), ENOTTY);
@@ -374,8 +479,8 @@ static int case_enospc(void)
 			fds[n] = rc;
 		}
 		if (rc != -ENOSPC || n != 16)
-			fail("round %d: %d buffers of %" PRIu64 ", then %s",
-			     round, n, chunk, strerror(-rc));
+			fail("round %d: %d buffers of %" PRIu64 ", then %s", round, n, chunk,
+			     strerror(-rc));
 		rc = try_alloc(dev, page, 0, NULL);
 		if (rc != -ENOSPC)
 			fail("a page still fits in a full BAR: %d", rc);
@@ -409,7 +514,8 @@ static void send_fd(int sock, int fd)
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} u;
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
 			      .msg_control = u.buf,
 			      .msg_controllen = sizeof(u.buf) };
 	struct cmsghdr *c1 = CMSG_FIRSTHDR(&msg);
@@ -430,7 +536,8 @@ static int recv_fd(int sock)
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} u;
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
 			      .msg_control = u.buf,
 			      .msg_controllen = sizeof(u.buf) };
 	struct cmsghdr *c1;
@@ -549,7 +656,7 @@ static int case_unbind(int argc, char **argv)
 	a = alloc_buf(dev, 2 * page);
 	b = alloc_buf(dev, page);
 	m = map_buf(a.fd, 2 * page);
-	m[0] = 42;	/* page 0 mapped, page 1 not yet faulted */
+	m[0] = 42; /* page 0 mapped, page 1 not yet faulted */
 
 	sysfs_write("/sys/bus/pci/drivers/p2pbar/unbind", argv[0]);
 
@@ -578,6 +685,96 @@ static int case_unbind(int argc, char **argv)
 	sysfs_write("/sys/bus/pci/drivers/p2pbar/bind", argv[0]);
 	printf("RESULT: unbind with live buffers and mappings: SIGBUS on CPU "
 	       "access, ENODEV on mmap/ioctl, no oops\n");
+	return 0;
+}
+
+static __thread sigjmp_buf race_jb;
+static void on_race_sigbus(int sig)
+{
+	(void)sig;
+	siglongjmp(race_jb, 1);
+}
+
+struct race_arg {
+	int dev;
+	volatile int stop;
+	long ops, sigbus, enodev;
+	int err;
+};
+
+/* Allocate, map, touch, free until told to stop; count clean failures. */
+static void *race_thread(void *p)
+{
+	struct race_arg *r = p;
+
+	while (!r->stop) {
+		struct p2pbar_alloc a;
+		volatile uint64_t *m;
+		int fd = try_alloc(r->dev, 4 * page, 0, &a);
+
+		if (fd == -ENODEV) {
+			r->enodev++;
+			break;
+		}
+		if (fd < 0) {
+			r->err = -fd;
+			break;
+		}
+		m = mmap(NULL, 4 * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (m == MAP_FAILED) {
+			if (errno != ENODEV)
+				r->err = errno;
+			else
+				r->enodev++;
+			close(fd);
+			continue;
+		}
+		if (!sigsetjmp(race_jb, 1)) {
+			for (int i = 0; i < 4; i++)
+				m[i * page / 8] = i;
+		} else {
+			r->sigbus++;
+		}
+		munmap((void *)m, 4 * page);
+		close(fd);
+		r->ops++;
+	}
+	return NULL;
+}
+
+static int case_unbind_race(int argc, char **argv)
+{
+	struct race_arg r[4];
+	pthread_t t[4];
+	long ops = 0, bus = 0, nodev = 0;
+	int dev = open_dev(), i;
+
+	if (argc < 1)
+		fail("usage: unbind-race PCI");
+	signal(SIGBUS, on_race_sigbus);
+	for (i = 0; i < 4; i++) {
+		r[i] = (struct race_arg){ .dev = dev };
+		if (pthread_create(&t[i], NULL, race_thread, &r[i]))
+			fail("pthread_create");
+	}
+	usleep(300 * 1000);
+	sysfs_write("/sys/bus/pci/drivers/p2pbar/unbind", argv[0]);
+	usleep(100 * 1000);
+	for (i = 0; i < 4; i++) {
+		r[i].stop = 1;
+		pthread_join(t[i], NULL);
+		if (r[i].err)
+			fail("thread %d: %s", i, strerror(r[i].err));
+		ops += r[i].ops;
+		bus += r[i].sigbus;
+		nodev += r[i].enodev;
+	}
+	signal(SIGBUS, SIG_DFL);
+	close(dev);
+	sysfs_write("/sys/bus/pci/drivers/p2pbar/bind", argv[0]);
+	printf("RESULT: unbind during 4 threads of alloc/mmap/touch/free: %ld "
+	       "rounds, %ld SIGBUS, %ld ENODEV, no other error\n",
+	       ops, bus, nodev);
 	return 0;
 }
 
@@ -667,6 +864,116 @@ static int case_bufinfo(void)
 	return 0;
 }
 
+#define ST_CONTROL "/sys/kernel/debug/p2pbar_selftest/control"
+
+/* Send one command to the test importer, print its results. */
+static void selftest_cmd(const char *cmd, int min_lines)
+{
+	static char out[8192];
+	int fd = open(ST_CONTROL, O_RDWR), lines = 0;
+	ssize_t n;
+	char *l;
+
+	if (fd < 0)
+		fail("%s: %s (is p2pbar_selftest.ko loaded?)", ST_CONTROL, strerror(errno));
+	if (write(fd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd))
+		fail("selftest \"%s\": %s", cmd, strerror(errno));
+	n = pread(fd, out, sizeof(out) - 1, 0);
+	if (n < 0)
+		fail("read %s: %s", ST_CONTROL, strerror(errno));
+	out[n] = 0;
+	close(fd);
+	fputs(out, stdout);
+	for (l = out; (l = strstr(l, "PASS ")); l++)
+		lines++;
+	if (strstr(out, "FAIL ") || lines < min_lines)
+		fail("selftest \"%s\": %d passed, want %d, none failing", cmd, lines, min_lines);
+}
+
+/* The BAR's CPU address, from the PCI function's resource file. */
+static uint64_t bar_start(int dev)
+{
+	char path[256], line[256];
+	uint64_t start = 0;
+	unsigned int i;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/class/p2pbar/%s/device/resource",
+		 strrchr(dev_path, '/') + 1);
+	f = fopen(path, "r");
+	if (!f)
+		fail("%s: %s", path, strerror(errno));
+	for (i = 0; i <= info(dev).bar_index; i++)
+		if (!fgets(line, sizeof(line), f) || sscanf(line, "%" SCNx64, &start) != 1)
+			fail("%s: no BAR %u", path, i);
+	fclose(f);
+	return start;
+}
+
+static int case_selftest(void)
+{
+	int dev = open_dev();
+	/* Not a multiple of the small importer's 64 KiB segments. */
+	struct p2pbar_alloc a = alloc_buf(dev, (5 << 20) + 3 * page);
+	char cmd[64];
+
+	snprintf(cmd, sizeof(cmd), "run %d %" PRIx64, a.fd, bar_start(dev) + (uint64_t)a.offset);
+	selftest_cmd(cmd, 11);
+	close(a.fd);
+	expect_used(dev, 0, 0, "after the importer cases");
+	printf("RESULT: in-kernel importer: static/no-P2P refused, dynamic "
+	       "map/remap, pin, 64 KiB segments, 16 attachments, 4 threads, vmap\n");
+	return 0;
+}
+
+static int case_selftest_big(void)
+{
+	int dev = open_dev();
+	uint64_t len = (4ULL << 30) + page;
+	/* A page in front, so the big buffer does not start at offset 0. */
+	struct p2pbar_alloc first = alloc_buf(dev, page);
+	struct p2pbar_alloc a = alloc_buf(dev, len);
+	volatile uint64_t *m = map_buf(a.fd, len);
+	char cmd[64];
+
+	if (!a.offset)
+		fail("big buffer at offset 0 despite the page in front");
+	/* Both ends of the buffer, across the 4 GiB segment boundary. */
+	if (m[0] || m[len / 8 - 1] || m[(4ULL << 30) / 8])
+		fail("huge buffer not zeroed");
+	m[len / 8 - 1] = 0xabcdef;
+	munmap((void *)m, len);
+	snprintf(cmd, sizeof(cmd), "map %d %" PRIx64, a.fd, bar_start(dev) + (uint64_t)a.offset);
+	selftest_cmd(cmd, 3);
+	close(a.fd);
+	close(first.fd);
+	expect_used(dev, 0, 0, "after the huge buffer");
+	printf("RESULT: a buffer of 4 GiB + 1 page maps as segments below "
+	       "4 GiB (sg_dma_len is 32-bit), first at the buffer's start\n");
+	return 0;
+}
+
+static int case_selftest_gone(int argc, char **argv)
+{
+	int dev = open_dev();
+	struct p2pbar_alloc a = alloc_buf(dev, 2 * page);
+	char cmd[32];
+
+	if (argc < 1)
+		fail("usage: selftest-gone PCI");
+	snprintf(cmd, sizeof(cmd), "hold %d", a.fd);
+	selftest_cmd(cmd, 1);
+	close(a.fd); /* the importer's reference keeps the buffer */
+	close(dev);
+	sysfs_write("/sys/bus/pci/drivers/p2pbar/unbind", argv[0]);
+	selftest_cmd("gone", 3);
+	sysfs_write("/sys/bus/pci/drivers/p2pbar/bind", argv[0]);
+	printf("RESULT: an importer holding an attachment across unbind gets "
+	       "move_notify, -ENODEV from map, a harmless vmap, then lets go "
+	       "cleanly\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *c;
@@ -691,8 +998,16 @@ int main(int argc, char **argv)
 		return case_share();
 	if (!strcmp(c, "unbind"))
 		return case_unbind(argc - 3, argv + 3);
+	if (!strcmp(c, "unbind-race"))
+		return case_unbind_race(argc - 3, argv + 3);
 	if (!strcmp(c, "stress"))
 		return case_stress();
+	if (!strcmp(c, "selftest"))
+		return case_selftest();
+	if (!strcmp(c, "selftest-big"))
+		return case_selftest_big();
+	if (!strcmp(c, "selftest-gone"))
+		return case_selftest_gone(argc - 3, argv + 3);
 	if (!strcmp(c, "bufinfo"))
 		return case_bufinfo();
 	fprintf(stderr, "unknown case %s\n", c);

@@ -1,8 +1,9 @@
 #!/bin/bash
 # Exporter tests in one guest: load p2pbar.ko and run each case of
 # tests/exporter/p2pbar-test.c given as an argument (see that file).
-# "fill" (run it last: later cases reuse the range) leaves its BAR offset in $P2PBAR_RUN/fill.txt for the
-# host hook tests/host/exporter-verify.py.
+# "fill" leaves its buffer's BAR offset in $P2PBAR_RUN/fill.txt for the
+# host hook tests/host/exporter-verify.py (run it last: later cases would
+# reuse the range).
 set -euo pipefail
 . "$P2PBAR_SRC/tests/vm/lib.sh"
 t=$P2PBAR_BUILD/tests/exporter/p2pbar-test
@@ -13,6 +14,15 @@ node=/dev/$(basename "$dev")
 pci=$(basename "$(readlink -f "$dev/device")")
 [ -d "/sys/kernel/debug/p2pbar/$pci" ] || die "no debugfs directory for $pci"
 
+# The test importer. The exporter's own function doubles as a PCI
+# importer: under intel-iommu it is translated, so it must get an IOVA.
+load_selftest() {
+	lsmod | grep -q '^p2pbar_selftest ' ||
+		insmod "$P2PBAR_BUILD/p2p-kmod/selftest/p2pbar_selftest.ko" \
+			pci_importer="$pci" ||
+		die "cannot load p2pbar_selftest.ko"
+}
+
 for c in "$@"; do
 	log "case $c"
 	case $c in
@@ -20,8 +30,13 @@ for c in "$@"; do
 		"$t" fill "$node" $((1 << 20)) 0x5eed "$P2PBAR_RUN/fill.txt" ||
 			die "case fill"
 		;;
-	unbind)
-		"$t" unbind "$node" "$pci" || die "case unbind"
+	selftest | selftest-big)
+		load_selftest
+		"$t" "$c" "$node" || die "case $c"
+		;;
+	selftest-gone | unbind | unbind-race)
+		if [ "$c" = selftest-gone ]; then load_selftest; fi
+		"$t" "$c" "$node" "$pci" || die "case $c"
 		dev=$(p2pbar_sysfs) || die "no p2pbar device after rebinding"
 		node=/dev/$(basename "$dev")
 		[ "$(cat "$dev/used")" = 0 ] || die "used != 0 after rebind"
@@ -32,6 +47,9 @@ for c in "$@"; do
 	esac
 done
 cat "/sys/kernel/debug/p2pbar/$pci/stats" 2>/dev/null || true
+if lsmod | grep -q '^p2pbar_selftest'; then
+	rmmod p2pbar_selftest || die "p2pbar_selftest does not unload"
+fi
 for f in used buffers pinned attachments; do
 	[ "$(cat "$dev/$f")" = 0 ] || die "$f is $(cat "$dev/$f") at the end, not 0"
 done

@@ -1,0 +1,596 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * p2pbar_selftest: an in-kernel dma-buf importer that exercises the
+ * p2pbar exporter through the public dma-buf API only (Debian kernels
+ * have no KUnit).
+ *
+ * A process writes a command and a dma-buf fd to
+ * /sys/kernel/debug/p2pbar_selftest/control (the fd is looked up in the
+ * writer's fd table) and reads the per-case results back from the same
+ * file: one "PASS name: detail" or "FAIL name: detail" line per case.
+ *   run FD [ADDR]  every case on that buffer; with ADDR (the buffer's
+ *             CPU physical address), the bus address is checked too
+ *   map FD [ADDR]  only the dynamic map cases (for huge buffers)
+ *   hold FD   attach dynamically and keep the attachment
+ *   gone      the exporter's device was unbound: mapping the held
+ *             attachment must fail with -ENODEV, vmap must still succeed
+ *             (the core WARNs on a failing vmap); then let go
+ * The importing devices are platform devices with a 64-bit DMA mask and
+ * no IOMMU, so map addresses are bus addresses; pci_importer=DDDD:BB:DD.F
+ * adds a PCI importer, and where an IOMMU translates for it the case
+ * checks that it got an IOVA that translates back to the BAR.
+ */
+#include <linux/debugfs.h>
+#include <linux/delay.h>
+#include <linux/dma-buf.h>
+#include <linux/dma-mapping.h>
+#include <linux/dma-resv.h>
+#include <linux/iommu.h>
+#include <linux/iosys-map.h>
+#include <linux/kthread.h>
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/platform_device.h>
+#include <linux/scatterlist.h>
+#include <linux/seq_buf.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "../p2pbar_compat.h"
+
+#define NR_ATTACH	16
+#define NR_THREADS	4
+#define THREAD_LOOPS	50
+#define SMALL_SEG	SZ_64K
+
+static char *pci_importer = "";
+module_param(pci_importer, charp, 0444);
+MODULE_PARM_DESC(pci_importer, "PCI function (DDDD:BB:DD.F) to import with too");
+
+static struct dentry *st_dir;
+static struct platform_device *st_pdev[2]; /* [1] has a small max segment */
+static DEFINE_MUTEX(st_lock);
+static char *st_out;
+static struct seq_buf st_seq;
+static struct dma_buf *held_buf;
+static struct dma_buf_attachment *held_at;
+static atomic_t moves;
+static struct device_dma_parameters st_dma_parms[2];
+
+static __printf(3, 4) void report(bool ok, const char *name,
+				  const char *fmt, ...)
+{
+	va_list ap;
+	char msg[160];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	seq_buf_printf(&st_seq, "%s %s: %s\n", ok ? "PASS" : "FAIL", name, msg);
+	pr_info("p2pbar_selftest: %s %s: %s\n", ok ? "PASS" : "FAIL", name, msg);
+}
+
+static void st_move_notify(struct dma_buf_attachment *at)
+{
+	atomic_inc(&moves);
+}
+
+static const struct dma_buf_attach_ops p2p_ops = {
+	.allow_peer2peer = true,
+	.P2PBAR_ATTACH_OPS_INVALIDATE = st_move_notify,
+};
+
+static const struct dma_buf_attach_ops nop2p_ops = {
+	.allow_peer2peer = false,
+	.P2PBAR_ATTACH_OPS_INVALIDATE = st_move_notify,
+};
+
+static struct dma_buf_attachment *attach(struct dma_buf *buf, int dev)
+{
+	return dma_buf_dynamic_attach(buf, &st_pdev[dev]->dev, &p2p_ops, NULL);
+}
+
+/*
+ * Map under the reservation lock, as a dynamic importer must, and check
+ * the table: segments within the device's limit, page aligned, together
+ * exactly the buffer, contiguous. Returns 0 or a negative errno.
+ */
+static int map_check_addr(struct dma_buf_attachment *at, unsigned int max_seg,
+			  unsigned int *nents, dma_addr_t *first,
+			  phys_addr_t *back, char *why, size_t whylen)
+{
+	struct dma_buf *buf = at->dmabuf;
+	struct scatterlist *sg;
+	struct sg_table *sgt;
+	dma_addr_t next = 0;
+	u64 total = 0;
+	int i, ret = 0;
+
+	dma_resv_lock(buf->resv, NULL);
+	sgt = dma_buf_map_attachment(at, DMA_BIDIRECTIONAL);
+	if (IS_ERR(sgt)) {
+		dma_resv_unlock(buf->resv);
+		snprintf(why, whylen, "map: %ld", PTR_ERR(sgt));
+		return PTR_ERR(sgt);
+	}
+	for_each_sgtable_dma_sg(sgt, sg, i) {
+		if (sg_dma_len(sg) > max_seg || !PAGE_ALIGNED(sg_dma_address(sg)) ||
+		    (i && sg_dma_address(sg) != next)) {
+			snprintf(why, whylen, "segment %d: %pad + %u (max %u)", i,
+				 &sg_dma_address(sg), sg_dma_len(sg), max_seg);
+			ret = -EINVAL;
+		}
+		next = sg_dma_address(sg) + sg_dma_len(sg);
+		total += sg_dma_len(sg);
+	}
+	if (!ret && total != buf->size) {
+		snprintf(why, whylen, "segments cover %llu of %zu bytes", total,
+			 buf->size);
+		ret = -EINVAL;
+	}
+	*nents = sgt->nents;
+	if (first)
+		*first = sg_dma_address(sgt->sgl);
+	/* Where the IOMMU sends the first address, while it is mapped. */
+	if (back) {
+		struct iommu_domain *d = iommu_get_domain_for_dev(at->dev);
+
+		*back = d ? iommu_iova_to_phys(d, sg_dma_address(sgt->sgl)) : 0;
+	}
+	if (!ret)
+		snprintf(why, whylen, "%u segment(s), first at %pad", sgt->nents,
+			 &sg_dma_address(sgt->sgl));
+	dma_buf_unmap_attachment(at, sgt, DMA_BIDIRECTIONAL);
+	dma_resv_unlock(buf->resv);
+	return ret;
+}
+
+static int map_check(struct dma_buf_attachment *at, unsigned int max_seg,
+		     unsigned int *nents, char *why, size_t whylen)
+{
+	return map_check_addr(at, max_seg, nents, NULL, NULL, why, whylen);
+}
+
+static void case_static(struct dma_buf *buf)
+{
+	struct dma_buf_attachment *at = dma_buf_attach(buf, &st_pdev[0]->dev);
+
+	/* Static importers never get peer2peer: BAR addresses are refused. */
+	if (IS_ERR(at)) {
+		report(PTR_ERR(at) == -EOPNOTSUPP, "static_attach",
+		       "refused with %ld (want -EOPNOTSUPP: no P2P, no HOST placement yet)",
+		       PTR_ERR(at));
+		return;
+	}
+	report(false, "static_attach", "a static importer was given BAR memory");
+	dma_buf_detach(buf, at);
+}
+
+static void case_nop2p(struct dma_buf *buf)
+{
+	struct dma_buf_attachment *at;
+
+	at = dma_buf_dynamic_attach(buf, &st_pdev[0]->dev, &nop2p_ops, NULL);
+	if (IS_ERR(at)) {
+		report(PTR_ERR(at) == -EOPNOTSUPP, "no_peer2peer",
+		       "dynamic importer without allow_peer2peer refused with %ld",
+		       PTR_ERR(at));
+		return;
+	}
+	report(false, "no_peer2peer", "importer without P2P was attached");
+	dma_buf_detach(buf, at);
+}
+
+static void case_dynamic(struct dma_buf *buf, u64 phys)
+{
+	struct dma_buf_attachment *at = attach(buf, 0);
+	dma_addr_t first = 0;
+	unsigned int n;
+	char why[128];
+	int ret;
+
+	if (IS_ERR(at)) {
+		report(false, "dynamic_map", "attach: %ld", PTR_ERR(at));
+		return;
+	}
+	ret = map_check_addr(at, UINT_MAX, &n, &first, NULL, why, sizeof(why));
+	report(!ret, "dynamic_map", "%s", why);
+	/* No IOMMU for this device: the bus address of the buffer's start. */
+	if (phys)
+		report(first == phys, "dynamic_map_address",
+		       "first segment at %pad, buffer at %#llx", &first, phys);
+	/* Twice: a second map after unmap must work the same. */
+	ret = map_check(at, UINT_MAX, &n, why, sizeof(why));
+	report(!ret, "dynamic_remap", "%s", why);
+	dma_buf_detach(buf, at);
+	report(atomic_read(&moves) == 0, "move_notify_count",
+	       "%d move_notify calls (no migration exists yet)",
+	       atomic_read(&moves));
+}
+
+static void case_pin(struct dma_buf *buf)
+{
+	struct dma_buf_attachment *at = attach(buf, 0);
+	unsigned int n;
+	char why[128];
+	int ret;
+
+	if (IS_ERR(at)) {
+		report(false, "pin", "attach: %ld", PTR_ERR(at));
+		return;
+	}
+	dma_resv_lock(buf->resv, NULL);
+	ret = dma_buf_pin(at);
+	dma_resv_unlock(buf->resv);
+	if (ret) {
+		report(false, "pin", "dma_buf_pin: %d", ret);
+		dma_buf_detach(buf, at);
+		return;
+	}
+	ret = map_check(at, UINT_MAX, &n, why, sizeof(why));
+	dma_resv_lock(buf->resv, NULL);
+	dma_buf_unpin(at);
+	dma_resv_unlock(buf->resv);
+	report(!ret, "pin", "pinned, mapped (%s), unpinned", why);
+	dma_buf_detach(buf, at);
+}
+
+static void case_small_seg(struct dma_buf *buf)
+{
+	struct dma_buf_attachment *at = attach(buf, 1);
+	unsigned int n = 0, want = DIV_ROUND_UP(buf->size, SMALL_SEG);
+	char why[128];
+	int ret;
+
+	if (IS_ERR(at)) {
+		report(false, "small_max_segment", "attach: %ld", PTR_ERR(at));
+		return;
+	}
+	ret = map_check(at, SMALL_SEG, &n, why, sizeof(why));
+	report(!ret && n == want, "small_max_segment", "%s; want %u of <= %u",
+	       why, want, SMALL_SEG);
+	dma_buf_detach(buf, at);
+}
+
+static void case_many(struct dma_buf *buf)
+{
+	struct dma_buf_attachment *at[NR_ATTACH];
+	struct sg_table *sgt[NR_ATTACH];
+	int i, n, ret = 0;
+
+	for (n = 0; n < NR_ATTACH; n++) {
+		at[n] = attach(buf, n & 1);
+		if (IS_ERR(at[n])) {
+			ret = PTR_ERR(at[n]);
+			break;
+		}
+	}
+	dma_resv_lock(buf->resv, NULL);
+	for (i = 0; i < n; i++) {
+		sgt[i] = dma_buf_map_attachment(at[i], DMA_TO_DEVICE);
+		if (IS_ERR(sgt[i]))
+			ret = PTR_ERR(sgt[i]);
+	}
+	for (i = 0; i < n; i++)
+		if (!IS_ERR(sgt[i]))
+			dma_buf_unmap_attachment(at[i], sgt[i], DMA_TO_DEVICE);
+	dma_resv_unlock(buf->resv);
+	for (i = 0; i < n; i++)
+		dma_buf_detach(buf, at[i]);
+	report(!ret && n == NR_ATTACH, "many_attachments",
+	       "%d attachments mapped at once, result %d", n, ret);
+}
+
+struct thread_arg {
+	struct dma_buf *buf;
+	int dev;
+	int err;
+	struct completion done;
+};
+
+static int st_thread(void *p)
+{
+	struct thread_arg *t = p;
+	unsigned int n;
+	char why[128];
+	int i;
+
+	for (i = 0; i < THREAD_LOOPS && !t->err; i++) {
+		struct dma_buf_attachment *at = attach(t->buf, t->dev);
+
+		if (IS_ERR(at)) {
+			t->err = PTR_ERR(at);
+			break;
+		}
+		t->err = map_check(at, t->dev ? SMALL_SEG : UINT_MAX, &n, why,
+				   sizeof(why));
+		dma_buf_detach(t->buf, at);
+	}
+	complete(&t->done);
+	return 0;
+}
+
+static void case_threads(struct dma_buf *buf)
+{
+	struct thread_arg t[NR_THREADS];
+	struct task_struct *k;
+	int i, err = 0;
+
+	for (i = 0; i < NR_THREADS; i++) {
+		t[i] = (struct thread_arg){ .buf = buf, .dev = i & 1 };
+		init_completion(&t[i].done);
+		k = kthread_run(st_thread, &t[i], "p2pbar_st%d", i);
+		if (IS_ERR(k)) {
+			t[i].err = PTR_ERR(k);
+			complete(&t[i].done);
+		}
+	}
+	for (i = 0; i < NR_THREADS; i++) {
+		wait_for_completion(&t[i].done);
+		if (t[i].err)
+			err = t[i].err;
+	}
+	report(!err, "threads", "%d threads x %d attach/map/unmap/detach: %d",
+	       NR_THREADS, THREAD_LOOPS, err);
+}
+
+static void case_vmap(struct dma_buf *buf)
+{
+	struct iosys_map map;
+	u32 v;
+	int ret;
+
+	ret = dma_buf_begin_cpu_access(buf, DMA_BIDIRECTIONAL);
+	if (ret) {
+		report(false, "vmap", "begin_cpu_access: %d", ret);
+		return;
+	}
+	ret = dma_buf_vmap_unlocked(buf, &map);
+	if (ret) {
+		report(false, "vmap", "vmap: %d", ret);
+		dma_buf_end_cpu_access(buf, DMA_BIDIRECTIONAL);
+		return;
+	}
+	iosys_map_wr(&map, buf->size - 4, u32, 0xfeedc0de);
+	v = iosys_map_rd(&map, buf->size - 4, u32);
+	iosys_map_wr(&map, buf->size - 4, u32, 0);
+	dma_buf_vunmap_unlocked(buf, &map);
+	ret = dma_buf_end_cpu_access(buf, DMA_BIDIRECTIONAL);
+	report(map.is_iomem && v == 0xfeedc0de && !ret, "vmap",
+	       "iomem %d, wrote and read back %#x at the last word",
+	       map.is_iomem, v);
+}
+
+static void case_pci(struct dma_buf *buf, u64 phys)
+{
+	unsigned int dom, bus, slot, fn, n;
+	struct dma_buf_attachment *at;
+	struct iommu_domain *d;
+	struct pci_dev *pdev;
+	dma_addr_t first = 0;
+	phys_addr_t back;
+	char why[128];
+	int ret;
+
+	if (!*pci_importer)
+		return;
+	if (sscanf(pci_importer, "%x:%x:%x.%x", &dom, &bus, &slot, &fn) != 4) {
+		report(false, "pci_importer", "bad address %s", pci_importer);
+		return;
+	}
+	pdev = pci_get_domain_bus_and_slot(dom, bus, PCI_DEVFN(slot, fn));
+	if (!pdev) {
+		report(false, "pci_importer", "no PCI function %s", pci_importer);
+		return;
+	}
+	at = dma_buf_dynamic_attach(buf, &pdev->dev, &p2p_ops, NULL);
+	if (IS_ERR(at)) {
+		report(false, "pci_importer", "attach: %ld", PTR_ERR(at));
+		goto out;
+	}
+	ret = map_check_addr(at, dma_get_max_seg_size(&pdev->dev), &n, &first,
+			     &back, why, sizeof(why));
+	dma_buf_detach(buf, at);
+	report(!ret, "pci_importer", "%s: %s", pci_name(pdev), why);
+	d = iommu_get_domain_for_dev(&pdev->dev);
+	if (!d || d->type == IOMMU_DOMAIN_IDENTITY) {
+		report(!phys || first == phys, "pci_importer_address",
+		       "no IOMMU translation: %pad, buffer at %#llx", &first, phys);
+		goto out;
+	}
+	/* An IOVA, never the raw bus address, and it leads to the BAR. */
+	report(!phys || back == phys, "pci_importer_iommu",
+	       "IOMMU domain type %#x: IOVA %pad -> %pa, buffer at %#llx",
+	       d->type, &first, &back, phys);
+out:
+	pci_dev_put(pdev);
+}
+
+static void cmd_run(struct dma_buf *buf, u64 phys)
+{
+	atomic_set(&moves, 0);
+	case_static(buf);
+	case_nop2p(buf);
+	case_dynamic(buf, phys);
+	case_pin(buf);
+	case_small_seg(buf);
+	case_many(buf);
+	case_threads(buf);
+	case_vmap(buf);
+	case_pci(buf, phys);
+}
+
+static void cmd_hold(struct dma_buf *buf)
+{
+	struct dma_buf_attachment *at;
+
+	atomic_set(&moves, 0);
+	at = attach(buf, 0);
+	if (IS_ERR(at)) {
+		report(false, "hold", "attach: %ld", PTR_ERR(at));
+		dma_buf_put(buf);
+		return;
+	}
+	held_buf = buf;
+	held_at = at;
+	report(true, "hold", "attached; buffer kept");
+}
+
+static void cmd_gone(void)
+{
+	struct iosys_map map;
+	struct sg_table *sgt;
+	int ret;
+
+	if (!held_at) {
+		report(false, "gone", "nothing held");
+		return;
+	}
+	/* Unbind revoked the buffer: the importer was told to let go. */
+	report(atomic_read(&moves) == 1, "move_notify_on_unbind",
+	       "%d move_notify call(s) (want 1)", atomic_read(&moves));
+	dma_resv_lock(held_buf->resv, NULL);
+	sgt = dma_buf_map_attachment(held_at, DMA_BIDIRECTIONAL);
+	if (!IS_ERR(sgt))
+		dma_buf_unmap_attachment(held_at, sgt, DMA_BIDIRECTIONAL);
+	dma_resv_unlock(held_buf->resv);
+	report(PTR_ERR_OR_ZERO(sgt) == -ENODEV, "map_after_unbind",
+	       "map returned %d (want -ENODEV)", PTR_ERR_OR_ZERO(sgt));
+	ret = dma_buf_vmap_unlocked(held_buf, &map);
+	if (!ret)
+		dma_buf_vunmap_unlocked(held_buf, &map);
+	report(!ret, "vmap_after_unbind",
+	       "vmap returned %d (want 0: the core WARNs on vmap failure)", ret);
+	dma_buf_detach(held_buf, held_at);
+	dma_buf_put(held_buf);
+	held_at = NULL;
+	held_buf = NULL;
+}
+
+static ssize_t control_write(struct file *file, const char __user *ubuf,
+			     size_t len, loff_t *ppos)
+{
+	char cmd[64] = "";
+	struct dma_buf *buf;
+	u64 phys = 0;
+	int fd = -1;
+
+	if (len >= sizeof(cmd))
+		return -EINVAL;
+	if (copy_from_user(cmd, ubuf, len))
+		return -EFAULT;
+	mutex_lock(&st_lock);
+	seq_buf_clear(&st_seq);
+	if (!strncmp(cmd, "gone", 4)) {
+		cmd_gone();
+	} else if (sscanf(cmd, "run %d %llx", &fd, &phys) >= 1 ||
+		   sscanf(cmd, "map %d %llx", &fd, &phys) >= 1 ||
+		   sscanf(cmd, "hold %d", &fd) == 1) {
+		buf = dma_buf_get(fd);
+		if (IS_ERR(buf)) {
+			mutex_unlock(&st_lock);
+			return PTR_ERR(buf);
+		}
+		if (cmd[0] == 'r') {
+			cmd_run(buf, phys);
+			dma_buf_put(buf);
+		} else if (cmd[0] == 'm') {
+			case_dynamic(buf, phys);
+			dma_buf_put(buf);
+		} else if (held_at) {
+			report(false, "hold", "already holding one");
+			dma_buf_put(buf);
+		} else {
+			cmd_hold(buf);
+		}
+	} else {
+		mutex_unlock(&st_lock);
+		return -EINVAL;
+	}
+	mutex_unlock(&st_lock);
+	return len;
+}
+
+static ssize_t control_read(struct file *file, char __user *ubuf, size_t len,
+			    loff_t *ppos)
+{
+	ssize_t ret;
+
+	mutex_lock(&st_lock);
+	ret = simple_read_from_buffer(ubuf, len, ppos, st_out,
+				      seq_buf_used(&st_seq));
+	mutex_unlock(&st_lock);
+	return ret;
+}
+
+static const struct file_operations control_fops = {
+	.owner = THIS_MODULE,
+	.write = control_write,
+	.read = control_read,
+	.llseek = default_llseek,
+};
+
+static int st_make_dev(int i, unsigned int max_seg)
+{
+	struct platform_device *pd;
+	int ret;
+
+	pd = platform_device_register_simple("p2pbar_selftest", i, NULL, 0);
+	if (IS_ERR(pd))
+		return PTR_ERR(pd);
+	st_pdev[i] = pd;
+	/* Platform devices normally come with dma_parms; be sure. */
+	if (!pd->dev.dma_parms)
+		pd->dev.dma_parms = &st_dma_parms[i];
+	ret = dma_set_mask_and_coherent(&pd->dev, DMA_BIT_MASK(64));
+	if (!ret)
+		dma_set_max_seg_size(&pd->dev, max_seg);
+	return ret;
+}
+
+static void st_cleanup(void)
+{
+	int i;
+
+	debugfs_remove_recursive(st_dir);
+	if (held_at) {
+		dma_buf_detach(held_buf, held_at);
+		dma_buf_put(held_buf);
+	}
+	for (i = 0; i < ARRAY_SIZE(st_pdev); i++)
+		if (st_pdev[i])
+			platform_device_unregister(st_pdev[i]);
+	kfree(st_out);
+}
+
+static int __init st_init(void)
+{
+	int ret;
+
+	st_out = kzalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!st_out)
+		return -ENOMEM;
+	seq_buf_init(&st_seq, st_out, PAGE_SIZE);
+	ret = st_make_dev(0, UINT_MAX);
+	if (!ret)
+		ret = st_make_dev(1, SMALL_SEG);
+	if (ret) {
+		pr_err("p2pbar_selftest: cannot set up importing devices: %d\n", ret);
+		st_cleanup();
+		return ret;
+	}
+	st_dir = debugfs_create_dir("p2pbar_selftest", NULL);
+	debugfs_create_file("control", 0600, st_dir, NULL, &control_fops);
+	return 0;
+}
+
+static void __exit st_exit(void)
+{
+	st_cleanup();
+}
+
+module_init(st_init);
+module_exit(st_exit);
+P2PBAR_IMPORT_NS_DMA_BUF();
+MODULE_DESCRIPTION("p2pbar: in-kernel test importer");
+MODULE_LICENSE("GPL");
