@@ -147,6 +147,46 @@ int p2pbar_query(struct p2pbar_dev *dev, struct p2pbar_info *info)
 	return 0;
 }
 
+static int read_counter(const struct p2pbar_dev *dev, const char *attr, uint64_t *val)
+{
+	char path[128];
+	unsigned long long v;
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), CLASS_DIR "/%s/%s", dev->name, attr);
+	f = fopen(path, "re");
+	if (!f)
+		return p2pbar_fail(-errno, "cannot read %s: %s", path, strerror(errno));
+	ok = fscanf(f, "%llu", &v) == 1;
+	fclose(f);
+	if (!ok)
+		return p2pbar_fail(-EIO, "%s: not a number", path);
+	*val = v;
+	return 0;
+}
+
+int p2pbar_get_stats(struct p2pbar_dev *dev, struct p2pbar_stats *st)
+{
+	const struct {
+		const char *attr;
+		uint64_t *val;
+	} counters[] = {
+		{ "bar_size", &st->bar_size },	     { "used", &st->used },
+		{ "buffers", &st->buffers },	     { "pinned", &st->pinned },
+		{ "attachments", &st->attachments },
+	};
+
+	memset(st, 0, sizeof(*st));
+	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+		int ret = read_counter(dev, counters[i].attr, counters[i].val);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 int p2pbar_alloc(struct p2pbar_dev *dev, uint64_t size, uint64_t align, uint32_t placement,
 		 struct p2pbar_buf *buf)
 {

@@ -47,6 +47,19 @@ static int p2pbar_pick_bar(struct pci_dev *pdev)
 	return best;
 }
 
+/* The BAR to export, if it is usable: a memory BAR of at least a page. */
+static int p2pbar_usable_bar(struct pci_dev *pdev)
+{
+	int b = p2pbar_pick_bar(pdev);
+
+	if (b >= 0 && pci_resource_len(pdev, b) < PAGE_SIZE) {
+		pci_err(pdev, "BAR %d is smaller than a page (%llu bytes)\n", b,
+			(unsigned long long)pci_resource_len(pdev, b));
+		return -EINVAL;
+	}
+	return b;
+}
+
 static int p2pbar_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
 	struct p2pbar_dev *p;
@@ -57,7 +70,7 @@ static int p2pbar_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		pci_err(pdev, "cannot enable device: %d\n", ret);
 		return ret;
 	}
-	b = p2pbar_pick_bar(pdev);
+	b = p2pbar_usable_bar(pdev);
 	if (b < 0) {
 		ret = b;
 		goto err_disable;

@@ -135,7 +135,14 @@ class Guest:
             netdev = (f"stream,id=net0,server={server},"
                       f"addr.type=unix,addr.path={sock}")
         else:
-            netdev = "hubport,id=net0,hubid=0"  # a wire to nowhere
+            # A wire to nowhere that still takes every frame: datagrams to
+            # a socket path nobody binds are dropped by QEMU. (A lone hub
+            # port would never complete a transmit: the guest's TX queue
+            # stalls and its watchdog fires.)
+            me = os.path.join(self.sock_dir, f"{self.name}.sock")
+            nowhere = os.path.join(self.sock_dir, "nowhere.sock")
+            netdev = (f"dgram,id=net0,local.type=unix,local.path={me},"
+                      f"remote.type=unix,remote.path={nowhere}")
         cmd = [
             "qemu-system-x86_64", "-accel", "tcg", "-nodefaults",
             "-display", "none", "-no-reboot",
@@ -159,6 +166,7 @@ class Guest:
         for tag, path, ro in shares:
             opt = f"local,path={path},mount_tag={tag},security_model=none"
             cmd += ["-virtfs", opt + (",readonly=on" if ro else "")]
+        cmd += a.qemu_arg
         if a.iommu:
             cmd[cmd.index("q35")] = "q35,kernel-irqchip=split"
             cmd += ["-device", "intel-iommu,intremap=on,caching-mode=on"]
@@ -252,12 +260,16 @@ def wait_for_socket(path, server, secs=30):
         time.sleep(0.05)
 
 
-def run_hook(cmd, guests, run_dir, what):
+def hook_env(guests, run_dir):
     env = dict(os.environ, P2PBAR_RUN_DIR=run_dir)
     for g in guests:
         env[f"P2PBAR_SHM{g.index}"] = g.shm
         env[f"P2PBAR_GUEST_DIR{g.index}"] = g.dir
-    rc = subprocess.call(cmd, shell=True, env=env)
+    return env
+
+
+def run_hook(cmd, guests, run_dir, what):
+    rc = subprocess.call(cmd, shell=True, env=hook_env(guests, run_dir))
     if rc:
         print(f"run-in-guest: host {what} hook failed with {rc}: {cmd}", flush=True)
     return rc
@@ -282,8 +294,12 @@ def main():
     p.add_argument("--image", default=None)
     p.add_argument("--append", default="", help="extra kernel command line")
     p.add_argument("--iommu", action="store_true", help="add intel-iommu")
+    p.add_argument("--qemu-arg", action="append", default=[],
+                   help="extra QEMU argument (repeat), e.g. --qemu-arg=-device --qemu-arg=edu")
     p.add_argument("--host-pre", help="host command run before boot")
     p.add_argument("--host-post", help="host command run after the guests")
+    p.add_argument("--host-while", help="host command run beside the guests; "
+                   "it must finish with status 0 before they do")
     p.add_argument("--allow-kernel-warnings", action="store_true")
     a = p.parse_args()
 
@@ -318,6 +334,11 @@ def main():
             g.start(image, build_dir)
             if a.guests == 2 and g.index == 0:
                 wait_for_socket(os.path.join(sock_dir, "wire.sock"), g)
+        beside = None
+        if a.host_while:
+            beside = subprocess.Popen(a.host_while, shell=True,
+                                      env=hook_env(guests, run_dir),
+                                      preexec_fn=die_with_parent)
         deadline = time.monotonic() + a.timeout
         timed_out = False
         while any(g.proc.poll() is None for g in guests):
@@ -350,6 +371,18 @@ def main():
                 for line in trouble[:20]:
                     print("  " + line, flush=True)
                 rc = rc or EXIT_KERNEL
+        if beside:
+            try:
+                brc = beside.wait(5)
+            except subprocess.TimeoutExpired:
+                os.killpg(beside.pid, signal.SIGKILL)
+                beside.wait()
+                brc = 1
+                print("run-in-guest: host while-hook still running when the "
+                      f"guests were done: {a.host_while}", flush=True)
+            if brc:
+                print(f"run-in-guest: host while-hook failed with {brc}", flush=True)
+                rc = rc or brc
         if a.host_post:
             hrc = run_hook(a.host_post, guests, run_dir, "post")
             rc = rc or hrc

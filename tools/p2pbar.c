@@ -14,6 +14,7 @@
 static const char usage[] =
 	"usage: p2pbar list\n"
 	"       p2pbar info [DEVICE]\n"
+	"       p2pbar stats [DEVICE]\n"
 	"       p2pbar alloc [-d DEVICE] [--align N] [--fill SEED] [--verify SEED]\n"
 	"                    [--hold SECONDS] SIZE\n"
 	"DEVICE is a name (p2pbar0), a path (/dev/p2pbar0) or a PCI address.\n"
@@ -116,6 +117,23 @@ static int cmd_info(const char *which)
 	printf("max_alloc   %" PRIu64 "\n", (uint64_t)i.max_alloc);
 	printf("max_align   %" PRIu64 "\n", (uint64_t)i.max_align);
 	printf("placements  0x%x\n", i.placements);
+	p2pbar_close(dev);
+	return 0;
+}
+
+static int cmd_stats(const char *which)
+{
+	struct p2pbar_stats st;
+	struct p2pbar_dev *dev;
+
+	if (p2pbar_open(which, &dev) || p2pbar_get_stats(dev, &st)) {
+		fail(p2pbar_last_error());
+		p2pbar_close(dev);
+		return 1;
+	}
+	printf("%s: bar_size %" PRIu64 " used %" PRIu64 " buffers %" PRIu64 " pinned %" PRIu64
+	       " attachments %" PRIu64 "\n",
+	       p2pbar_name(dev), st.bar_size, st.used, st.buffers, st.pinned, st.attachments);
 	p2pbar_close(dev);
 	return 0;
 }
@@ -228,6 +246,8 @@ int main(int argc, char **argv)
 		return cmd_list();
 	if (!strcmp(argv[1], "info") && argc <= 3)
 		return cmd_info(argc == 3 ? argv[2] : NULL);
+	if (!strcmp(argv[1], "stats") && argc <= 3)
+		return cmd_stats(argc == 3 ? argv[2] : NULL);
 	if (!strcmp(argv[1], "alloc"))
 		return cmd_alloc(argc - 1, argv + 1);
 	fprintf(stderr, "p2pbar: unknown command or arguments: %s\n", argv[1]);

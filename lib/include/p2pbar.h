@@ -56,6 +56,18 @@ void p2pbar_close(struct p2pbar_dev *dev);
 /* Name of an open device ("p2pbar0"). */
 const char *p2pbar_name(const struct p2pbar_dev *dev);
 
+/* Live counters of a device (from sysfs). */
+struct p2pbar_stats {
+	uint64_t bar_size;
+	uint64_t used;
+	uint64_t buffers;
+	uint64_t pinned;
+	uint64_t attachments;
+};
+
+/* Read the device's counters. Returns 0 or -errno. */
+int p2pbar_get_stats(struct p2pbar_dev *dev, struct p2pbar_stats *stats);
+
 /* P2PBAR_IOCTL_INFO. Returns 0 or -errno. */
 int p2pbar_query(struct p2pbar_dev *dev, struct p2pbar_info *info);
 

@@ -178,6 +178,50 @@ static int case_fill(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * The host writes, the guest reads: allocate, publish "offset length seed"
+ * in DIR/hostwrite.txt, wait for the host (tests/host/exporter-hostwrite.py,
+ * running beside the guest) to write the pattern into the ivshmem file and
+ * create DIR/hostwrite.done, then check it through the dma-buf mmap.
+ */
+static int case_hostwrite(int argc, char **argv)
+{
+	char path[512], tmp[520];
+	int dev = open_dev(), tries;
+	const uint64_t seed = 0x4057;
+	struct p2pbar_alloc a;
+	volatile uint64_t *m;
+	FILE *out;
+
+	if (argc < 1)
+		fail("usage: hostwrite DIR");
+	a = alloc_buf(dev, 1 << 20);
+	m = map_buf(a.fd, a.length);
+	snprintf(path, sizeof(path), "%s/hostwrite.txt", argv[0]);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	out = fopen(tmp, "w");
+	if (!out)
+		fail("%s: %s", tmp, strerror(errno));
+	fprintf(out, "%" PRIu64 " %" PRIu64 " %" PRIu64 "\n", (uint64_t)a.offset,
+		(uint64_t)a.length, seed);
+	fclose(out);
+	if (rename(tmp, path))
+		fail("rename %s: %s", path, strerror(errno));
+	snprintf(path, sizeof(path), "%s/hostwrite.done", argv[0]);
+	for (tries = 0; access(path, F_OK); tries++) {
+		if (tries == 1200)
+			fail("the host never wrote the pattern (%s)", path);
+		usleep(100000);
+	}
+	for (uint64_t i = 0; i < a.length / 8; i++)
+		if (m[i] != pat(seed, i))
+			fail("host pattern not seen through mmap at byte %" PRIu64, i * 8);
+	printf("RESULT: guest read the host's %" PRIu64
+	       " bytes through the dma-buf mmap at BAR offset %#" PRIx64 "\n",
+	       (uint64_t)a.length, (uint64_t)a.offset);
+	return 0;
+}
+
 static int case_zero(void)
 {
 	int dev = open_dev();
@@ -990,6 +1034,8 @@ int main(int argc, char **argv)
 		return case_fill(argc - 3, argv + 3);
 	if (!strcmp(c, "zero"))
 		return case_zero();
+	if (!strcmp(c, "hostwrite"))
+		return case_hostwrite(argc - 3, argv + 3);
 	if (!strcmp(c, "badinput"))
 		return case_badinput();
 	if (!strcmp(c, "enospc"))

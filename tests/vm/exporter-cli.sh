@@ -14,7 +14,14 @@ grep -q "^bar_size *$P2PBAR_BAR_SIZE\$" /tmp/info || die "info: wrong BAR size"
 pci=$(basename "$(readlink -f /sys/class/p2pbar/p2pbar0/device)")
 p2pbar info "$pci" >/dev/null || die "info by PCI address failed"
 
-p2pbar alloc 3M --fill 7 --verify 7 || die "fill/verify failed"
+p2pbar alloc 3M --fill 7 --verify 7 --hold 30 >/tmp/held &
+holder=$!
+wait_for 20 grep -q verified /tmp/held || die "fill/verify failed"
+p2pbar stats p2pbar0 | tee /tmp/stats
+grep -q "used 3145728 buffers 1 pinned 0 attachments 0" /tmp/stats || die "stats: wrong counters while a buffer is held"
+kill "$holder"
+wait "$holder" || true
+p2pbar stats | grep -q "used 0 buffers 0" || die "stats: buffer not freed after its process died"
 # The range just freed is handed out again: it must read as zeros.
 p2pbar alloc 3M --verify 0 || die "a new buffer does not read as zeros"
 result "CLI: alloc, fill and verify through mmap; new buffers read as zeros"

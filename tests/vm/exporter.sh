@@ -30,6 +30,9 @@ for c in "$@"; do
 		"$t" fill "$node" $((1 << 20)) 0x5eed "$P2PBAR_RUN/fill.txt" ||
 			die "case fill"
 		;;
+	hostwrite)
+		"$t" hostwrite "$node" "$P2PBAR_RUN" || die "case hostwrite"
+		;;
 	selftest | selftest-big)
 		load_selftest
 		"$t" "$c" "$node" || die "case $c"

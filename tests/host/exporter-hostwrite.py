@@ -1,0 +1,37 @@
+#!/usr/bin/env python3
+"""Host side of the exporter hostwrite case (run-in-guest --host-while).
+
+Waits for the guest to publish its buffer ("offset length seed" in
+hostwrite.txt), writes the pattern of tests/exporter/p2pbar-test.c into the
+ivshmem backing file at that BAR offset, then tells the guest to check.
+"""
+import os
+import struct
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from importlib import import_module  # noqa: E402
+
+pat = import_module("exporter-verify").pat
+
+
+def main():
+    gdir = os.environ["P2PBAR_GUEST_DIR0"]
+    info = os.path.join(gdir, "hostwrite.txt")
+    deadline = time.monotonic() + 300
+    while not os.path.exists(info):
+        if time.monotonic() > deadline:
+            sys.exit("exporter-hostwrite: the guest never published its buffer")
+        time.sleep(0.2)
+    off, length, seed = (int(v) for v in open(info).read().split())
+    data = struct.pack(f"<{length // 8}Q", *(pat(seed, i) for i in range(length // 8)))
+    with open(os.environ["P2PBAR_SHM0"], "r+b") as f:
+        f.seek(off)
+        f.write(data)
+    open(os.path.join(gdir, "hostwrite.done"), "w").close()
+    print(f"exporter-hostwrite: wrote {length} bytes at BAR offset {off:#x}")
+
+
+if __name__ == "__main__":
+    main()
