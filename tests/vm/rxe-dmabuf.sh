@@ -1,0 +1,58 @@
+#!/bin/bash
+# dma-buf MRs on soft-RoCE in one guest: our rdma_rxe.ko replaces the stock
+# module, our rxe provider replaces the stock one (a tmpfs over
+# /etc/libibverbs.d whose rxe.driver points into the build tree; the image
+# is not modified), then each case of tests/rxe/rxe-dmabuf-test.c given as
+# an argument runs. dmesg must stay free of warnings.
+#   probe | badinput | p2pbar (data via p2pbar, leaves fill.txt for
+#   tests/host/exporter-verify.py) | udmabuf (data via udmabuf)
+set -euo pipefail
+. "$P2PBAR_SRC/tests/vm/lib.sh"
+t=$P2PBAR_BUILD/tests/rxe/rxe-dmabuf-test
+vp=$P2PBAR_BUILD/verbs-provider
+
+rxe_dmabuf_up() {
+	# the stock module's dependencies, then ours in its place
+	modprobe rdma_rxe || die "cannot load the stock rdma_rxe's dependencies"
+	rmmod rdma_rxe || die "cannot unload the stock rdma_rxe"
+	insmod "$vp/kernel/build/rdma_rxe.ko" || die "cannot load our rdma_rxe.ko"
+	grep -q . /sys/module/rdma_rxe/taint || die "rdma_rxe is not ours (not tainted O)"
+	mount -t tmpfs p2pbar-verbs /etc/libibverbs.d
+	echo "driver $vp/rdma-core/build/lib/librxe" >/etc/libibverbs.d/rxe.driver
+	rdma link add rxe0 type rxe netdev eth0 || die "cannot create rxe0 on eth0"
+	wait_for 30 port_active rxe0 || die "rxe0 port never became active"
+}
+
+dmesg -n 1
+dmesg -C
+rxe_dmabuf_up
+p2pbar_load
+dev=$(p2pbar_sysfs) || die "no p2pbar device after loading the module"
+node=/dev/$(basename "$dev")
+
+for c in "$@"; do
+	log "case $c"
+	case $c in
+	probe) "$t" probe || die "case probe" ;;
+	badinput) "$t" badinput "$node" || die "case badinput" ;;
+	p2pbar) "$t" data p2pbar "$node" "$P2PBAR_RUN/fill.txt" || die "case p2pbar" ;;
+	udmabuf)
+		[ -e /dev/udmabuf ] || modprobe udmabuf || die "no udmabuf"
+		"$t" data udmabuf || die "case udmabuf"
+		;;
+	*) die "unknown case $c" ;;
+	esac
+	result "rxe dma-buf MR case $c passed"
+done
+
+rdma link delete rxe0
+rmmod rdma_rxe || die "our rdma_rxe does not unload"
+for f in used buffers pinned attachments; do
+	v=$(cat "$dev/$f")
+	# fill.txt's buffer was freed at exit too: everything is back to 0
+	[ "$v" = 0 ] || die "p2pbar $f is $v at the end, not 0"
+done
+if dmesg | grep -E 'WARNING|BUG|Oops|refcount|UBSAN|KASAN|lockdep|circular'; then
+	die "dmesg is not clean"
+fi
+result "dmesg clean; our rdma_rxe unloads; p2pbar counters back to 0 after: $*"
