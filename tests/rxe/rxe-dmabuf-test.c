@@ -505,6 +505,13 @@ static int case_data(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		size_t need = sizes[i] + 3 * PAGE;
 
+		/* udmabuf's size_limit_mb defaults to 64 */
+		if (!p2pbar && need > (64UL << 20)) {
+			printf("skip %zu B: past udmabuf's size limit\n",
+			       sizes[i]);
+			continue;
+		}
+
 		b = p2pbar ? dbuf_p2pbar(argv[3], need) : dbuf_udmabuf(need);
 		dbuf_map(&b);
 		data_one(&r, &b, sizes[i], PAGE + 123 * (i + 1) % PAGE,
