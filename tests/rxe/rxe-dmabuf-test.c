@@ -18,6 +18,9 @@
  *                            length seed" there for the host to check.
  *   badinput /dev/p2pbarN    errnos of bad registrations; closing the
  *                            dma-buf fd under a live MR
+ *   notify /dev/p2pbarN      RDMA WRITE/READ on a dma-buf MR while a child
+ *                            process keeps delivering move_notify
+ *                            (tests/rxe/notify-kmod); every byte checked
  *
  * One rxe device, two RC QPs connected to each other (loopback).
  */
@@ -35,7 +38,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define FAIL(...)                                                  \
@@ -632,6 +637,97 @@ static int case_badinput(int argc, char **argv)
 	return 0;
 }
 
+static int case_notify(int argc, char **argv)
+{
+	const size_t len = 4 << 20, chunk = 256 << 10;
+	const int iters = 64;
+	volatile uint64_t *notified;
+	struct ibv_mr *hmr, *h2mr, *dmr;
+	uint8_t *h, *h2;
+	struct rdma r;
+	struct dbuf b;
+	pid_t child;
+
+	if (argc < 3)
+		FAIL("notify /dev/p2pbarN");
+	rdma_open(&r);
+	b = dbuf_p2pbar(argv[2], len + PAGE);
+	dbuf_map(&b);
+	h = malloc(chunk);
+	h2 = malloc(chunk);
+	hmr = ibv_reg_mr(r.pd, h, chunk, ACCESS_ALL);
+	h2mr = ibv_reg_mr(r.pd, h2, chunk, ACCESS_ALL);
+	dmr = ibv_reg_dmabuf_mr(r.pd, PAGE, len, IOVA_BASE, b.fd, ACCESS_ALL);
+	if (!hmr || !h2mr || !dmr)
+		FAIL("notify: MRs: %s", strerror(errno));
+	notified = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (notified == MAP_FAILED)
+		FAIL("mmap");
+	*notified = 0;
+
+	child = fork();
+	if (child < 0)
+		FAIL("fork");
+	if (!child) {
+		char cmd[32];
+		int n = snprintf(cmd, sizeof(cmd), "%d 20", b.fd);
+		int dbg = open("/sys/kernel/debug/dmabuf_notify", O_WRONLY);
+
+		if (dbg < 0) {
+			perror("open /sys/kernel/debug/dmabuf_notify");
+			_exit(1);
+		}
+		for (;;) {
+			if (write(dbg, cmd, n) != n) {
+				perror("dmabuf_notify");
+				_exit(1);
+			}
+			*notified += 20;
+		}
+	}
+
+	for (int i = 0; i < iters; i++) {
+		uint64_t at = (uint64_t)(i * 37 % 16) * chunk + 3;
+		uint64_t seed = 0xabc000 + i;
+
+		if (at + chunk > len)
+			at = 3;
+		fill(h, chunk, seed);
+		post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk,
+		     dmr->rkey, IOVA_BASE + at);
+		wait_wc(&r, 1);
+		memset(h2, 0, chunk);
+		post(r.qp[0], IBV_WR_RDMA_READ, h2mr, (uintptr_t)h2, chunk,
+		     dmr->rkey, IOVA_BASE + at);
+		wait_wc(&r, 1);
+		check("READ back under move_notify", h2, chunk, seed);
+		check("dma-buf content under move_notify", b.map + PAGE + at,
+		      chunk, seed);
+	}
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	if (*notified == 0)
+		FAIL("no move_notify was delivered during the traffic");
+	printf("ok %d x %zu B WRITE+READ verified while %" PRIu64
+	       " move_notify calls were delivered\n",
+	       iters, chunk, (uint64_t)*notified);
+
+	/* traffic continues after the last notification: remapped */
+	fill(h, chunk, 99);
+	post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk, dmr->rkey,
+	     IOVA_BASE);
+	wait_wc(&r, 1);
+	check("WRITE after the notifications", b.map + PAGE, chunk, 99);
+	printf("ok traffic continues after the last move_notify\n");
+	ibv_dereg_mr(dmr);
+	ibv_dereg_mr(hmr);
+	ibv_dereg_mr(h2mr);
+	dbuf_free(&b);
+	rdma_close(&r);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -643,5 +739,7 @@ int main(int argc, char **argv)
 		return case_data(argc, argv);
 	if (!strcmp(argv[1], "badinput"))
 		return case_badinput(argc, argv);
+	if (!strcmp(argv[1], "notify"))
+		return case_notify(argc, argv);
 	FAIL("unknown case %s", argv[1]);
 }

@@ -4,7 +4,7 @@
 # /etc/libibverbs.d whose rxe.driver points into the build tree; the image
 # is not modified), then each case of tests/rxe/rxe-dmabuf-test.c given as
 # an argument runs. dmesg must stay free of warnings.
-#   probe | badinput | p2pbar (data via p2pbar, leaves fill.txt for
+#   probe | badinput | notify (move_notify under traffic) | p2pbar (data via p2pbar, leaves fill.txt for
 #   tests/host/exporter-verify.py) | udmabuf (data via udmabuf)
 set -euo pipefail
 . "$P2PBAR_SRC/tests/vm/lib.sh"
@@ -34,6 +34,12 @@ for c in "$@"; do
 	log "case $c"
 	case $c in
 	probe) "$t" probe || die "case probe" ;;
+	notify)
+		insmod "$P2PBAR_BUILD/tests/rxe/notify-kmod/dmabuf_notify.ko" ||
+			die "cannot load dmabuf_notify.ko"
+		"$t" notify "$node" || die "case notify"
+		rmmod dmabuf_notify
+		;;
 	badinput) "$t" badinput "$node" || die "case badinput" ;;
 	p2pbar) "$t" data p2pbar "$node" "$P2PBAR_RUN/fill.txt" || die "case p2pbar" ;;
 	udmabuf)
