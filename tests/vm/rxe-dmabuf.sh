@@ -4,24 +4,13 @@
 # /etc/libibverbs.d whose rxe.driver points into the build tree; the image
 # is not modified), then each case of tests/rxe/rxe-dmabuf-test.c given as
 # an argument runs. dmesg must stay free of warnings.
-#   probe | badinput | notify (move_notify under traffic) | p2pbar (data via p2pbar, leaves fill.txt for
-#   tests/host/exporter-verify.py) | udmabuf (data via udmabuf)
+#   probe | badinput | notify (move_notify under traffic) |
+#   p2pbar (data via p2pbar; leaves fill.txt for tests/host/exporter-verify.py) |
+#   udmabuf (data via udmabuf)
 set -euo pipefail
 . "$P2PBAR_SRC/tests/vm/lib.sh"
+. "$P2PBAR_SRC/tests/vm/rxe-lib.sh"
 t=$P2PBAR_BUILD/tests/rxe/rxe-dmabuf-test
-vp=$P2PBAR_BUILD/verbs-provider
-
-rxe_dmabuf_up() {
-	# the stock module's dependencies, then ours in its place
-	modprobe rdma_rxe || die "cannot load the stock rdma_rxe's dependencies"
-	rmmod rdma_rxe || die "cannot unload the stock rdma_rxe"
-	insmod "$vp/kernel/build/rdma_rxe.ko" || die "cannot load our rdma_rxe.ko"
-	grep -q . /sys/module/rdma_rxe/taint || die "rdma_rxe is not ours (not tainted O)"
-	mount -t tmpfs p2pbar-verbs /etc/libibverbs.d
-	echo "driver $vp/rdma-core/build/lib/librxe" >/etc/libibverbs.d/rxe.driver
-	rdma link add rxe0 type rxe netdev eth0 || die "cannot create rxe0 on eth0"
-	wait_for 30 port_active rxe0 || die "rxe0 port never became active"
-}
 
 dmesg -n 1
 dmesg -C
