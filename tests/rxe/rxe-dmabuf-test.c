@@ -6,7 +6,7 @@
  * usage: rxe-dmabuf-test CASE [args]
  *   probe                    NCCL's and UCX's capability probes get EBADF
  *   data p2pbar /dev/p2pbarN [FILL_TXT]
- *   data udmabuf             move data with RDMA between host MRs and
+ *   data udmabuf | data vgem move data with RDMA between host MRs and
  *                            dma-buf MRs in every direction (WRITE, READ,
  *                            SEND/RECV, WRITE_WITH_IMM; the dma-buf MR as
  *                            remote target and source, local source and
@@ -31,6 +31,7 @@
 #include <infiniband/verbs.h>
 #include <inttypes.h>
 #include <linux/p2pbar.h>
+#include <libgen.h>
 #include <linux/udmabuf.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -113,6 +114,60 @@ static struct dbuf dbuf_udmabuf(size_t size)
 	close(memfd);
 	close(dev);
 	b.size = size;
+	return b;
+}
+
+/* DRM uAPI (stable; the host has no drm headers): dumb buffers, PRIME */
+struct drm_mode_create_dumb {
+	uint32_t height, width, bpp, flags, handle, pitch;
+	uint64_t size;
+};
+
+struct drm_prime_handle {
+	uint32_t handle, flags;
+	int32_t fd;
+};
+
+#define DRM_IOCTL_MODE_CREATE_DUMB _IOWR('d', 0xB2, struct drm_mode_create_dumb)
+#define DRM_IOCTL_PRIME_HANDLE_TO_FD _IOWR('d', 0x2d, struct drm_prime_handle)
+
+/* A dumb buffer of the vgem driver, exported with PRIME. */
+static struct dbuf dbuf_vgem(size_t size)
+{
+	struct drm_mode_create_dumb c = { .bpp = 8, .width = PAGE };
+	struct drm_prime_handle h = { .flags = O_CLOEXEC | O_RDWR };
+	struct dbuf b = { 0 };
+	char path[64], link[256];
+	int card = -1;
+
+	for (int i = 0; i < 8 && card < 0; i++) {
+		ssize_t n;
+
+		/* vgem's platform device is not bound to a driver: its name */
+		snprintf(path, sizeof(path), "/sys/class/drm/card%d/device", i);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = 0;
+		if (strcmp(basename(link), "vgem"))
+			continue;
+		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
+		card = open(path, O_RDWR | O_CLOEXEC);
+		if (card < 0)
+			FAIL("open %s: %s", path, strerror(errno));
+	}
+	if (card < 0)
+		FAIL("no vgem card in /sys/class/drm");
+	size = (size + PAGE - 1) & ~(PAGE - 1);
+	c.height = size / PAGE;
+	if (ioctl(card, DRM_IOCTL_MODE_CREATE_DUMB, &c))
+		FAIL("DRM_IOCTL_MODE_CREATE_DUMB: %s", strerror(errno));
+	h.handle = c.handle;
+	if (ioctl(card, DRM_IOCTL_PRIME_HANDLE_TO_FD, &h))
+		FAIL("DRM_IOCTL_PRIME_HANDLE_TO_FD: %s", strerror(errno));
+	close(card); /* the dma-buf keeps the object */
+	b.fd = h.fd;
+	b.size = c.size;
 	return b;
 }
 
@@ -499,31 +554,35 @@ static int case_data(int argc, char **argv)
 	static const size_t sizes[] = { 1,	  7,	     4096,     65536 + 13,
 					1 << 20, (1 << 20) + 7, 64 << 20 };
 	const char *kind = argc > 2 ? argv[2] : "";
-	bool p2pbar = !strcmp(kind, "p2pbar");
+	bool p2pbar = !strcmp(kind, "p2pbar"), vgem = !strcmp(kind, "vgem");
 	const char *fill_txt = p2pbar && argc > 4 ? argv[4] : NULL;
 	struct rdma r;
 	struct dbuf b;
 
-	if (!p2pbar && strcmp(kind, "udmabuf"))
-		FAIL("data: p2pbar /dev/p2pbarN | udmabuf");
+	if (!p2pbar && !vgem && strcmp(kind, "udmabuf"))
+		FAIL("data: p2pbar /dev/p2pbarN | udmabuf | vgem");
 	rdma_open(&r);
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		size_t need = sizes[i] + 3 * PAGE;
 
 		/* udmabuf's size_limit_mb defaults to 64 */
-		if (!p2pbar && need > (64UL << 20)) {
+		if (!p2pbar && !vgem && need > (64UL << 20)) {
 			printf("skip %zu B: past udmabuf's size limit\n",
 			       sizes[i]);
 			continue;
 		}
 
-		b = p2pbar ? dbuf_p2pbar(argv[3], need) : dbuf_udmabuf(need);
+		b = p2pbar ? dbuf_p2pbar(argv[3], need) :
+		    vgem   ? dbuf_vgem(need) :
+			     dbuf_udmabuf(need);
 		dbuf_map(&b);
 		data_one(&r, &b, sizes[i], PAGE + 123 * (i + 1) % PAGE,
 			 0x5eed0000 + i * 16);
 		dbuf_free(&b);
 	}
-	b = p2pbar ? dbuf_p2pbar(argv[3], 4 * PAGE) : dbuf_udmabuf(4 * PAGE);
+	b = p2pbar ? dbuf_p2pbar(argv[3], 4 * PAGE) :
+	    vgem   ? dbuf_vgem(4 * PAGE) :
+		     dbuf_udmabuf(4 * PAGE);
 	dbuf_map(&b);
 	atomics(&r, &b);
 	dbuf_free(&b);

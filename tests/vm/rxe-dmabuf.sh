@@ -6,7 +6,7 @@
 # an argument runs. dmesg must stay free of warnings.
 #   probe | badinput | notify (move_notify under traffic) |
 #   p2pbar (data via p2pbar; leaves fill.txt for tests/host/exporter-verify.py) |
-#   udmabuf (data via udmabuf)
+#   udmabuf | vgem (the same data test on dma-bufs of other exporters)
 set -euo pipefail
 . "$P2PBAR_SRC/tests/vm/lib.sh"
 . "$P2PBAR_SRC/tests/vm/rxe-lib.sh"
@@ -34,6 +34,11 @@ for c in "$@"; do
 	udmabuf)
 		[ -e /dev/udmabuf ] || modprobe udmabuf || die "no udmabuf"
 		"$t" data udmabuf || die "case udmabuf"
+		;;
+	vgem)
+		modprobe vgem || die "no vgem"
+		wait_for 10 test -e /sys/devices/platform/vgem/drm || die "no vgem DRM device"
+		"$t" data vgem || die "case vgem"
 		;;
 	*) die "unknown case $c" ;;
 	esac
