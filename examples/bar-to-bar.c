@@ -8,6 +8,7 @@
  *                                  handed out as a dma-buf fd
  *   p2pbar_reg_mr()                ibv_reg_dmabuf_mr() on that fd
  *   ibv_post_send(RDMA_WRITE)      local dma-buf MR -> remote dma-buf MR
+ *   ibv_post_send(RDMA_READ)       remote dma-buf MR -> local dma-buf MR
  * Keys are exchanged over a TCP side channel. For comparison the same
  * transfer also runs between two host-memory MRs on the same QP.
  *
@@ -16,8 +17,9 @@
  * The server (the target) writes "BAR_OFFSET SIZE SEED" to OUT_FILE once
  * the data has landed, so whoever can read its BAR can check the bytes.
  * The client fills its buffer with the pattern of SEED (64-bit words, see
- * pat()) through the buffer's CPU mapping, writes it and prints the
- * bandwidth of both transfers.
+ * pat()) through the buffer's CPU mapping, writes it, prints the bandwidth
+ * of both transfers, then clears its buffer, reads the peer's back into it
+ * and compares.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -33,15 +35,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SEED 0xba2ba2ULL
+#define SEED	 0xba2ba2ULL
 #define DEV_IOVA 0x100000000ULL /* any iova: the MR is addressed by it */
-#define REPEAT 3
+#define REPEAT	 3
 
-#define die(...)                                      \
-	do {                                          \
+#define die(...)                                             \
+	do {                                                 \
 		fprintf(stderr, "bar-to-bar: " __VA_ARGS__); \
-		fputc('\n', stderr);                  \
-		exit(1);                              \
+		fputc('\n', stderr);                         \
+		exit(1);                                     \
 	} while (0)
 
 /* What each side tells the other. */
@@ -65,7 +67,7 @@ struct node {
 	union ibv_gid gid;
 	struct p2pbar_buf buf; /* device memory */
 	struct ibv_mr *dev_mr;
-	void *host;	       /* host memory, for comparison */
+	void *host; /* host memory, for comparison */
 	struct ibv_mr *host_mr;
 };
 
@@ -88,8 +90,8 @@ static double now(void)
 static void xfer(int sock, void *p, size_t len, int out)
 {
 	for (size_t done = 0; done < len;) {
-		ssize_t n = out ? write(sock, (char *)p + done, len - done) :
-				  read(sock, (char *)p + done, len - done);
+		ssize_t n = out ? write(sock, (char *)p + done, len - done)
+				: read(sock, (char *)p + done, len - done);
 
 		if (n <= 0)
 			die("side channel: %s", n ? strerror(errno) : "closed");
@@ -99,13 +101,12 @@ static void xfer(int sock, void *p, size_t len, int out)
 
 static void setup(struct node *n, size_t size)
 {
-	struct ibv_qp_init_attr qa = { .qp_type = IBV_QPT_RC,
-				       .cap = { .max_send_wr = 4,
-						.max_recv_wr = 4,
-						.max_send_sge = 1,
-						.max_recv_sge = 1 } };
-	const int access = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |
-			   IBV_ACCESS_REMOTE_READ;
+	struct ibv_qp_init_attr qa = {
+		.qp_type = IBV_QPT_RC,
+		.cap = { .max_send_wr = 4, .max_recv_wr = 4, .max_send_sge = 1, .max_recv_sge = 1 }
+	};
+	const int access =
+		IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ;
 	struct ibv_device **list = ibv_get_device_list(NULL);
 	struct p2pbar_dev *dev;
 	struct ibv_port_attr port;
@@ -136,8 +137,7 @@ static void setup(struct node *n, size_t size)
 	if (!n->qp)
 		die("ibv_create_qp: %s", strerror(errno));
 	for (n->gid_idx = 0; n->gid_idx < 16; n->gid_idx++)
-		if (!ibv_query_gid(n->ctx, 1, n->gid_idx, &n->gid) &&
-		    n->gid.global.interface_id &&
+		if (!ibv_query_gid(n->ctx, 1, n->gid_idx, &n->gid) && n->gid.global.interface_id &&
 		    !(n->gid.raw[0] == 0xfe && n->gid.raw[1] == 0x80))
 			break; /* a routable GID (not link-local) */
 	if (n->gid_idx == 16)
@@ -157,18 +157,17 @@ static void connect_qp(struct node *n, const struct peer_info *peer)
 {
 	struct ibv_qp_attr a = { .qp_state = IBV_QPS_INIT,
 				 .port_num = 1,
-				 .qp_access_flags = IBV_ACCESS_REMOTE_WRITE |
-						    IBV_ACCESS_REMOTE_READ };
+				 .qp_access_flags =
+					 IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ };
 
 	if (ibv_modify_qp(n->qp, &a,
-			  IBV_QP_STATE | IBV_QP_PKEY_INDEX | IBV_QP_PORT |
-				  IBV_QP_ACCESS_FLAGS))
+			  IBV_QP_STATE | IBV_QP_PKEY_INDEX | IBV_QP_PORT | IBV_QP_ACCESS_FLAGS))
 		die("QP to INIT: %s", strerror(errno));
 	memset(&a, 0, sizeof(a));
 	a.qp_state = IBV_QPS_RTR;
 	a.path_mtu = n->mtu;
 	a.dest_qp_num = peer->qpn;
-	a.max_dest_rd_atomic = 1;
+	a.max_dest_rd_atomic = 4;
 	a.min_rnr_timer = 12;
 	a.ah_attr.is_global = 1;
 	memcpy(a.ah_attr.grh.dgid.raw, peer->gid, 16);
@@ -176,32 +175,29 @@ static void connect_qp(struct node *n, const struct peer_info *peer)
 	a.ah_attr.grh.hop_limit = 64;
 	a.ah_attr.port_num = 1;
 	if (ibv_modify_qp(n->qp, &a,
-			  IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU |
-				  IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
-				  IBV_QP_MAX_DEST_RD_ATOMIC |
-				  IBV_QP_MIN_RNR_TIMER))
+			  IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU | IBV_QP_DEST_QPN |
+				  IBV_QP_RQ_PSN | IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER))
 		die("QP to RTR: %s", strerror(errno));
 	memset(&a, 0, sizeof(a));
 	a.qp_state = IBV_QPS_RTS;
 	a.timeout = 20; /* 4 s; see PERFTEST_OPTS in tests/vm/lib.sh */
 	a.retry_cnt = 7;
 	a.rnr_retry = 7;
-	a.max_rd_atomic = 1;
+	a.max_rd_atomic = 4;
 	if (ibv_modify_qp(n->qp, &a,
-			  IBV_QP_STATE | IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT |
-				  IBV_QP_RNR_RETRY | IBV_QP_SQ_PSN |
-				  IBV_QP_MAX_QP_RD_ATOMIC))
+			  IBV_QP_STATE | IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
+				  IBV_QP_SQ_PSN | IBV_QP_MAX_QP_RD_ATOMIC))
 		die("QP to RTS: %s", strerror(errno));
 }
 
-/* One RDMA WRITE of the whole buffer; returns the seconds it took. */
-static double rdma_write(struct node *n, struct ibv_mr *src, uint64_t laddr,
-			 uint32_t rkey, uint64_t raddr, size_t size)
+/* One RDMA WRITE or READ of the whole buffer; returns the seconds it took. */
+static double rdma_op(struct node *n, enum ibv_wr_opcode op, struct ibv_mr *lmr, uint64_t laddr,
+		      uint32_t rkey, uint64_t raddr, size_t size)
 {
-	struct ibv_sge sge = { .addr = laddr, .length = size, .lkey = src->lkey };
+	struct ibv_sge sge = { .addr = laddr, .length = size, .lkey = lmr->lkey };
 	struct ibv_send_wr wr = { .sg_list = &sge,
 				  .num_sge = 1,
-				  .opcode = IBV_WR_RDMA_WRITE,
+				  .opcode = op,
 				  .send_flags = IBV_SEND_SIGNALED },
 			   *bad;
 	struct ibv_wc wc;
@@ -215,7 +211,8 @@ static double rdma_write(struct node *n, struct ibv_mr *src, uint64_t laddr,
 	while (!(k = ibv_poll_cq(n->cq, 1, &wc)))
 		;
 	if (k < 0 || wc.status != IBV_WC_SUCCESS)
-		die("RDMA WRITE failed: %s", ibv_wc_status_str(wc.status));
+		die("RDMA %s failed: %s", op == IBV_WR_RDMA_READ ? "READ" : "WRITE",
+		    ibv_wc_status_str(wc.status));
 	return now() - t0;
 }
 
@@ -286,7 +283,7 @@ int main(int argc, char **argv)
 		char done;
 		FILE *f;
 
-		xfer(sock, &done, 1, 0); /* the client's writes completed */
+		xfer(sock, &done, 1, 0); /* the client is done with our buffer */
 		f = fopen(argv[4], "w");
 		if (!f)
 			die("%s: %s", argv[4], strerror(errno));
@@ -295,7 +292,7 @@ int main(int argc, char **argv)
 		printf("server: %zu bytes received in device memory at BAR offset %#" PRIx64 "\n",
 		       size, n.buf.offset);
 	} else {
-		double t_dev[REPEAT], t_host[REPEAT];
+		double t_dev[REPEAT], t_host[REPEAT], t_read;
 		uint64_t *p;
 
 		/* fill the source buffer in device memory through the CPU */
@@ -306,23 +303,37 @@ int main(int argc, char **argv)
 			p[i] = pat(SEED, i);
 		memcpy(n.host, n.buf.map, size);
 
-		rdma_write(&n, n.host_mr, (uintptr_t)n.host, peer.host_rkey,
-			   peer.host_addr, 4096); /* warm up */
+		rdma_op(&n, IBV_WR_RDMA_WRITE, n.host_mr, (uintptr_t)n.host, peer.host_rkey,
+			peer.host_addr, 4096); /* warm up */
 		for (int i = 0; i < REPEAT; i++) {
-			t_host[i] = rdma_write(&n, n.host_mr, (uintptr_t)n.host,
-					       peer.host_rkey, peer.host_addr, size);
-			t_dev[i] = rdma_write(&n, n.dev_mr, DEV_IOVA, peer.dev_rkey,
-					      peer.dev_iova, size);
+			t_host[i] = rdma_op(&n, IBV_WR_RDMA_WRITE, n.host_mr, (uintptr_t)n.host,
+					    peer.host_rkey, peer.host_addr, size);
+			t_dev[i] = rdma_op(&n, IBV_WR_RDMA_WRITE, n.dev_mr, DEV_IOVA, peer.dev_rkey,
+					   peer.dev_iova, size);
 		}
+
+		/*
+		 * Read the peer's device buffer back into ours (cleared first)
+		 * and compare: device memory -> device memory the other way.
+		 */
+		memset(n.buf.map, 0, size);
+		t_read = rdma_op(&n, IBV_WR_RDMA_READ, n.dev_mr, DEV_IOVA, peer.dev_rkey,
+				 peer.dev_iova, size);
+		for (size_t i = 0; i < size / 8; i++)
+			if (p[i] != pat(SEED, i))
+				die("RDMA READ of the peer's device buffer: word %zu differs", i);
+		xfer(sock, &me, 1, 1); /* done: the server may go */
 		qsort(t_dev, REPEAT, sizeof(double), cmp_double);
 		qsort(t_host, REPEAT, sizeof(double), cmp_double);
-		xfer(sock, &me, 1, 1);
 		printf("client: RDMA WRITE %zu bytes, median of %d, alternating:\n", size, REPEAT);
 		printf("  device memory -> device memory (dma-buf MRs): %.3f s, %.1f MiB/s\n",
 		       t_dev[REPEAT / 2], size / t_dev[REPEAT / 2] / (1 << 20));
 		printf("  host memory   -> host memory   (host MRs):    %.3f s, %.1f MiB/s\n",
 		       t_host[REPEAT / 2], size / t_host[REPEAT / 2] / (1 << 20));
 		printf("  ratio dma-buf / host: %.2f\n", t_host[REPEAT / 2] / t_dev[REPEAT / 2]);
+		printf("client: RDMA READ of the peer's device buffer into ours: %.3f s, %.1f "
+		       "MiB/s, content verified\n",
+		       t_read, size / t_read / (1 << 20));
 	}
 	close(sock);
 	ibv_dereg_mr(n.dev_mr);

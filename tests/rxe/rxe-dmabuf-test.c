@@ -51,7 +51,7 @@
 		exit(1);                                           \
 	} while (0)
 
-#define PAGE 4096UL
+#define PAGE	  4096UL
 #define IOVA_BASE 0x7a5500000000ULL /* arbitrary, unrelated to any address */
 
 static const int ACCESS_ALL = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |
@@ -69,7 +69,7 @@ struct rdma {
 struct dbuf {
 	int fd;
 	size_t size;
-	uint64_t bar_offset; /* p2pbar only */
+	uint64_t bar_offset;   /* p2pbar only */
 	volatile uint8_t *map; /* the dma-buf's own mmap, to check bytes */
 };
 
@@ -103,8 +103,7 @@ static struct dbuf dbuf_udmabuf(size_t size)
 	if (dev < 0)
 		FAIL("open /dev/udmabuf: %s", strerror(errno));
 	memfd = memfd_create("rxe-dmabuf-test", MFD_ALLOW_SEALING);
-	if (memfd < 0 || ftruncate(memfd, size) ||
-	    fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK))
+	if (memfd < 0 || ftruncate(memfd, size) || fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK))
 		FAIL("memfd: %s", strerror(errno));
 	c.memfd = memfd;
 	c.size = size;
@@ -128,7 +127,7 @@ struct drm_prime_handle {
 	int32_t fd;
 };
 
-#define DRM_IOCTL_MODE_CREATE_DUMB _IOWR('d', 0xB2, struct drm_mode_create_dumb)
+#define DRM_IOCTL_MODE_CREATE_DUMB   _IOWR('d', 0xB2, struct drm_mode_create_dumb)
 #define DRM_IOCTL_PRIME_HANDLE_TO_FD _IOWR('d', 0x2d, struct drm_prime_handle)
 
 /* A dumb buffer of the vgem driver, exported with PRIME. */
@@ -173,8 +172,7 @@ static struct dbuf dbuf_vgem(size_t size)
 
 static void dbuf_map(struct dbuf *b)
 {
-	void *p = mmap(NULL, b->size, PROT_READ | PROT_WRITE, MAP_SHARED, b->fd,
-		       0);
+	void *p = mmap(NULL, b->size, PROT_READ | PROT_WRITE, MAP_SHARED, b->fd, 0);
 
 	if (p == MAP_FAILED)
 		FAIL("mmap of the dma-buf: %s", strerror(errno));
@@ -202,16 +200,14 @@ static int find_gid(struct ibv_context *ctx, union ibv_gid *gid)
 	FAIL("no GID on port 1");
 }
 
-static void qp_connect(struct ibv_qp *qp, uint32_t dest_qpn,
-		       union ibv_gid *gid, int gid_idx)
+static void qp_connect(struct ibv_qp *qp, uint32_t dest_qpn, union ibv_gid *gid, int gid_idx)
 {
 	struct ibv_qp_attr a = { .qp_state = IBV_QPS_INIT,
 				 .port_num = 1,
 				 .qp_access_flags = ACCESS_ALL };
 
 	if (ibv_modify_qp(qp, &a,
-			  IBV_QP_STATE | IBV_QP_PKEY_INDEX | IBV_QP_PORT |
-				  IBV_QP_ACCESS_FLAGS))
+			  IBV_QP_STATE | IBV_QP_PKEY_INDEX | IBV_QP_PORT | IBV_QP_ACCESS_FLAGS))
 		FAIL("QP to INIT");
 	memset(&a, 0, sizeof(a));
 	a.qp_state = IBV_QPS_RTR;
@@ -225,10 +221,8 @@ static void qp_connect(struct ibv_qp *qp, uint32_t dest_qpn,
 	a.ah_attr.grh.hop_limit = 1;
 	a.ah_attr.port_num = 1;
 	if (ibv_modify_qp(qp, &a,
-			  IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU |
-				  IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
-				  IBV_QP_MAX_DEST_RD_ATOMIC |
-				  IBV_QP_MIN_RNR_TIMER))
+			  IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU | IBV_QP_DEST_QPN |
+				  IBV_QP_RQ_PSN | IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER))
 		FAIL("QP to RTR: %s", strerror(errno));
 	memset(&a, 0, sizeof(a));
 	a.qp_state = IBV_QPS_RTS;
@@ -237,9 +231,8 @@ static void qp_connect(struct ibv_qp *qp, uint32_t dest_qpn,
 	a.rnr_retry = 7;
 	a.max_rd_atomic = 16;
 	if (ibv_modify_qp(qp, &a,
-			  IBV_QP_STATE | IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT |
-				  IBV_QP_RNR_RETRY | IBV_QP_SQ_PSN |
-				  IBV_QP_MAX_QP_RD_ATOMIC))
+			  IBV_QP_STATE | IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
+				  IBV_QP_SQ_PSN | IBV_QP_MAX_QP_RD_ATOMIC))
 		FAIL("QP to RTS: %s", strerror(errno));
 }
 
@@ -306,8 +299,8 @@ static struct ibv_wc wait_wc(struct rdma *r, int n)
 	return wc;
 }
 
-static void post(struct ibv_qp *qp, enum ibv_wr_opcode op, struct ibv_mr *lmr,
-		 uint64_t laddr, uint32_t len, uint32_t rkey, uint64_t raddr)
+static void post(struct ibv_qp *qp, enum ibv_wr_opcode op, struct ibv_mr *lmr, uint64_t laddr,
+		 uint32_t len, uint32_t rkey, uint64_t raddr)
 {
 	struct ibv_sge sge = { .addr = laddr, .length = len, .lkey = lmr->lkey };
 	struct ibv_send_wr wr = { .wr_id = op,
@@ -325,22 +318,18 @@ static void post(struct ibv_qp *qp, enum ibv_wr_opcode op, struct ibv_mr *lmr,
 		FAIL("ibv_post_send: %s", strerror(errno));
 }
 
-static void post_recv(struct ibv_qp *qp, struct ibv_mr *mr, uint64_t addr,
-		      uint32_t len)
+static void post_recv(struct ibv_qp *qp, struct ibv_mr *mr, uint64_t addr, uint32_t len)
 {
 	struct ibv_sge sge = { .addr = addr, .length = len, .lkey = mr->lkey };
-	struct ibv_recv_wr wr = { .wr_id = 1000,
-				  .sg_list = &sge,
-				  .num_sge = len ? 1 : 0 },
-			   *bad;
+	struct ibv_recv_wr wr = { .wr_id = 1000, .sg_list = &sge, .num_sge = len ? 1 : 0 }, *bad;
 
 	if (ibv_post_recv(qp, &wr, &bad))
 		FAIL("ibv_post_recv: %s", strerror(errno));
 }
 
-static void post_atomic(struct ibv_qp *qp, enum ibv_wr_opcode op,
-			struct ibv_mr *lmr, uint64_t laddr, uint32_t rkey,
-			uint64_t raddr, uint64_t cmp_add, uint64_t swap)
+static void post_atomic(struct ibv_qp *qp, enum ibv_wr_opcode op, struct ibv_mr *lmr,
+			uint64_t laddr, uint32_t rkey, uint64_t raddr, uint64_t cmp_add,
+			uint64_t swap)
 {
 	struct ibv_sge sge = { .addr = laddr, .length = 8, .lkey = lmr->lkey };
 	struct ibv_send_wr wr = { .wr_id = op,
@@ -382,16 +371,15 @@ static void fill(uint8_t *p, size_t len, uint64_t seed)
 		p[i] = (uint8_t)(pat(seed, i / 8) >> (8 * (i % 8)));
 }
 
-static void check(const char *what, const volatile uint8_t *got, size_t len,
-		  uint64_t seed)
+static void check(const char *what, const volatile uint8_t *got, size_t len, uint64_t seed)
 {
 	uint8_t *want = malloc(len + 8);
 
 	fill(want, len, seed);
 	for (size_t i = 0; i < len; i++)
 		if (got[i] != want[i])
-			FAIL("%s: byte %zu of %zu is %#x, expected %#x", what,
-			     i, len, got[i], want[i]);
+			FAIL("%s: byte %zu of %zu is %#x, expected %#x", what, i, len, got[i],
+			     want[i]);
 	free(want);
 }
 
@@ -407,15 +395,14 @@ static int case_probe(void)
 	errno = 0;
 	mr = ibv_reg_dmabuf_mr(r.pd, 0, 0, 0, -1, 0);
 	if (mr || errno != EBADF)
-		FAIL("NCCL probe: mr %p errno %d (%s), expected EBADF",
-		     (void *)mr, errno, strerror(errno));
+		FAIL("NCCL probe: mr %p errno %d (%s), expected EBADF", (void *)mr, errno,
+		     strerror(errno));
 	printf("NCCL probe ibv_reg_dmabuf_mr(pd, 0, 0, 0, -1, 0): EBADF\n");
 	/* UCX: uct_ib_md_check_dmabuf */
 	errno = 0;
 	mr = ibv_reg_dmabuf_mr(r.pd, 0, PAGE, 0, -1, ACCESS_ALL);
 	if (mr || errno != EBADF)
-		FAIL("UCX probe: errno %d (%s), expected EBADF", errno,
-		     strerror(errno));
+		FAIL("UCX probe: errno %d (%s), expected EBADF", errno, strerror(errno));
 	printf("UCX probe ibv_reg_dmabuf_mr(pd, 0, 4096, 0, -1, access): EBADF\n");
 	rdma_close(&r);
 	return 0;
@@ -425,11 +412,10 @@ static int case_probe(void)
  * One size: a dma-buf MR at an unaligned offset in the buffer, the data
  * at an unaligned offset in the MR, moved in every direction.
  */
-static void data_one(struct rdma *r, struct dbuf *b, size_t len,
-		     uint64_t mr_off, uint64_t seed)
+static void data_one(struct rdma *r, struct dbuf *b, size_t len, uint64_t mr_off, uint64_t seed)
 {
 	uint64_t iova = IOVA_BASE + (mr_off & (PAGE - 1));
-	uint64_t doff = 5;		/* data offset in the MR */
+	uint64_t doff = 5; /* data offset in the MR */
 	uint64_t mrlen = len + doff + 3;
 	const volatile uint8_t *dev = b->map + mr_off + doff;
 	uint8_t *h = malloc(len), *h2 = malloc(len);
@@ -445,21 +431,19 @@ static void data_one(struct rdma *r, struct dbuf *b, size_t len,
 	if (!hmr || !h2mr)
 		FAIL("ibv_reg_mr: %s", strerror(errno));
 	if (!dmr)
-		FAIL("ibv_reg_dmabuf_mr(offset %#" PRIx64 ", length %" PRIu64
-		     "): %s", mr_off, mrlen, strerror(errno));
+		FAIL("ibv_reg_dmabuf_mr(offset %#" PRIx64 ", length %" PRIu64 "): %s", mr_off,
+		     mrlen, strerror(errno));
 
 	/* RDMA WRITE host -> dma-buf (dma-buf MR is the remote target) */
 	fill(h, len, seed);
-	post(r->qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, len, dmr->rkey,
-	     iova + doff);
+	post(r->qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, len, dmr->rkey, iova + doff);
 	wait_wc(r, 1);
 	snprintf(what, sizeof(what), "WRITE host->dmabuf %zu B", len);
 	check(what, dev, len, seed);
 
 	/* RDMA READ dma-buf -> host (dma-buf MR is the remote source) */
 	memset(h2, 0, len);
-	post(r->qp[0], IBV_WR_RDMA_READ, h2mr, (uintptr_t)h2, len, dmr->rkey,
-	     iova + doff);
+	post(r->qp[0], IBV_WR_RDMA_READ, h2mr, (uintptr_t)h2, len, dmr->rkey, iova + doff);
 	wait_wc(r, 1);
 	snprintf(what, sizeof(what), "READ dmabuf->host %zu B", len);
 	check(what, h2, len, seed);
@@ -474,16 +458,14 @@ static void data_one(struct rdma *r, struct dbuf *b, size_t len,
 
 	/* RDMA WRITE dma-buf -> host (dma-buf MR is the local source) */
 	memset(h2, 0, len);
-	post(r->qp[0], IBV_WR_RDMA_WRITE, dmr, iova + doff, len, h2mr->rkey,
-	     (uintptr_t)h2);
+	post(r->qp[0], IBV_WR_RDMA_WRITE, dmr, iova + doff, len, h2mr->rkey, (uintptr_t)h2);
 	wait_wc(r, 1);
 	snprintf(what, sizeof(what), "WRITE dmabuf->host %zu B", len);
 	check(what, h2, len, seed + 1);
 
 	/* RDMA READ host -> dma-buf (dma-buf MR is the local sink) */
 	fill(h, len, seed + 2);
-	post(r->qp[0], IBV_WR_RDMA_READ, dmr, iova + doff, len, hmr->rkey,
-	     (uintptr_t)h);
+	post(r->qp[0], IBV_WR_RDMA_READ, dmr, iova + doff, len, hmr->rkey, (uintptr_t)h);
 	wait_wc(r, 1);
 	snprintf(what, sizeof(what), "READ host->dmabuf %zu B", len);
 	check(what, dev, len, seed + 2);
@@ -499,8 +481,7 @@ static void data_one(struct rdma *r, struct dbuf *b, size_t len,
 	/* RDMA WRITE_WITH_IMM host -> dma-buf */
 	fill(h, len, seed + 3);
 	post_recv(r->qp[1], hmr, 0, 0);
-	post(r->qp[0], IBV_WR_RDMA_WRITE_WITH_IMM, hmr, (uintptr_t)h, len,
-	     dmr->rkey, iova + doff);
+	post(r->qp[0], IBV_WR_RDMA_WRITE_WITH_IMM, hmr, (uintptr_t)h, len, dmr->rkey, iova + doff);
 	wc = wait_wc(r, 2);
 	(void)wc;
 	snprintf(what, sizeof(what), "WRITE_WITH_IMM host->dmabuf %zu B", len);
@@ -527,19 +508,18 @@ static void atomics(struct rdma *r, struct dbuf *b)
 	if (!dmr || !rmr)
 		FAIL("atomics: MRs: %s", strerror(errno));
 	*dev = 1000;
-	post_atomic(r->qp[0], IBV_WR_ATOMIC_FETCH_AND_ADD, rmr, (uintptr_t)res,
-		    dmr->rkey, iova + 8, 234, 0);
+	post_atomic(r->qp[0], IBV_WR_ATOMIC_FETCH_AND_ADD, rmr, (uintptr_t)res, dmr->rkey, iova + 8,
+		    234, 0);
 	wait_wc(r, 1);
 	if (*res != 1000 || *dev != 1234)
-		FAIL("FETCH_ADD: returned %" PRIu64 ", memory %" PRIu64, *res,
-		     (uint64_t)*dev);
-	post_atomic(r->qp[0], IBV_WR_ATOMIC_CMP_AND_SWP, rmr, (uintptr_t)res,
-		    dmr->rkey, iova + 8, 1234, 0xfeedfacecafebeefULL);
+		FAIL("FETCH_ADD: returned %" PRIu64 ", memory %" PRIu64, *res, (uint64_t)*dev);
+	post_atomic(r->qp[0], IBV_WR_ATOMIC_CMP_AND_SWP, rmr, (uintptr_t)res, dmr->rkey, iova + 8,
+		    1234, 0xfeedfacecafebeefULL);
 	wait_wc(r, 1);
 	if (*res != 1234 || *dev != 0xfeedfacecafebeefULL)
 		FAIL("CMP_SWP (match): returned %" PRIu64, *res);
-	post_atomic(r->qp[0], IBV_WR_ATOMIC_CMP_AND_SWP, rmr, (uintptr_t)res,
-		    dmr->rkey, iova + 8, 1, 2);
+	post_atomic(r->qp[0], IBV_WR_ATOMIC_CMP_AND_SWP, rmr, (uintptr_t)res, dmr->rkey, iova + 8,
+		    1, 2);
 	wait_wc(r, 1);
 	if (*res != 0xfeedfacecafebeefULL || *dev != 0xfeedfacecafebeefULL)
 		FAIL("CMP_SWP (no match) changed memory");
@@ -551,8 +531,7 @@ static void atomics(struct rdma *r, struct dbuf *b)
 
 static int case_data(int argc, char **argv)
 {
-	static const size_t sizes[] = { 1,	  7,	     4096,     65536 + 13,
-					1 << 20, (1 << 20) + 7, 64 << 20 };
+	static const size_t sizes[] = { 1, 7, 4096, 65536 + 13, 1 << 20, (1 << 20) + 7, 64 << 20 };
 	const char *kind = argc > 2 ? argv[2] : "";
 	bool p2pbar = !strcmp(kind, "p2pbar"), vgem = !strcmp(kind, "vgem");
 	const char *fill_txt = p2pbar && argc > 4 ? argv[4] : NULL;
@@ -567,22 +546,20 @@ static int case_data(int argc, char **argv)
 
 		/* udmabuf's size_limit_mb defaults to 64 */
 		if (!p2pbar && !vgem && need > (64UL << 20)) {
-			printf("skip %zu B: past udmabuf's size limit\n",
-			       sizes[i]);
+			printf("skip %zu B: past udmabuf's size limit\n", sizes[i]);
 			continue;
 		}
 
-		b = p2pbar ? dbuf_p2pbar(argv[3], need) :
-		    vgem   ? dbuf_vgem(need) :
-			     dbuf_udmabuf(need);
+		b = p2pbar ? dbuf_p2pbar(argv[3], need)
+		    : vgem ? dbuf_vgem(need)
+			   : dbuf_udmabuf(need);
 		dbuf_map(&b);
-		data_one(&r, &b, sizes[i], PAGE + 123 * (i + 1) % PAGE,
-			 0x5eed0000 + i * 16);
+		data_one(&r, &b, sizes[i], PAGE + 123 * (i + 1) % PAGE, 0x5eed0000 + i * 16);
 		dbuf_free(&b);
 	}
-	b = p2pbar ? dbuf_p2pbar(argv[3], 4 * PAGE) :
-	    vgem   ? dbuf_vgem(4 * PAGE) :
-		     dbuf_udmabuf(4 * PAGE);
+	b = p2pbar ? dbuf_p2pbar(argv[3], 4 * PAGE)
+	    : vgem ? dbuf_vgem(4 * PAGE)
+		   : dbuf_udmabuf(4 * PAGE);
 	dbuf_map(&b);
 	atomics(&r, &b);
 	dbuf_free(&b);
@@ -598,24 +575,20 @@ static int case_data(int argc, char **argv)
 		b = dbuf_p2pbar(argv[3], len + PAGE);
 		fill(h, len, seed);
 		hmr = ibv_reg_mr(r.pd, h, len, ACCESS_ALL);
-		dmr = ibv_reg_dmabuf_mr(r.pd, PAGE, len, IOVA_BASE, b.fd,
-					ACCESS_ALL);
+		dmr = ibv_reg_dmabuf_mr(r.pd, PAGE, len, IOVA_BASE, b.fd, ACCESS_ALL);
 		if (!hmr || !dmr)
 			FAIL("host-check MRs: %s", strerror(errno));
-		post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, len,
-		     dmr->rkey, IOVA_BASE);
+		post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, len, dmr->rkey, IOVA_BASE);
 		wait_wc(&r, 1);
 		ibv_dereg_mr(dmr);
 		ibv_dereg_mr(hmr);
 		f = fopen(fill_txt, "w");
 		if (!f)
 			FAIL("%s: %s", fill_txt, strerror(errno));
-		fprintf(f, "%" PRIu64 " %zu %" PRIu64 "\n",
-			b.bar_offset + PAGE, len, seed);
+		fprintf(f, "%" PRIu64 " %zu %" PRIu64 "\n", b.bar_offset + PAGE, len, seed);
 		fclose(f);
-		printf("RDMA-wrote %zu B at BAR offset %#" PRIx64
-		       " for the host to check\n",
-		       len, b.bar_offset + PAGE);
+		printf("RDMA-wrote %zu B at BAR offset %#" PRIx64 " for the host to check\n", len,
+		       b.bar_offset + PAGE);
 		/* the buffer stays allocated: the fd is not closed */
 		free(h);
 	}
@@ -623,19 +596,18 @@ static int case_data(int argc, char **argv)
 	return 0;
 }
 
-static void expect_err(struct rdma *r, const char *what, uint64_t off,
-		       size_t len, uint64_t iova, int fd, int want)
+static void expect_err(struct rdma *r, const char *what, uint64_t off, size_t len, uint64_t iova,
+		       int fd, int want)
 {
 	struct ibv_mr *mr;
 
 	errno = 0;
 	mr = ibv_reg_dmabuf_mr(r->pd, off, len, iova, fd, ACCESS_ALL);
 	if (mr)
-		FAIL("%s: registration succeeded, expected %s", what,
-		     strerror(want));
+		FAIL("%s: registration succeeded, expected %s", what, strerror(want));
 	if (errno != want)
-		FAIL("%s: errno %d (%s), expected %d (%s)", what, errno,
-		     strerror(errno), want, strerror(want));
+		FAIL("%s: errno %d (%s), expected %d (%s)", what, errno, strerror(errno), want,
+		     strerror(want));
 	printf("ok %-40s -> %s\n", what, strerror(want));
 }
 
@@ -657,18 +629,13 @@ static int case_badinput(int argc, char **argv)
 
 	expect_err(&r, "fd -1", 0, PAGE, 0, -1, EBADF);
 	expect_err(&r, "closed fd", 0, PAGE, 0, spare, EBADF);
-	expect_err(&r, "fd of /dev/null (not a dma-buf)", 0, PAGE, 0, null_fd,
-		   EINVAL);
+	expect_err(&r, "fd of /dev/null (not a dma-buf)", 0, PAGE, 0, null_fd, EINVAL);
 	expect_err(&r, "zero length", 0, 0, 0, b.fd, EINVAL);
-	expect_err(&r, "offset + length past the buffer", PAGE, b.size, PAGE,
-		   b.fd, EINVAL);
-	expect_err(&r, "length past the buffer", 0, b.size + 1, 0, b.fd,
-		   EINVAL);
+	expect_err(&r, "offset + length past the buffer", PAGE, b.size, PAGE, b.fd, EINVAL);
+	expect_err(&r, "length past the buffer", 0, b.size + 1, 0, b.fd, EINVAL);
 	expect_err(&r, "offset past the buffer", b.size, 1, 0, b.fd, EINVAL);
-	expect_err(&r, "offset + length overflows", ~0ULL - 10, PAGE, ~0ULL - 10,
-		   b.fd, EINVAL);
-	expect_err(&r, "iova and offset differ in page offset", 8, PAGE, 16,
-		   b.fd, EINVAL);
+	expect_err(&r, "offset + length overflows", ~0ULL - 10, PAGE, ~0ULL - 10, b.fd, EINVAL);
+	expect_err(&r, "iova and offset differ in page offset", 8, PAGE, 16, b.fd, EINVAL);
 
 	/* whole buffer is fine */
 	mr = ibv_reg_dmabuf_mr(r.pd, 0, b.size, 0, b.fd, ACCESS_ALL);
@@ -719,8 +686,7 @@ static int case_notify(int argc, char **argv)
 	dmr = ibv_reg_dmabuf_mr(r.pd, PAGE, len, IOVA_BASE, b.fd, ACCESS_ALL);
 	if (!hmr || !h2mr || !dmr)
 		FAIL("notify: MRs: %s", strerror(errno));
-	notified = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
-			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	notified = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (notified == MAP_FAILED)
 		FAIL("mmap");
 	*notified = 0;
@@ -753,16 +719,15 @@ static int case_notify(int argc, char **argv)
 		if (at + chunk > len)
 			at = 3;
 		fill(h, chunk, seed);
-		post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk,
-		     dmr->rkey, IOVA_BASE + at);
+		post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk, dmr->rkey,
+		     IOVA_BASE + at);
 		wait_wc(&r, 1);
 		memset(h2, 0, chunk);
-		post(r.qp[0], IBV_WR_RDMA_READ, h2mr, (uintptr_t)h2, chunk,
-		     dmr->rkey, IOVA_BASE + at);
+		post(r.qp[0], IBV_WR_RDMA_READ, h2mr, (uintptr_t)h2, chunk, dmr->rkey,
+		     IOVA_BASE + at);
 		wait_wc(&r, 1);
 		check("READ back under move_notify", h2, chunk, seed);
-		check("dma-buf content under move_notify", b.map + PAGE + at,
-		      chunk, seed);
+		check("dma-buf content under move_notify", b.map + PAGE + at, chunk, seed);
 	}
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
@@ -774,8 +739,7 @@ static int case_notify(int argc, char **argv)
 
 	/* traffic continues after the last notification: remapped */
 	fill(h, chunk, 99);
-	post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk, dmr->rkey,
-	     IOVA_BASE);
+	post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk, dmr->rkey, IOVA_BASE);
 	wait_wc(&r, 1);
 	check("WRITE after the notifications", b.map + PAGE, chunk, 99);
 	printf("ok traffic continues after the last move_notify\n");
