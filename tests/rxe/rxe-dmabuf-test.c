@@ -658,6 +658,37 @@ static int case_badinput(int argc, char **argv)
 		FAIL("dereg after closing the fd");
 	printf("ok MR works after its dma-buf fd is closed; dereg then frees it\n");
 	free(h);
+
+	/* a misaligned atomic on a dma-buf MR is refused (by the provider) */
+	{
+		struct dbuf a = dbuf_p2pbar(argv[2], 2 * PAGE);
+		uint64_t *res = aligned_alloc(8, 8);
+		struct ibv_sge sge = { .addr = (uintptr_t)res, .length = 8 };
+		struct ibv_send_wr wr = { .sg_list = &sge,
+					  .num_sge = 1,
+					  .opcode = IBV_WR_ATOMIC_FETCH_AND_ADD,
+					  .send_flags = IBV_SEND_SIGNALED },
+				   *bad;
+		struct ibv_mr *amr, *rmr;
+		int rc;
+
+		amr = ibv_reg_dmabuf_mr(r.pd, 0, PAGE, IOVA_BASE, a.fd, ACCESS_ALL);
+		rmr = ibv_reg_mr(r.pd, res, 8, ACCESS_ALL);
+		if (!amr || !rmr)
+			FAIL("misaligned atomic: MRs: %s", strerror(errno));
+		sge.lkey = rmr->lkey;
+		wr.wr.atomic.remote_addr = IOVA_BASE + 4;
+		wr.wr.atomic.rkey = amr->rkey;
+		wr.wr.atomic.compare_add = 1;
+		rc = ibv_post_send(r.qp[0], &wr, &bad);
+		if (rc != EINVAL)
+			FAIL("misaligned atomic: ibv_post_send returned %d, expected EINVAL", rc);
+		printf("ok %-40s -> %s\n", "misaligned atomic on a dma-buf MR", strerror(rc));
+		ibv_dereg_mr(amr);
+		ibv_dereg_mr(rmr);
+		free(res);
+		dbuf_free(&a);
+	}
 	close(null_fd);
 	rdma_close(&r);
 	return 0;
