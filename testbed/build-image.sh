@@ -12,6 +12,7 @@ packages=(
 	rdma-core ibverbs-utils ibverbs-providers libibverbs-dev librdmacm-dev
 	perftest rdmacm-utils iproute2 iputils-ping kmod pciutils procps
 	python3 udev busybox util-linux sparse
+	cmake ninja-build pkgconf
 )
 # The packages whose versions define the image.
 key_packages=(linux-image-amd64 linux-headers-amd64 rdma-core perftest

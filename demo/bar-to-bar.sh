@@ -1,0 +1,23 @@
+#!/bin/bash
+# The two-node demo (`make demo`): each guest has its own accelerator BAR
+# exported by p2pbar and soft-RoCE with dma-buf MRs (verbs-provider/).
+# Node 1 fills a buffer in its BAR and RDMA-WRITEs it into a buffer in
+# node 0's BAR (examples/bar-to-bar.c); node 0 leaves the buffer's BAR
+# offset in fill.txt and the host then reads those bytes from node 0's
+# ivshmem file (tests/host/exporter-verify.py).
+set -euo pipefail
+. "$P2PBAR_SRC/tests/vm/lib.sh"
+. "$P2PBAR_SRC/tests/vm/rxe-lib.sh"
+export LD_LIBRARY_PATH=$P2PBAR_BUILD/lib
+demo=$P2PBAR_BUILD/examples/bar-to-bar
+size=${DEMO_SIZE:-$((64 << 20))}
+
+p2pbar_load
+rxe_dmabuf_up
+wait_for 60 ping -c1 -W1 "$PEER_IP" || die "peer $PEER_IP unreachable"
+if [ "$NODE_ID" = 0 ]; then
+	"$demo" server "$size" 18515 "$P2PBAR_RUN/fill.txt" || die "server failed"
+else
+	"$demo" client "$size" 18515 "$PEER_IP" || die "client failed"
+fi
+result "bar-to-bar $((size >> 20)) MiB, node $NODE_ID done"

@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bar-to-bar: RDMA WRITE from one node's device memory into another node's
+ * device memory, with no host-memory staging on either side.
+ *
+ * A reference for using libp2pbar with verbs:
+ *   p2pbar_open()/p2pbar_alloc()   a buffer in the accelerator's BAR,
+ *                                  handed out as a dma-buf fd
+ *   p2pbar_reg_mr()                ibv_reg_dmabuf_mr() on that fd
+ *   ibv_post_send(RDMA_WRITE)      local dma-buf MR -> remote dma-buf MR
+ *   ibv_post_send(RDMA_READ)       remote dma-buf MR -> local dma-buf MR
+ * Keys are exchanged over a TCP side channel. For comparison the same
+ * transfer also runs between two host-memory MRs on the same QP.
+ *
+ * usage: bar-to-bar server SIZE PORT OUT_FILE
+ *        bar-to-bar client SIZE PORT SERVER_IP
+ * The server (the target) writes "BAR_OFFSET SIZE SEED" to OUT_FILE once
+ * the data has landed, so whoever can read its BAR can check the bytes.
+ * The client fills its buffer with the pattern of SEED (64-bit words, see
+ * pat()) through the buffer's CPU mapping, writes it, prints the bandwidth
+ * of both transfers, then clears its buffer, reads the peer's back into it
+ * and compares.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <infiniband/verbs.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <p2pbar.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SEED	 0xba2ba2ULL
+#define DEV_IOVA 0x100000000ULL /* any iova: the MR is addressed by it */
+#define REPEAT	 3
+
+#define die(...)                                             \
+	do {                                                 \
+		fprintf(stderr, "bar-to-bar: " __VA_ARGS__); \
+		fputc('\n', stderr);                         \
+		exit(1);                                     \
+	} while (0)
+
+/* What each side tells the other. */
+struct peer_info {
+	uint32_t qpn;
+	uint32_t dev_rkey;
+	uint32_t host_rkey;
+	uint32_t pad;
+	uint64_t dev_iova;
+	uint64_t host_addr;
+	uint8_t gid[16];
+};
+
+struct node {
+	struct ibv_context *ctx;
+	struct ibv_pd *pd;
+	struct ibv_cq *cq;
+	struct ibv_qp *qp;
+	enum ibv_mtu mtu;
+	int gid_idx;
+	union ibv_gid gid;
+	struct p2pbar_buf buf; /* device memory */
+	struct ibv_mr *dev_mr;
+	void *host; /* host memory, for comparison */
+	struct ibv_mr *host_mr;
+};
+
+static uint64_t pat(uint64_t seed, uint64_t i)
+{
+	uint64_t x = ((i + 1) * 0x9E3779B97F4A7C15ULL) ^ seed;
+
+	x ^= x >> 29;
+	return x * 0xBF58476D1CE4E5B9ULL;
+}
+
+static double now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static void xfer(int sock, void *p, size_t len, int out)
+{
+	for (size_t done = 0; done < len;) {
+		ssize_t n = out ? write(sock, (char *)p + done, len - done)
+				: read(sock, (char *)p + done, len - done);
+
+		if (n <= 0)
+			die("side channel: %s", n ? strerror(errno) : "closed");
+		done += n;
+	}
+}
+
+static void setup(struct node *n, size_t size)
+{
+	struct ibv_qp_init_attr qa = {
+		.qp_type = IBV_QPT_RC,
+		.cap = { .max_send_wr = 4, .max_recv_wr = 4, .max_send_sge = 1, .max_recv_sge = 1 }
+	};
+	const int access =
+		IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ;
+	struct ibv_device **list = ibv_get_device_list(NULL);
+	struct p2pbar_dev *dev;
+	struct ibv_port_attr port;
+	int err;
+
+	/* 1. device memory: a buffer in the accelerator's BAR, as a dma-buf */
+	err = p2pbar_open(NULL, &dev);
+	if (!err)
+		err = p2pbar_alloc(dev, size, 0, P2PBAR_PLACEMENT_DEVICE, &n->buf);
+	if (err)
+		die("p2pbar: %s", p2pbar_last_error());
+	p2pbar_close(dev);
+
+	/* 2. verbs resources on the first RDMA device */
+	if (!list || !list[0])
+		die("no RDMA device");
+	n->ctx = ibv_open_device(list[0]);
+	ibv_free_device_list(list);
+	if (!n->ctx || ibv_query_port(n->ctx, 1, &port))
+		die("cannot open the RDMA device");
+	n->mtu = port.active_mtu;
+	n->pd = ibv_alloc_pd(n->ctx);
+	n->cq = ibv_create_cq(n->ctx, 8, NULL, NULL, 0);
+	if (!n->pd || !n->cq)
+		die("pd/cq: %s", strerror(errno));
+	qa.send_cq = qa.recv_cq = n->cq;
+	n->qp = ibv_create_qp(n->pd, &qa);
+	if (!n->qp)
+		die("ibv_create_qp: %s", strerror(errno));
+	for (n->gid_idx = 0; n->gid_idx < 16; n->gid_idx++)
+		if (!ibv_query_gid(n->ctx, 1, n->gid_idx, &n->gid) && n->gid.global.interface_id &&
+		    !(n->gid.raw[0] == 0xfe && n->gid.raw[1] == 0x80))
+			break; /* a routable GID (not link-local) */
+	if (n->gid_idx == 16)
+		die("no routable GID on port 1");
+
+	/* 3. the MRs: the dma-buf one through libp2pbar, a host one beside */
+	n->dev_mr = p2pbar_reg_mr(n->pd, &n->buf, 0, size, DEV_IOVA, access);
+	if (!n->dev_mr)
+		die("p2pbar_reg_mr: %s", p2pbar_last_error());
+	n->host = aligned_alloc(4096, size);
+	n->host_mr = n->host ? ibv_reg_mr(n->pd, n->host, size, access) : NULL;
+	if (!n->host_mr)
+		die("host MR: %s", strerror(errno));
+}
+
+static void connect_qp(struct node *n, const struct peer_info *peer)
+{
+	struct ibv_qp_attr a = { .qp_state = IBV_QPS_INIT,
+				 .port_num = 1,
+				 .qp_access_flags =
+					 IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ };
+
+	if (ibv_modify_qp(n->qp, &a,
+			  IBV_QP_STATE | IBV_QP_PKEY_INDEX | IBV_QP_PORT | IBV_QP_ACCESS_FLAGS))
+		die("QP to INIT: %s", strerror(errno));
+	memset(&a, 0, sizeof(a));
+	a.qp_state = IBV_QPS_RTR;
+	a.path_mtu = n->mtu;
+	a.dest_qp_num = peer->qpn;
+	a.max_dest_rd_atomic = 4;
+	a.min_rnr_timer = 12;
+	a.ah_attr.is_global = 1;
+	memcpy(a.ah_attr.grh.dgid.raw, peer->gid, 16);
+	a.ah_attr.grh.sgid_index = n->gid_idx;
+	a.ah_attr.grh.hop_limit = 64;
+	a.ah_attr.port_num = 1;
+	if (ibv_modify_qp(n->qp, &a,
+			  IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU | IBV_QP_DEST_QPN |
+				  IBV_QP_RQ_PSN | IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER))
+		die("QP to RTR: %s", strerror(errno));
+	memset(&a, 0, sizeof(a));
+	a.qp_state = IBV_QPS_RTS;
+	a.timeout = 20; /* 4 s; see PERFTEST_OPTS in tests/vm/lib.sh */
+	a.retry_cnt = 7;
+	a.rnr_retry = 7;
+	a.max_rd_atomic = 4;
+	if (ibv_modify_qp(n->qp, &a,
+			  IBV_QP_STATE | IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
+				  IBV_QP_SQ_PSN | IBV_QP_MAX_QP_RD_ATOMIC))
+		die("QP to RTS: %s", strerror(errno));
+}
+
+/* One RDMA WRITE or READ of the whole buffer; returns the seconds it took. */
+static double rdma_op(struct node *n, enum ibv_wr_opcode op, struct ibv_mr *lmr, uint64_t laddr,
+		      uint32_t rkey, uint64_t raddr, size_t size)
+{
+	struct ibv_sge sge = { .addr = laddr, .length = size, .lkey = lmr->lkey };
+	struct ibv_send_wr wr = { .sg_list = &sge,
+				  .num_sge = 1,
+				  .opcode = op,
+				  .send_flags = IBV_SEND_SIGNALED },
+			   *bad;
+	struct ibv_wc wc;
+	double t0 = now();
+	int k;
+
+	wr.wr.rdma.remote_addr = raddr;
+	wr.wr.rdma.rkey = rkey;
+	if (ibv_post_send(n->qp, &wr, &bad))
+		die("ibv_post_send: %s", strerror(errno));
+	while (!(k = ibv_poll_cq(n->cq, 1, &wc)))
+		;
+	if (k < 0 || wc.status != IBV_WC_SUCCESS)
+		die("RDMA %s failed: %s", op == IBV_WR_RDMA_READ ? "READ" : "WRITE",
+		    ibv_wc_status_str(wc.status));
+	return now() - t0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int sock_open(const char *peer, int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int s = socket(AF_INET, SOCK_STREAM, 0), one = 1, c;
+
+	if (s < 0)
+		die("socket: %s", strerror(errno));
+	if (!peer) { /* server: accept one connection */
+		setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) || listen(s, 1))
+			die("listen on %d: %s", port, strerror(errno));
+		c = accept(s, NULL, NULL);
+		if (c < 0)
+			die("accept: %s", strerror(errno));
+		close(s);
+		return c;
+	}
+	if (inet_pton(AF_INET, peer, &sa.sin_addr) != 1)
+		die("bad address %s", peer);
+	for (int i = 0; connect(s, (struct sockaddr *)&sa, sizeof(sa)); i++) {
+		if (i == 600)
+			die("connect to %s:%d: %s", peer, port, strerror(errno));
+		usleep(100000); /* the server may not listen yet */
+	}
+	return s;
+}
+
+int main(int argc, char **argv)
+{
+	struct peer_info me = { 0 }, peer;
+	struct node n = { 0 };
+	int server, sock;
+	size_t size;
+
+	if (argc != 5 || (strcmp(argv[1], "server") && strcmp(argv[1], "client")))
+		die("usage: bar-to-bar server SIZE PORT OUT_FILE | client SIZE PORT SERVER_IP");
+	server = !strcmp(argv[1], "server");
+	size = strtoull(argv[2], NULL, 0);
+	if (!size || size % 8)
+		die("SIZE must be a positive multiple of 8");
+
+	setup(&n, size);
+	me.qpn = n.qp->qp_num;
+	me.dev_rkey = n.dev_mr->rkey;
+	me.host_rkey = n.host_mr->rkey;
+	me.dev_iova = DEV_IOVA;
+	me.host_addr = (uintptr_t)n.host;
+	memcpy(me.gid, n.gid.raw, 16);
+
+	sock = sock_open(server ? NULL : argv[4], atoi(argv[3]));
+	xfer(sock, &me, sizeof(me), 1);
+	xfer(sock, &peer, sizeof(peer), 0);
+	connect_qp(&n, &peer);
+	xfer(sock, &me, 1, 1); /* both QPs are ready */
+	xfer(sock, &peer, 1, 0);
+
+	if (server) {
+		char done;
+		FILE *f;
+
+		xfer(sock, &done, 1, 0); /* the client is done with our buffer */
+		f = fopen(argv[4], "w");
+		if (!f)
+			die("%s: %s", argv[4], strerror(errno));
+		fprintf(f, "%" PRIu64 " %zu %llu\n", n.buf.offset, size, SEED);
+		fclose(f);
+		printf("server: %zu bytes received in device memory at BAR offset %#" PRIx64 "\n",
+		       size, n.buf.offset);
+	} else {
+		double t_dev[REPEAT], t_host[REPEAT], t_read;
+		uint64_t *p;
+
+		/* fill the source buffer in device memory through the CPU */
+		if (p2pbar_buf_map(&n.buf))
+			die("map: %s", p2pbar_last_error());
+		p = n.buf.map;
+		for (size_t i = 0; i < size / 8; i++)
+			p[i] = pat(SEED, i);
+		memcpy(n.host, n.buf.map, size);
+
+		rdma_op(&n, IBV_WR_RDMA_WRITE, n.host_mr, (uintptr_t)n.host, peer.host_rkey,
+			peer.host_addr, 4096); /* warm up */
+		for (int i = 0; i < REPEAT; i++) {
+			t_host[i] = rdma_op(&n, IBV_WR_RDMA_WRITE, n.host_mr, (uintptr_t)n.host,
+					    peer.host_rkey, peer.host_addr, size);
+			t_dev[i] = rdma_op(&n, IBV_WR_RDMA_WRITE, n.dev_mr, DEV_IOVA, peer.dev_rkey,
+					   peer.dev_iova, size);
+		}
+
+		/*
+		 * Read the peer's device buffer back into ours (cleared first)
+		 * and compare: device memory -> device memory the other way.
+		 */
+		memset(n.buf.map, 0, size);
+		t_read = rdma_op(&n, IBV_WR_RDMA_READ, n.dev_mr, DEV_IOVA, peer.dev_rkey,
+				 peer.dev_iova, size);
+		for (size_t i = 0; i < size / 8; i++)
+			if (p[i] != pat(SEED, i))
+				die("RDMA READ of the peer's device buffer: word %zu differs", i);
+		xfer(sock, &me, 1, 1); /* done: the server may go */
+		qsort(t_dev, REPEAT, sizeof(double), cmp_double);
+		qsort(t_host, REPEAT, sizeof(double), cmp_double);
+		printf("client: RDMA WRITE %zu bytes, median of %d, alternating:\n", size, REPEAT);
+		printf("  device memory -> device memory (dma-buf MRs): %.3f s, %.1f MiB/s\n",
+		       t_dev[REPEAT / 2], size / t_dev[REPEAT / 2] / (1 << 20));
+		printf("  host memory   -> host memory   (host MRs):    %.3f s, %.1f MiB/s\n",
+		       t_host[REPEAT / 2], size / t_host[REPEAT / 2] / (1 << 20));
+		printf("  ratio dma-buf / host: %.2f\n", t_host[REPEAT / 2] / t_dev[REPEAT / 2]);
+		printf("client: RDMA READ of the peer's device buffer into ours: %.3f s, %.1f "
+		       "MiB/s, content verified\n",
+		       t_read, size / t_read / (1 << 20));
+	}
+	close(sock);
+	ibv_dereg_mr(n.dev_mr);
+	ibv_dereg_mr(n.host_mr);
+	ibv_destroy_qp(n.qp);
+	ibv_destroy_cq(n.cq);
+	ibv_dealloc_pd(n.pd);
+	ibv_close_device(n.ctx);
+	p2pbar_buf_free(&n.buf);
+	free(n.host);
+	return 0;
+}

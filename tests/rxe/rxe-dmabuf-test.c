@@ -1,0 +1,799 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dma-buf MRs on soft-RoCE, run in a testbed guest with our rdma_rxe.ko and
+ * our rxe provider (tests/vm/rxe-dmabuf.sh).
+ *
+ * usage: rxe-dmabuf-test CASE [args]
+ *   probe                    NCCL's and UCX's capability probes get EBADF
+ *   data p2pbar /dev/p2pbarN [FILL_TXT]
+ *   data udmabuf | data vgem move data with RDMA between host MRs and
+ *                            dma-buf MRs in every direction (WRITE, READ,
+ *                            SEND/RECV, WRITE_WITH_IMM; the dma-buf MR as
+ *                            remote target and source, local source and
+ *                            sink), sizes 1 B .. 64 MiB, unaligned MR
+ *                            offsets and data offsets, arbitrary iova,
+ *                            atomics; check every byte through the
+ *                            dma-buf's mmap. With FILL_TXT, leave a pattern
+ *                            written by RDMA in the BAR and write "offset
+ *                            length seed" there for the host to check.
+ *   badinput /dev/p2pbarN    errnos of bad registrations; closing the
+ *                            dma-buf fd under a live MR
+ *   notify /dev/p2pbarN      RDMA WRITE/READ on a dma-buf MR while a child
+ *                            process keeps delivering move_notify
+ *                            (tests/rxe/notify-kmod); every byte checked
+ *
+ * One rxe device, two RC QPs connected to each other (loopback).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <infiniband/verbs.h>
+#include <inttypes.h>
+#include <linux/p2pbar.h>
+#include <libgen.h>
+#include <linux/udmabuf.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define FAIL(...)                                                  \
+	do {                                                       \
+		fprintf(stderr, "FAIL: " __VA_ARGS__);             \
+		fprintf(stderr, " (%s:%d)\n", __FILE__, __LINE__); \
+		exit(1);                                           \
+	} while (0)
+
+#define PAGE	  4096UL
+#define IOVA_BASE 0x7a5500000000ULL /* arbitrary, unrelated to any address */
+
+static const int ACCESS_ALL = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |
+			      IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC;
+
+struct rdma {
+	struct ibv_context *ctx;
+	struct ibv_pd *pd;
+	struct ibv_cq *cq;
+	struct ibv_qp *qp[2];
+};
+
+/* --- dma-buf sources ------------------------------------------------ */
+
+struct dbuf {
+	int fd;
+	size_t size;
+	uint64_t bar_offset;   /* p2pbar only */
+	volatile uint8_t *map; /* the dma-buf's own mmap, to check bytes */
+};
+
+static struct dbuf dbuf_p2pbar(const char *node, size_t size)
+{
+	struct p2pbar_alloc a = { .argsz = sizeof(a),
+				  .length = size,
+				  .placement = P2PBAR_PLACEMENT_DEVICE };
+	struct dbuf b = { 0 };
+	int dev = open(node, O_RDWR | O_CLOEXEC);
+
+	if (dev < 0)
+		FAIL("open %s: %s", node, strerror(errno));
+	if (ioctl(dev, P2PBAR_IOCTL_ALLOC, &a))
+		FAIL("P2PBAR_IOCTL_ALLOC %zu: %s", size, strerror(errno));
+	close(dev);
+	b.fd = a.fd;
+	b.size = a.length;
+	b.bar_offset = a.offset;
+	return b;
+}
+
+static struct dbuf dbuf_udmabuf(size_t size)
+{
+	struct udmabuf_create c = { .flags = UDMABUF_FLAGS_CLOEXEC };
+	struct dbuf b = { 0 };
+	int dev, memfd;
+
+	size = (size + PAGE - 1) & ~(PAGE - 1);
+	dev = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
+	if (dev < 0)
+		FAIL("open /dev/udmabuf: %s", strerror(errno));
+	memfd = memfd_create("rxe-dmabuf-test", MFD_ALLOW_SEALING);
+	if (memfd < 0 || ftruncate(memfd, size) || fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK))
+		FAIL("memfd: %s", strerror(errno));
+	c.memfd = memfd;
+	c.size = size;
+	b.fd = ioctl(dev, UDMABUF_CREATE, &c);
+	if (b.fd < 0)
+		FAIL("UDMABUF_CREATE: %s", strerror(errno));
+	close(memfd);
+	close(dev);
+	b.size = size;
+	return b;
+}
+
+/* DRM uAPI (stable; the host has no drm headers): dumb buffers, PRIME */
+struct drm_mode_create_dumb {
+	uint32_t height, width, bpp, flags, handle, pitch;
+	uint64_t size;
+};
+
+struct drm_prime_handle {
+	uint32_t handle, flags;
+	int32_t fd;
+};
+
+#define DRM_IOCTL_MODE_CREATE_DUMB   _IOWR('d', 0xB2, struct drm_mode_create_dumb)
+#define DRM_IOCTL_PRIME_HANDLE_TO_FD _IOWR('d', 0x2d, struct drm_prime_handle)
+
+/* A dumb buffer of the vgem driver, exported with PRIME. */
+static struct dbuf dbuf_vgem(size_t size)
+{
+	struct drm_mode_create_dumb c = { .bpp = 8, .width = PAGE };
+	struct drm_prime_handle h = { .flags = O_CLOEXEC | O_RDWR };
+	struct dbuf b = { 0 };
+	char path[64], link[256];
+	int card = -1;
+
+	for (int i = 0; i < 8 && card < 0; i++) {
+		ssize_t n;
+
+		/* vgem's platform device is not bound to a driver: its name */
+		snprintf(path, sizeof(path), "/sys/class/drm/card%d/device", i);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = 0;
+		if (strcmp(basename(link), "vgem"))
+			continue;
+		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
+		card = open(path, O_RDWR | O_CLOEXEC);
+		if (card < 0)
+			FAIL("open %s: %s", path, strerror(errno));
+	}
+	if (card < 0)
+		FAIL("no vgem card in /sys/class/drm");
+	size = (size + PAGE - 1) & ~(PAGE - 1);
+	c.height = size / PAGE;
+	if (ioctl(card, DRM_IOCTL_MODE_CREATE_DUMB, &c))
+		FAIL("DRM_IOCTL_MODE_CREATE_DUMB: %s", strerror(errno));
+	h.handle = c.handle;
+	if (ioctl(card, DRM_IOCTL_PRIME_HANDLE_TO_FD, &h))
+		FAIL("DRM_IOCTL_PRIME_HANDLE_TO_FD: %s", strerror(errno));
+	close(card); /* the dma-buf keeps the object */
+	b.fd = h.fd;
+	b.size = c.size;
+	return b;
+}
+
+static void dbuf_map(struct dbuf *b)
+{
+	void *p = mmap(NULL, b->size, PROT_READ | PROT_WRITE, MAP_SHARED, b->fd, 0);
+
+	if (p == MAP_FAILED)
+		FAIL("mmap of the dma-buf: %s", strerror(errno));
+	b->map = p;
+}
+
+static void dbuf_free(struct dbuf *b)
+{
+	if (b->map)
+		munmap((void *)b->map, b->size);
+	close(b->fd);
+	memset(b, 0, sizeof(*b));
+}
+
+/* --- verbs plumbing ------------------------------------------------- */
+
+static int find_gid(struct ibv_context *ctx, union ibv_gid *gid)
+{
+	for (int i = 0; i < 16; i++) {
+		if (ibv_query_gid(ctx, 1, i, gid))
+			break;
+		if (gid->global.interface_id || gid->global.subnet_prefix)
+			return i;
+	}
+	FAIL("no GID on port 1");
+}
+
+static void qp_connect(struct ibv_qp *qp, uint32_t dest_qpn, union ibv_gid *gid, int gid_idx)
+{
+	struct ibv_qp_attr a = { .qp_state = IBV_QPS_INIT,
+				 .port_num = 1,
+				 .qp_access_flags = ACCESS_ALL };
+
+	if (ibv_modify_qp(qp, &a,
+			  IBV_QP_STATE | IBV_QP_PKEY_INDEX | IBV_QP_PORT | IBV_QP_ACCESS_FLAGS))
+		FAIL("QP to INIT");
+	memset(&a, 0, sizeof(a));
+	a.qp_state = IBV_QPS_RTR;
+	a.path_mtu = IBV_MTU_1024;
+	a.dest_qp_num = dest_qpn;
+	a.max_dest_rd_atomic = 16;
+	a.min_rnr_timer = 12;
+	a.ah_attr.is_global = 1;
+	a.ah_attr.grh.dgid = *gid;
+	a.ah_attr.grh.sgid_index = gid_idx;
+	a.ah_attr.grh.hop_limit = 1;
+	a.ah_attr.port_num = 1;
+	if (ibv_modify_qp(qp, &a,
+			  IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU | IBV_QP_DEST_QPN |
+				  IBV_QP_RQ_PSN | IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER))
+		FAIL("QP to RTR: %s", strerror(errno));
+	memset(&a, 0, sizeof(a));
+	a.qp_state = IBV_QPS_RTS;
+	a.timeout = 20; /* 4 s: a busy TCG host delays ACKs */
+	a.retry_cnt = 7;
+	a.rnr_retry = 7;
+	a.max_rd_atomic = 16;
+	if (ibv_modify_qp(qp, &a,
+			  IBV_QP_STATE | IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
+				  IBV_QP_SQ_PSN | IBV_QP_MAX_QP_RD_ATOMIC))
+		FAIL("QP to RTS: %s", strerror(errno));
+}
+
+static void rdma_open(struct rdma *r)
+{
+	struct ibv_device **list = ibv_get_device_list(NULL);
+	struct ibv_qp_init_attr qa = { .qp_type = IBV_QPT_RC,
+				       .cap = { .max_send_wr = 16,
+						.max_recv_wr = 16,
+						.max_send_sge = 1,
+						.max_recv_sge = 1 } };
+	union ibv_gid gid;
+	int gid_idx;
+
+	if (!list || !list[0])
+		FAIL("no RDMA device");
+	r->ctx = ibv_open_device(list[0]);
+	ibv_free_device_list(list);
+	if (!r->ctx)
+		FAIL("ibv_open_device");
+	r->pd = ibv_alloc_pd(r->ctx);
+	r->cq = ibv_create_cq(r->ctx, 64, NULL, NULL, 0);
+	if (!r->pd || !r->cq)
+		FAIL("pd/cq");
+	qa.send_cq = qa.recv_cq = r->cq;
+	for (int i = 0; i < 2; i++) {
+		r->qp[i] = ibv_create_qp(r->pd, &qa);
+		if (!r->qp[i])
+			FAIL("ibv_create_qp: %s", strerror(errno));
+	}
+	gid_idx = find_gid(r->ctx, &gid);
+	qp_connect(r->qp[0], r->qp[1]->qp_num, &gid, gid_idx);
+	qp_connect(r->qp[1], r->qp[0]->qp_num, &gid, gid_idx);
+}
+
+static void rdma_close(struct rdma *r)
+{
+	ibv_destroy_qp(r->qp[0]);
+	ibv_destroy_qp(r->qp[1]);
+	ibv_destroy_cq(r->cq);
+	ibv_dealloc_pd(r->pd);
+	ibv_close_device(r->ctx);
+}
+
+/* Wait for completions with the given wr_ids; return the last wc. */
+static struct ibv_wc wait_wc(struct rdma *r, int n)
+{
+	struct ibv_wc wc = { 0 };
+
+	for (int got = 0; got < n;) {
+		int k = ibv_poll_cq(r->cq, 1, &wc);
+
+		if (k < 0)
+			FAIL("ibv_poll_cq");
+		if (!k) {
+			usleep(100);
+			continue;
+		}
+		if (wc.status != IBV_WC_SUCCESS)
+			FAIL("wr %" PRIu64 " completed with %s", wc.wr_id,
+			     ibv_wc_status_str(wc.status));
+		got++;
+	}
+	return wc;
+}
+
+static void post(struct ibv_qp *qp, enum ibv_wr_opcode op, struct ibv_mr *lmr, uint64_t laddr,
+		 uint32_t len, uint32_t rkey, uint64_t raddr)
+{
+	struct ibv_sge sge = { .addr = laddr, .length = len, .lkey = lmr->lkey };
+	struct ibv_send_wr wr = { .wr_id = op,
+				  .sg_list = &sge,
+				  .num_sge = 1,
+				  .opcode = op,
+				  .send_flags = IBV_SEND_SIGNALED },
+			   *bad;
+
+	wr.wr.rdma.remote_addr = raddr;
+	wr.wr.rdma.rkey = rkey;
+	if (op == IBV_WR_RDMA_WRITE_WITH_IMM)
+		wr.imm_data = htonl(0x5eed);
+	if (ibv_post_send(qp, &wr, &bad))
+		FAIL("ibv_post_send: %s", strerror(errno));
+}
+
+static void post_recv(struct ibv_qp *qp, struct ibv_mr *mr, uint64_t addr, uint32_t len)
+{
+	struct ibv_sge sge = { .addr = addr, .length = len, .lkey = mr->lkey };
+	struct ibv_recv_wr wr = { .wr_id = 1000, .sg_list = &sge, .num_sge = len ? 1 : 0 }, *bad;
+
+	if (ibv_post_recv(qp, &wr, &bad))
+		FAIL("ibv_post_recv: %s", strerror(errno));
+}
+
+static void post_atomic(struct ibv_qp *qp, enum ibv_wr_opcode op, struct ibv_mr *lmr,
+			uint64_t laddr, uint32_t rkey, uint64_t raddr, uint64_t cmp_add,
+			uint64_t swap)
+{
+	struct ibv_sge sge = { .addr = laddr, .length = 8, .lkey = lmr->lkey };
+	struct ibv_send_wr wr = { .wr_id = op,
+				  .sg_list = &sge,
+				  .num_sge = 1,
+				  .opcode = op,
+				  .send_flags = IBV_SEND_SIGNALED },
+			   *bad;
+
+	wr.wr.atomic.remote_addr = raddr;
+	wr.wr.atomic.rkey = rkey;
+	wr.wr.atomic.compare_add = cmp_add;
+	wr.wr.atomic.swap = swap;
+	if (ibv_post_send(qp, &wr, &bad))
+		FAIL("ibv_post_send atomic: %s", strerror(errno));
+}
+
+/* --- patterns ------------------------------------------------------- */
+
+/* Same pattern as tests/host/exporter-verify.py: 64-bit words. */
+static uint64_t pat(uint64_t seed, uint64_t i)
+{
+	uint64_t x = ((i + 1) * 0x9E3779B97F4A7C15ULL) ^ seed;
+
+	x ^= x >> 29;
+	return x * 0xBF58476D1CE4E5B9ULL;
+}
+
+static void fill(uint8_t *p, size_t len, uint64_t seed)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w = pat(seed, i / 8);
+
+		memcpy(p + i, &w, 8);
+	}
+	for (; i < len; i++)
+		p[i] = (uint8_t)(pat(seed, i / 8) >> (8 * (i % 8)));
+}
+
+static void check(const char *what, const volatile uint8_t *got, size_t len, uint64_t seed)
+{
+	uint8_t *want = malloc(len + 8);
+
+	fill(want, len, seed);
+	for (size_t i = 0; i < len; i++)
+		if (got[i] != want[i])
+			FAIL("%s: byte %zu of %zu is %#x, expected %#x", what, i, len, got[i],
+			     want[i]);
+	free(want);
+}
+
+/* --- cases ---------------------------------------------------------- */
+
+static int case_probe(void)
+{
+	struct rdma r;
+	struct ibv_mr *mr;
+
+	rdma_open(&r);
+	/* NCCL: ncclIbDmaBufSupport */
+	errno = 0;
+	mr = ibv_reg_dmabuf_mr(r.pd, 0, 0, 0, -1, 0);
+	if (mr || errno != EBADF)
+		FAIL("NCCL probe: mr %p errno %d (%s), expected EBADF", (void *)mr, errno,
+		     strerror(errno));
+	printf("NCCL probe ibv_reg_dmabuf_mr(pd, 0, 0, 0, -1, 0): EBADF\n");
+	/* UCX: uct_ib_md_check_dmabuf */
+	errno = 0;
+	mr = ibv_reg_dmabuf_mr(r.pd, 0, PAGE, 0, -1, ACCESS_ALL);
+	if (mr || errno != EBADF)
+		FAIL("UCX probe: errno %d (%s), expected EBADF", errno, strerror(errno));
+	printf("UCX probe ibv_reg_dmabuf_mr(pd, 0, 4096, 0, -1, access): EBADF\n");
+	rdma_close(&r);
+	return 0;
+}
+
+/*
+ * One size: a dma-buf MR at an unaligned offset in the buffer, the data
+ * at an unaligned offset in the MR, moved in every direction.
+ */
+static void data_one(struct rdma *r, struct dbuf *b, size_t len, uint64_t mr_off, uint64_t seed)
+{
+	uint64_t iova = IOVA_BASE + (mr_off & (PAGE - 1));
+	uint64_t doff = 5; /* data offset in the MR */
+	uint64_t mrlen = len + doff + 3;
+	const volatile uint8_t *dev = b->map + mr_off + doff;
+	uint8_t *h = malloc(len), *h2 = malloc(len);
+	struct ibv_mr *hmr, *h2mr, *dmr;
+	struct ibv_wc wc;
+	char what[96];
+
+	if (mr_off + mrlen > b->size)
+		FAIL("buffer too small");
+	hmr = ibv_reg_mr(r->pd, h, len, ACCESS_ALL);
+	h2mr = ibv_reg_mr(r->pd, h2, len, ACCESS_ALL);
+	dmr = ibv_reg_dmabuf_mr(r->pd, mr_off, mrlen, iova, b->fd, ACCESS_ALL);
+	if (!hmr || !h2mr)
+		FAIL("ibv_reg_mr: %s", strerror(errno));
+	if (!dmr)
+		FAIL("ibv_reg_dmabuf_mr(offset %#" PRIx64 ", length %" PRIu64 "): %s", mr_off,
+		     mrlen, strerror(errno));
+
+	/* RDMA WRITE host -> dma-buf (dma-buf MR is the remote target) */
+	fill(h, len, seed);
+	post(r->qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, len, dmr->rkey, iova + doff);
+	wait_wc(r, 1);
+	snprintf(what, sizeof(what), "WRITE host->dmabuf %zu B", len);
+	check(what, dev, len, seed);
+
+	/* RDMA READ dma-buf -> host (dma-buf MR is the remote source) */
+	memset(h2, 0, len);
+	post(r->qp[0], IBV_WR_RDMA_READ, h2mr, (uintptr_t)h2, len, dmr->rkey, iova + doff);
+	wait_wc(r, 1);
+	snprintf(what, sizeof(what), "READ dmabuf->host %zu B", len);
+	check(what, h2, len, seed);
+
+	/* SEND host -> RECV into the dma-buf (local sink, responder) */
+	fill(h, len, seed + 1);
+	post_recv(r->qp[1], dmr, iova + doff, len);
+	post(r->qp[0], IBV_WR_SEND, hmr, (uintptr_t)h, len, 0, 0);
+	wait_wc(r, 2);
+	snprintf(what, sizeof(what), "SEND host->RECV dmabuf %zu B", len);
+	check(what, dev, len, seed + 1);
+
+	/* RDMA WRITE dma-buf -> host (dma-buf MR is the local source) */
+	memset(h2, 0, len);
+	post(r->qp[0], IBV_WR_RDMA_WRITE, dmr, iova + doff, len, h2mr->rkey, (uintptr_t)h2);
+	wait_wc(r, 1);
+	snprintf(what, sizeof(what), "WRITE dmabuf->host %zu B", len);
+	check(what, h2, len, seed + 1);
+
+	/* RDMA READ host -> dma-buf (dma-buf MR is the local sink) */
+	fill(h, len, seed + 2);
+	post(r->qp[0], IBV_WR_RDMA_READ, dmr, iova + doff, len, hmr->rkey, (uintptr_t)h);
+	wait_wc(r, 1);
+	snprintf(what, sizeof(what), "READ host->dmabuf %zu B", len);
+	check(what, dev, len, seed + 2);
+
+	/* SEND from the dma-buf -> RECV into host memory */
+	memset(h2, 0, len);
+	post_recv(r->qp[1], h2mr, (uintptr_t)h2, len);
+	post(r->qp[0], IBV_WR_SEND, dmr, iova + doff, len, 0, 0);
+	wait_wc(r, 2);
+	snprintf(what, sizeof(what), "SEND dmabuf->RECV host %zu B", len);
+	check(what, h2, len, seed + 2);
+
+	/* RDMA WRITE_WITH_IMM host -> dma-buf */
+	fill(h, len, seed + 3);
+	post_recv(r->qp[1], hmr, 0, 0);
+	post(r->qp[0], IBV_WR_RDMA_WRITE_WITH_IMM, hmr, (uintptr_t)h, len, dmr->rkey, iova + doff);
+	wc = wait_wc(r, 2);
+	(void)wc;
+	snprintf(what, sizeof(what), "WRITE_WITH_IMM host->dmabuf %zu B", len);
+	check(what, dev, len, seed + 3);
+
+	if (ibv_dereg_mr(dmr) || ibv_dereg_mr(hmr) || ibv_dereg_mr(h2mr))
+		FAIL("ibv_dereg_mr");
+	free(h);
+	free(h2);
+	printf("ok %9zu B at buffer offset %#7" PRIx64
+	       ": WRITE, READ, SEND/RECV both ways, WRITE_WITH_IMM\n",
+	       len, mr_off + doff);
+}
+
+static void atomics(struct rdma *r, struct dbuf *b)
+{
+	uint64_t mr_off = PAGE + 0x100, iova = IOVA_BASE + 0x100;
+	volatile uint64_t *dev = (volatile uint64_t *)(b->map + mr_off + 8);
+	uint64_t *res = aligned_alloc(8, 8);
+	struct ibv_mr *dmr, *rmr;
+
+	dmr = ibv_reg_dmabuf_mr(r->pd, mr_off, 64, iova, b->fd, ACCESS_ALL);
+	rmr = ibv_reg_mr(r->pd, res, 8, ACCESS_ALL);
+	if (!dmr || !rmr)
+		FAIL("atomics: MRs: %s", strerror(errno));
+	*dev = 1000;
+	post_atomic(r->qp[0], IBV_WR_ATOMIC_FETCH_AND_ADD, rmr, (uintptr_t)res, dmr->rkey, iova + 8,
+		    234, 0);
+	wait_wc(r, 1);
+	if (*res != 1000 || *dev != 1234)
+		FAIL("FETCH_ADD: returned %" PRIu64 ", memory %" PRIu64, *res, (uint64_t)*dev);
+	post_atomic(r->qp[0], IBV_WR_ATOMIC_CMP_AND_SWP, rmr, (uintptr_t)res, dmr->rkey, iova + 8,
+		    1234, 0xfeedfacecafebeefULL);
+	wait_wc(r, 1);
+	if (*res != 1234 || *dev != 0xfeedfacecafebeefULL)
+		FAIL("CMP_SWP (match): returned %" PRIu64, *res);
+	post_atomic(r->qp[0], IBV_WR_ATOMIC_CMP_AND_SWP, rmr, (uintptr_t)res, dmr->rkey, iova + 8,
+		    1, 2);
+	wait_wc(r, 1);
+	if (*res != 0xfeedfacecafebeefULL || *dev != 0xfeedfacecafebeefULL)
+		FAIL("CMP_SWP (no match) changed memory");
+	ibv_dereg_mr(dmr);
+	ibv_dereg_mr(rmr);
+	free(res);
+	printf("ok atomics on the dma-buf MR: FETCH_ADD, CMP_SWP (match, no match)\n");
+}
+
+static int case_data(int argc, char **argv)
+{
+	static const size_t sizes[] = { 1, 7, 4096, 65536 + 13, 1 << 20, (1 << 20) + 7, 64 << 20 };
+	const char *kind = argc > 2 ? argv[2] : "";
+	bool p2pbar = !strcmp(kind, "p2pbar"), vgem = !strcmp(kind, "vgem");
+	const char *fill_txt = p2pbar && argc > 4 ? argv[4] : NULL;
+	struct rdma r;
+	struct dbuf b;
+
+	if (!p2pbar && !vgem && strcmp(kind, "udmabuf"))
+		FAIL("data: p2pbar /dev/p2pbarN | udmabuf | vgem");
+	rdma_open(&r);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		size_t need = sizes[i] + 3 * PAGE;
+
+		/* udmabuf's size_limit_mb defaults to 64 */
+		if (!p2pbar && !vgem && need > (64UL << 20)) {
+			printf("skip %zu B: past udmabuf's size limit\n", sizes[i]);
+			continue;
+		}
+
+		b = p2pbar ? dbuf_p2pbar(argv[3], need)
+		    : vgem ? dbuf_vgem(need)
+			   : dbuf_udmabuf(need);
+		dbuf_map(&b);
+		data_one(&r, &b, sizes[i], PAGE + 123 * (i + 1) % PAGE, 0x5eed0000 + i * 16);
+		dbuf_free(&b);
+	}
+	b = p2pbar ? dbuf_p2pbar(argv[3], 4 * PAGE)
+	    : vgem ? dbuf_vgem(4 * PAGE)
+		   : dbuf_udmabuf(4 * PAGE);
+	dbuf_map(&b);
+	atomics(&r, &b);
+	dbuf_free(&b);
+
+	if (fill_txt) {
+		/* a pattern written by RDMA into the BAR, for the host */
+		size_t len = 1 << 20;
+		uint64_t seed = 0x5eed;
+		uint8_t *h = malloc(len);
+		struct ibv_mr *hmr, *dmr;
+		FILE *f;
+
+		b = dbuf_p2pbar(argv[3], len + PAGE);
+		fill(h, len, seed);
+		hmr = ibv_reg_mr(r.pd, h, len, ACCESS_ALL);
+		dmr = ibv_reg_dmabuf_mr(r.pd, PAGE, len, IOVA_BASE, b.fd, ACCESS_ALL);
+		if (!hmr || !dmr)
+			FAIL("host-check MRs: %s", strerror(errno));
+		post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, len, dmr->rkey, IOVA_BASE);
+		wait_wc(&r, 1);
+		ibv_dereg_mr(dmr);
+		ibv_dereg_mr(hmr);
+		f = fopen(fill_txt, "w");
+		if (!f)
+			FAIL("%s: %s", fill_txt, strerror(errno));
+		fprintf(f, "%" PRIu64 " %zu %" PRIu64 "\n", b.bar_offset + PAGE, len, seed);
+		fclose(f);
+		printf("RDMA-wrote %zu B at BAR offset %#" PRIx64 " for the host to check\n", len,
+		       b.bar_offset + PAGE);
+		/* the buffer stays allocated: the fd is not closed */
+		free(h);
+	}
+	rdma_close(&r);
+	return 0;
+}
+
+static void expect_err(struct rdma *r, const char *what, uint64_t off, size_t len, uint64_t iova,
+		       int fd, int want)
+{
+	struct ibv_mr *mr;
+
+	errno = 0;
+	mr = ibv_reg_dmabuf_mr(r->pd, off, len, iova, fd, ACCESS_ALL);
+	if (mr)
+		FAIL("%s: registration succeeded, expected %s", what, strerror(want));
+	if (errno != want)
+		FAIL("%s: errno %d (%s), expected %d (%s)", what, errno, strerror(errno), want,
+		     strerror(want));
+	printf("ok %-40s -> %s\n", what, strerror(want));
+}
+
+static int case_badinput(int argc, char **argv)
+{
+	struct rdma r;
+	struct dbuf b;
+	int null_fd, spare;
+	struct ibv_mr *mr, *hmr;
+	uint8_t *h;
+
+	if (argc < 3)
+		FAIL("badinput /dev/p2pbarN");
+	rdma_open(&r);
+	b = dbuf_p2pbar(argv[2], 4 * PAGE);
+	null_fd = open("/dev/null", O_RDWR);
+	spare = dup(0); /* a free descriptor number */
+	close(spare);
+
+	expect_err(&r, "fd -1", 0, PAGE, 0, -1, EBADF);
+	expect_err(&r, "closed fd", 0, PAGE, 0, spare, EBADF);
+	expect_err(&r, "fd of /dev/null (not a dma-buf)", 0, PAGE, 0, null_fd, EINVAL);
+	expect_err(&r, "zero length", 0, 0, 0, b.fd, EINVAL);
+	expect_err(&r, "offset + length past the buffer", PAGE, b.size, PAGE, b.fd, EINVAL);
+	expect_err(&r, "length past the buffer", 0, b.size + 1, 0, b.fd, EINVAL);
+	expect_err(&r, "offset past the buffer", b.size, 1, 0, b.fd, EINVAL);
+	expect_err(&r, "offset + length overflows", ~0ULL - 10, PAGE, ~0ULL - 10, b.fd, EINVAL);
+	expect_err(&r, "iova and offset differ in page offset", 8, PAGE, 16, b.fd, EINVAL);
+
+	/* whole buffer is fine */
+	mr = ibv_reg_dmabuf_mr(r.pd, 0, b.size, 0, b.fd, ACCESS_ALL);
+	if (!mr)
+		FAIL("whole buffer: %s", strerror(errno));
+	printf("ok whole buffer registers\n");
+
+	/* the MR keeps the dma-buf: close the fd, then move data */
+	close(b.fd);
+	h = malloc(PAGE);
+	fill(h, PAGE, 77);
+	hmr = ibv_reg_mr(r.pd, h, PAGE, ACCESS_ALL);
+	post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, PAGE, mr->rkey, 0);
+	wait_wc(&r, 1);
+	memset(h, 0, PAGE);
+	post(r.qp[0], IBV_WR_RDMA_READ, hmr, (uintptr_t)h, PAGE, mr->rkey, 0);
+	wait_wc(&r, 1);
+	check("after closing the fd", h, PAGE, 77);
+	if (ibv_dereg_mr(mr) || ibv_dereg_mr(hmr))
+		FAIL("dereg after closing the fd");
+	printf("ok MR works after its dma-buf fd is closed; dereg then frees it\n");
+	free(h);
+
+	/* a misaligned atomic on a dma-buf MR is refused (by the provider) */
+	{
+		struct dbuf a = dbuf_p2pbar(argv[2], 2 * PAGE);
+		uint64_t *res = aligned_alloc(8, 8);
+		struct ibv_sge sge = { .addr = (uintptr_t)res, .length = 8 };
+		struct ibv_send_wr wr = { .sg_list = &sge,
+					  .num_sge = 1,
+					  .opcode = IBV_WR_ATOMIC_FETCH_AND_ADD,
+					  .send_flags = IBV_SEND_SIGNALED },
+				   *bad;
+		struct ibv_mr *amr, *rmr;
+		int rc;
+
+		amr = ibv_reg_dmabuf_mr(r.pd, 0, PAGE, IOVA_BASE, a.fd, ACCESS_ALL);
+		rmr = ibv_reg_mr(r.pd, res, 8, ACCESS_ALL);
+		if (!amr || !rmr)
+			FAIL("misaligned atomic: MRs: %s", strerror(errno));
+		sge.lkey = rmr->lkey;
+		wr.wr.atomic.remote_addr = IOVA_BASE + 4;
+		wr.wr.atomic.rkey = amr->rkey;
+		wr.wr.atomic.compare_add = 1;
+		rc = ibv_post_send(r.qp[0], &wr, &bad);
+		if (rc != EINVAL)
+			FAIL("misaligned atomic: ibv_post_send returned %d, expected EINVAL", rc);
+		printf("ok %-40s -> %s\n", "misaligned atomic on a dma-buf MR", strerror(rc));
+		ibv_dereg_mr(amr);
+		ibv_dereg_mr(rmr);
+		free(res);
+		dbuf_free(&a);
+	}
+	close(null_fd);
+	rdma_close(&r);
+	return 0;
+}
+
+static int case_notify(int argc, char **argv)
+{
+	const size_t len = 4 << 20, chunk = 256 << 10;
+	const int iters = 64;
+	volatile uint64_t *notified;
+	struct ibv_mr *hmr, *h2mr, *dmr;
+	uint8_t *h, *h2;
+	struct rdma r;
+	struct dbuf b;
+	pid_t child;
+
+	if (argc < 3)
+		FAIL("notify /dev/p2pbarN");
+	rdma_open(&r);
+	b = dbuf_p2pbar(argv[2], len + PAGE);
+	dbuf_map(&b);
+	h = malloc(chunk);
+	h2 = malloc(chunk);
+	hmr = ibv_reg_mr(r.pd, h, chunk, ACCESS_ALL);
+	h2mr = ibv_reg_mr(r.pd, h2, chunk, ACCESS_ALL);
+	dmr = ibv_reg_dmabuf_mr(r.pd, PAGE, len, IOVA_BASE, b.fd, ACCESS_ALL);
+	if (!hmr || !h2mr || !dmr)
+		FAIL("notify: MRs: %s", strerror(errno));
+	notified = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (notified == MAP_FAILED)
+		FAIL("mmap");
+	*notified = 0;
+
+	child = fork();
+	if (child < 0)
+		FAIL("fork");
+	if (!child) {
+		char cmd[32];
+		int n = snprintf(cmd, sizeof(cmd), "%d 20", b.fd);
+		int dbg = open("/sys/kernel/debug/dmabuf_notify", O_WRONLY);
+
+		if (dbg < 0) {
+			perror("open /sys/kernel/debug/dmabuf_notify");
+			_exit(1);
+		}
+		for (;;) {
+			if (write(dbg, cmd, n) != n) {
+				perror("dmabuf_notify");
+				_exit(1);
+			}
+			*notified += 20;
+		}
+	}
+
+	for (int i = 0; i < iters; i++) {
+		uint64_t at = (uint64_t)(i * 37 % 16) * chunk + 3;
+		uint64_t seed = 0xabc000 + i;
+
+		if (at + chunk > len)
+			at = 3;
+		fill(h, chunk, seed);
+		post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk, dmr->rkey,
+		     IOVA_BASE + at);
+		wait_wc(&r, 1);
+		memset(h2, 0, chunk);
+		post(r.qp[0], IBV_WR_RDMA_READ, h2mr, (uintptr_t)h2, chunk, dmr->rkey,
+		     IOVA_BASE + at);
+		wait_wc(&r, 1);
+		check("READ back under move_notify", h2, chunk, seed);
+		check("dma-buf content under move_notify", b.map + PAGE + at, chunk, seed);
+	}
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	if (*notified == 0)
+		FAIL("no move_notify was delivered during the traffic");
+	printf("ok %d x %zu B WRITE+READ verified while %" PRIu64
+	       " move_notify calls were delivered\n",
+	       iters, chunk, (uint64_t)*notified);
+
+	/* traffic continues after the last notification: remapped */
+	fill(h, chunk, 99);
+	post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk, dmr->rkey, IOVA_BASE);
+	wait_wc(&r, 1);
+	check("WRITE after the notifications", b.map + PAGE, chunk, 99);
+	printf("ok traffic continues after the last move_notify\n");
+	ibv_dereg_mr(dmr);
+	ibv_dereg_mr(hmr);
+	ibv_dereg_mr(h2mr);
+	dbuf_free(&b);
+	rdma_close(&r);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 2)
+		FAIL("usage: %s probe|data|badinput ...", argv[0]);
+	if (!strcmp(argv[1], "probe"))
+		return case_probe();
+	if (!strcmp(argv[1], "data"))
+		return case_data(argc, argv);
+	if (!strcmp(argv[1], "badinput"))
+		return case_badinput(argc, argv);
+	if (!strcmp(argv[1], "notify"))
+		return case_notify(argc, argv);
+	FAIL("unknown case %s", argv[1]);
+}
