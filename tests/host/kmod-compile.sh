@@ -8,6 +8,7 @@ set -euo pipefail
 root=$1
 [ -f "$root" ] && root=$(cat "$root")
 rm -rf "$3"
+mkdir -p "$(dirname "$3")"
 args=()
 [ "${4:-}" = sparse ] && args=(C=1)
 "$(dirname "$0")/../../testbed/kbuild.sh" "$root" "$2" "$3" "${args[@]}" 2>&1 | tee "$3.log"
