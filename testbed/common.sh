@@ -46,3 +46,17 @@ guest_apt_setup() {
 		deb-src $mirror $P2PBAR_SUITE main
 	SRC
 }
+
+# Apply our patch files (in name order) to an upstream source copy.
+# usage: apply_patches DIR STRIP PATCH...   (STRIP as for patch -pN)
+apply_patches() {
+	local dir=$1 strip=$2 p
+	shift 2
+	for p in "$@"; do
+		[ -e "$p" ] || continue
+		patch -s -p"$strip" -d "$dir" <"$p" || {
+			echo "$(basename "$p") does not apply to $dir" >&2
+			return 1
+		}
+	done
+}

@@ -8,6 +8,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
+. "$top/testbed/common.sh"
 [ $# -eq 2 ] || { echo "usage: $0 IMAGE OUT_DIR" >&2; exit 2; }
 image=$1 out=$2
 rxe=drivers/infiniband/sw/rxe
@@ -21,13 +22,7 @@ if [ "$(cat "$src/.stamp" 2>/dev/null)" != "$stamp" ]; then
 	rm -rf "$src"
 	mkdir -p "$src"
 	cp -a "$ksrc/$rxe/." "$src/"
-	for p in "$here"/kernel/*.patch; do
-		[ -e "$p" ] || continue
-		patch -s -p5 -d "$src" <"$p" || {
-			echo "build-kernel: $(basename "$p") does not apply" >&2
-			exit 1
-		}
-	done
+	apply_patches "$src" 5 "$here"/kernel/*.patch
 	# Out of tree: build the module unconditionally.
 	echo 'obj-m += rdma_rxe.o' >"$src/Kbuild"
 	sed '/^obj-\$(CONFIG_RDMA_RXE)/d' "$src/Makefile" >>"$src/Kbuild"

@@ -47,13 +47,7 @@ if [ "$(cat "$src/.stamp" 2>/dev/null)" != "$stamp" ]; then
 	rm -rf "$src" "$out/build"
 	mkdir -p "$src"
 	cp -a "$cache/." "$src/"
-	for p in "$here"/rdma-core/*.patch; do
-		[ -e "$p" ] || continue
-		patch -s -p1 -d "$src" <"$p" || {
-			echo "build-provider: $(basename "$p") does not apply" >&2
-			exit 1
-		}
-	done
+	apply_patches "$src" 1 "$here"/rdma-core/*.patch
 	echo "$stamp" >"$src/.stamp"
 fi
 mkdir -p "$out/build"
