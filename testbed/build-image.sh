@@ -13,6 +13,8 @@ packages=(
 	perftest rdmacm-utils iproute2 iputils-ping kmod pciutils procps
 	python3 udev busybox util-linux sparse
 	cmake ninja-build pkgconf
+	autoconf automake libtool
+	bc bison flex libelf-dev libssl-dev cpio rsync
 )
 # The packages whose versions define the image.
 key_packages=(linux-image-amd64 linux-headers-amd64 rdma-core perftest
@@ -41,6 +43,7 @@ key=$( (echo "$versions"; echo "${packages[*]}"; cat "$0" "$here/guest/p2pbar-in
 	sha256sum | cut -c1-16)
 dir="$P2PBAR_CACHE/images/$P2PBAR_SUITE-$key"
 if [ -f "$dir/ready" ]; then
+	touch "$dir" # in use: keeps it among the newest when older ones are pruned
 	echo "$dir"
 	exit 0
 fi
@@ -85,6 +88,7 @@ rm -rf "$dir"
 mv "$tmp" "$dir"
 trap - EXIT
 log "image ready in $((SECONDS - start)) s: $dir"
-# Keep the two newest images of this suite; older ones are dead weight.
-ls -dt "$P2PBAR_CACHE"/images/"$P2PBAR_SUITE"-*/ | tail -n +3 | xargs -r rm -rf
+# Keep the three most recently used images of this suite (worktrees and
+# clean clones may use different ones); older ones are dead weight.
+ls -dt "$P2PBAR_CACHE"/images/"$P2PBAR_SUITE"-*/ | tail -n +4 | xargs -r rm -rf
 echo "$dir"
