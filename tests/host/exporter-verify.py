@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
-"""Host side of the exporter fill test (run-in-guest --host-post).
+"""Host side of the tests that leave a pattern in a guest's BAR
+(run-in-guest --host-post).
 
-The guest allocated a buffer, filled it through its dma-buf mmap with the
-pattern of tests/exporter/p2pbar-test.c and wrote "offset length seed"
-to fill.txt; check those bytes in the ivshmem backing file.
+usage: exporter-verify.py [NODE...]   (default: node 0)
+
+Each guest NODE wrote its buffer with the 64-bit word pattern pat() of
+tests/rxe/pattern.c and tests/exporter/p2pbar-test.c (through its dma-buf
+mmap, or by RDMA) and "offset length seed" to fill.txt in its run
+directory; check those bytes in its ivshmem backing file ($P2PBAR_SHM<NODE>).
 """
 import os
 import struct
@@ -18,21 +22,34 @@ def pat(seed, i):
     return (x * 0xBF58476D1CE4E5B9) & M
 
 
-def main():
-    info = os.path.join(os.environ["P2PBAR_GUEST_DIR0"], "fill.txt")
+def verify(node):
+    try:
+        info = os.path.join(os.environ[f"P2PBAR_GUEST_DIR{node}"], "fill.txt")
+        shm = os.environ[f"P2PBAR_SHM{node}"]
+    except KeyError as e:
+        sys.exit(f"exporter-verify: no guest {node} in this run ({e} unset)")
     try:
         off, length, seed = (int(v) for v in open(info).read().split())
     except FileNotFoundError:
-        sys.exit(f"exporter-verify: {info} missing (guest fill failed?)")
-    with open(os.environ["P2PBAR_SHM0"], "rb") as f:
+        sys.exit(f"exporter-verify: {info} missing (guest {node}'s fill failed?)")
+    with open(shm, "rb") as f:
         f.seek(off)
         data = f.read(length)
-    words = struct.unpack(f"<{length // 8}Q", data)
+    if len(data) != length or length < 8:
+        sys.exit(f"exporter-verify: node {node}: {length} bytes at {off:#x} "
+                 f"not in the {shm} file")
+    words = struct.unpack(f"<{length // 8}Q", data[:length // 8 * 8])
     for i, w in enumerate(words):
         if w != pat(seed, i):
-            sys.exit(f"exporter-verify: mismatch at BAR offset {off + i * 8:#x}")
-    print(f"RESULT: host read the guest's {length} bytes from the ivshmem "
+            sys.exit(f"exporter-verify: node {node}: mismatch at BAR offset "
+                     f"{off + i * 8:#x}")
+    print(f"RESULT: host read guest {node}'s {length} bytes from its ivshmem "
           f"file at BAR offset {off:#x}")
+
+
+def main():
+    for node in sys.argv[1:] or ["0"]:
+        verify(int(node))
 
 
 if __name__ == "__main__":

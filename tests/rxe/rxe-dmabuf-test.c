@@ -25,37 +25,18 @@
  * One rxe device, two RC QPs connected to each other (loopback).
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <infiniband/verbs.h>
 #include <inttypes.h>
-#include <linux/p2pbar.h>
-#include <libgen.h>
-#include <linux/udmabuf.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ioctl.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define FAIL(...)                                                  \
-	do {                                                       \
-		fprintf(stderr, "FAIL: " __VA_ARGS__);             \
-		fprintf(stderr, " (%s:%d)\n", __FILE__, __LINE__); \
-		exit(1);                                           \
-	} while (0)
+#include "rxe-util.h"
 
-#define PAGE	  4096UL
 #define IOVA_BASE 0x7a5500000000ULL /* arbitrary, unrelated to any address */
-
-static const int ACCESS_ALL = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |
-			      IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC;
 
 struct rdma {
 	struct ibv_context *ctx;
@@ -63,178 +44,6 @@ struct rdma {
 	struct ibv_cq *cq;
 	struct ibv_qp *qp[2];
 };
-
-/* --- dma-buf sources ------------------------------------------------ */
-
-struct dbuf {
-	int fd;
-	size_t size;
-	uint64_t bar_offset;   /* p2pbar only */
-	volatile uint8_t *map; /* the dma-buf's own mmap, to check bytes */
-};
-
-static struct dbuf dbuf_p2pbar(const char *node, size_t size)
-{
-	struct p2pbar_alloc a = { .argsz = sizeof(a),
-				  .length = size,
-				  .placement = P2PBAR_PLACEMENT_DEVICE };
-	struct dbuf b = { 0 };
-	int dev = open(node, O_RDWR | O_CLOEXEC);
-
-	if (dev < 0)
-		FAIL("open %s: %s", node, strerror(errno));
-	if (ioctl(dev, P2PBAR_IOCTL_ALLOC, &a))
-		FAIL("P2PBAR_IOCTL_ALLOC %zu: %s", size, strerror(errno));
-	close(dev);
-	b.fd = a.fd;
-	b.size = a.length;
-	b.bar_offset = a.offset;
-	return b;
-}
-
-static struct dbuf dbuf_udmabuf(size_t size)
-{
-	struct udmabuf_create c = { .flags = UDMABUF_FLAGS_CLOEXEC };
-	struct dbuf b = { 0 };
-	int dev, memfd;
-
-	size = (size + PAGE - 1) & ~(PAGE - 1);
-	dev = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
-	if (dev < 0)
-		FAIL("open /dev/udmabuf: %s", strerror(errno));
-	memfd = memfd_create("rxe-dmabuf-test", MFD_ALLOW_SEALING);
-	if (memfd < 0 || ftruncate(memfd, size) || fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK))
-		FAIL("memfd: %s", strerror(errno));
-	c.memfd = memfd;
-	c.size = size;
-	b.fd = ioctl(dev, UDMABUF_CREATE, &c);
-	if (b.fd < 0)
-		FAIL("UDMABUF_CREATE: %s", strerror(errno));
-	close(memfd);
-	close(dev);
-	b.size = size;
-	return b;
-}
-
-/* DRM uAPI (stable; the host has no drm headers): dumb buffers, PRIME */
-struct drm_mode_create_dumb {
-	uint32_t height, width, bpp, flags, handle, pitch;
-	uint64_t size;
-};
-
-struct drm_prime_handle {
-	uint32_t handle, flags;
-	int32_t fd;
-};
-
-#define DRM_IOCTL_MODE_CREATE_DUMB   _IOWR('d', 0xB2, struct drm_mode_create_dumb)
-#define DRM_IOCTL_PRIME_HANDLE_TO_FD _IOWR('d', 0x2d, struct drm_prime_handle)
-
-/* A dumb buffer of the vgem driver, exported with PRIME. */
-static struct dbuf dbuf_vgem(size_t size)
-{
-	struct drm_mode_create_dumb c = { .bpp = 8, .width = PAGE };
-	struct drm_prime_handle h = { .flags = O_CLOEXEC | O_RDWR };
-	struct dbuf b = { 0 };
-	char path[64], link[256];
-	int card = -1;
-
-	for (int i = 0; i < 8 && card < 0; i++) {
-		ssize_t n;
-
-		/* vgem's platform device is not bound to a driver: its name */
-		snprintf(path, sizeof(path), "/sys/class/drm/card%d/device", i);
-		n = readlink(path, link, sizeof(link) - 1);
-		if (n <= 0)
-			continue;
-		link[n] = 0;
-		if (strcmp(basename(link), "vgem"))
-			continue;
-		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
-		card = open(path, O_RDWR | O_CLOEXEC);
-		if (card < 0)
-			FAIL("open %s: %s", path, strerror(errno));
-	}
-	if (card < 0)
-		FAIL("no vgem card in /sys/class/drm");
-	size = (size + PAGE - 1) & ~(PAGE - 1);
-	c.height = size / PAGE;
-	if (ioctl(card, DRM_IOCTL_MODE_CREATE_DUMB, &c))
-		FAIL("DRM_IOCTL_MODE_CREATE_DUMB: %s", strerror(errno));
-	h.handle = c.handle;
-	if (ioctl(card, DRM_IOCTL_PRIME_HANDLE_TO_FD, &h))
-		FAIL("DRM_IOCTL_PRIME_HANDLE_TO_FD: %s", strerror(errno));
-	close(card); /* the dma-buf keeps the object */
-	b.fd = h.fd;
-	b.size = c.size;
-	return b;
-}
-
-static void dbuf_map(struct dbuf *b)
-{
-	void *p = mmap(NULL, b->size, PROT_READ | PROT_WRITE, MAP_SHARED, b->fd, 0);
-
-	if (p == MAP_FAILED)
-		FAIL("mmap of the dma-buf: %s", strerror(errno));
-	b->map = p;
-}
-
-static void dbuf_free(struct dbuf *b)
-{
-	if (b->map)
-		munmap((void *)b->map, b->size);
-	close(b->fd);
-	memset(b, 0, sizeof(*b));
-}
-
-/* --- verbs plumbing ------------------------------------------------- */
-
-static int find_gid(struct ibv_context *ctx, union ibv_gid *gid)
-{
-	for (int i = 0; i < 16; i++) {
-		if (ibv_query_gid(ctx, 1, i, gid))
-			break;
-		if (gid->global.interface_id || gid->global.subnet_prefix)
-			return i;
-	}
-	FAIL("no GID on port 1");
-}
-
-static void qp_connect(struct ibv_qp *qp, uint32_t dest_qpn, union ibv_gid *gid, int gid_idx)
-{
-	struct ibv_qp_attr a = { .qp_state = IBV_QPS_INIT,
-				 .port_num = 1,
-				 .qp_access_flags = ACCESS_ALL };
-
-	if (ibv_modify_qp(qp, &a,
-			  IBV_QP_STATE | IBV_QP_PKEY_INDEX | IBV_QP_PORT | IBV_QP_ACCESS_FLAGS))
-		FAIL("QP to INIT");
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTR;
-	a.path_mtu = IBV_MTU_1024;
-	a.dest_qp_num = dest_qpn;
-	a.max_dest_rd_atomic = 16;
-	a.min_rnr_timer = 12;
-	a.ah_attr.is_global = 1;
-	a.ah_attr.grh.dgid = *gid;
-	a.ah_attr.grh.sgid_index = gid_idx;
-	a.ah_attr.grh.hop_limit = 1;
-	a.ah_attr.port_num = 1;
-	if (ibv_modify_qp(qp, &a,
-			  IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU | IBV_QP_DEST_QPN |
-				  IBV_QP_RQ_PSN | IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER))
-		FAIL("QP to RTR: %s", strerror(errno));
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTS;
-	a.timeout = 20; /* 4 s: a busy TCG host delays ACKs */
-	a.retry_cnt = 7;
-	a.rnr_retry = 7;
-	a.max_rd_atomic = 16;
-	if (ibv_modify_qp(qp, &a,
-			  IBV_QP_STATE | IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
-				  IBV_QP_SQ_PSN | IBV_QP_MAX_QP_RD_ATOMIC))
-		FAIL("QP to RTS: %s", strerror(errno));
-}
 
 static void rdma_open(struct rdma *r)
 {
@@ -263,9 +72,9 @@ static void rdma_open(struct rdma *r)
 		if (!r->qp[i])
 			FAIL("ibv_create_qp: %s", strerror(errno));
 	}
-	gid_idx = find_gid(r->ctx, &gid);
-	qp_connect(r->qp[0], r->qp[1]->qp_num, &gid, gid_idx);
-	qp_connect(r->qp[1], r->qp[0]->qp_num, &gid, gid_idx);
+	gid_idx = find_gid(r->ctx, &gid, false);
+	qp_connect(r->qp[0], r->qp[1]->qp_num, &gid, gid_idx, IBV_MTU_1024);
+	qp_connect(r->qp[1], r->qp[0]->qp_num, &gid, gid_idx, IBV_MTU_1024);
 }
 
 static void rdma_close(struct rdma *r)
@@ -275,56 +84,6 @@ static void rdma_close(struct rdma *r)
 	ibv_destroy_cq(r->cq);
 	ibv_dealloc_pd(r->pd);
 	ibv_close_device(r->ctx);
-}
-
-/* Wait for completions with the given wr_ids; return the last wc. */
-static struct ibv_wc wait_wc(struct rdma *r, int n)
-{
-	struct ibv_wc wc = { 0 };
-
-	for (int got = 0; got < n;) {
-		int k = ibv_poll_cq(r->cq, 1, &wc);
-
-		if (k < 0)
-			FAIL("ibv_poll_cq");
-		if (!k) {
-			usleep(100);
-			continue;
-		}
-		if (wc.status != IBV_WC_SUCCESS)
-			FAIL("wr %" PRIu64 " completed with %s", wc.wr_id,
-			     ibv_wc_status_str(wc.status));
-		got++;
-	}
-	return wc;
-}
-
-static void post(struct ibv_qp *qp, enum ibv_wr_opcode op, struct ibv_mr *lmr, uint64_t laddr,
-		 uint32_t len, uint32_t rkey, uint64_t raddr)
-{
-	struct ibv_sge sge = { .addr = laddr, .length = len, .lkey = lmr->lkey };
-	struct ibv_send_wr wr = { .wr_id = op,
-				  .sg_list = &sge,
-				  .num_sge = 1,
-				  .opcode = op,
-				  .send_flags = IBV_SEND_SIGNALED },
-			   *bad;
-
-	wr.wr.rdma.remote_addr = raddr;
-	wr.wr.rdma.rkey = rkey;
-	if (op == IBV_WR_RDMA_WRITE_WITH_IMM)
-		wr.imm_data = htonl(0x5eed);
-	if (ibv_post_send(qp, &wr, &bad))
-		FAIL("ibv_post_send: %s", strerror(errno));
-}
-
-static void post_recv(struct ibv_qp *qp, struct ibv_mr *mr, uint64_t addr, uint32_t len)
-{
-	struct ibv_sge sge = { .addr = addr, .length = len, .lkey = mr->lkey };
-	struct ibv_recv_wr wr = { .wr_id = 1000, .sg_list = &sge, .num_sge = len ? 1 : 0 }, *bad;
-
-	if (ibv_post_recv(qp, &wr, &bad))
-		FAIL("ibv_post_recv: %s", strerror(errno));
 }
 
 static void post_atomic(struct ibv_qp *qp, enum ibv_wr_opcode op, struct ibv_mr *lmr,
@@ -345,42 +104,6 @@ static void post_atomic(struct ibv_qp *qp, enum ibv_wr_opcode op, struct ibv_mr 
 	wr.wr.atomic.swap = swap;
 	if (ibv_post_send(qp, &wr, &bad))
 		FAIL("ibv_post_send atomic: %s", strerror(errno));
-}
-
-/* --- patterns ------------------------------------------------------- */
-
-/* Same pattern as tests/host/exporter-verify.py: 64-bit words. */
-static uint64_t pat(uint64_t seed, uint64_t i)
-{
-	uint64_t x = ((i + 1) * 0x9E3779B97F4A7C15ULL) ^ seed;
-
-	x ^= x >> 29;
-	return x * 0xBF58476D1CE4E5B9ULL;
-}
-
-static void fill(uint8_t *p, size_t len, uint64_t seed)
-{
-	size_t i = 0;
-
-	for (; i + 8 <= len; i += 8) {
-		uint64_t w = pat(seed, i / 8);
-
-		memcpy(p + i, &w, 8);
-	}
-	for (; i < len; i++)
-		p[i] = (uint8_t)(pat(seed, i / 8) >> (8 * (i % 8)));
-}
-
-static void check(const char *what, const volatile uint8_t *got, size_t len, uint64_t seed)
-{
-	uint8_t *want = malloc(len + 8);
-
-	fill(want, len, seed);
-	for (size_t i = 0; i < len; i++)
-		if (got[i] != want[i])
-			FAIL("%s: byte %zu of %zu is %#x, expected %#x", what, i, len, got[i],
-			     want[i]);
-	free(want);
 }
 
 /* --- cases ---------------------------------------------------------- */
@@ -420,7 +143,6 @@ static void data_one(struct rdma *r, struct dbuf *b, size_t len, uint64_t mr_off
 	const volatile uint8_t *dev = b->map + mr_off + doff;
 	uint8_t *h = malloc(len), *h2 = malloc(len);
 	struct ibv_mr *hmr, *h2mr, *dmr;
-	struct ibv_wc wc;
 	char what[96];
 
 	if (mr_off + mrlen > b->size)
@@ -435,56 +157,55 @@ static void data_one(struct rdma *r, struct dbuf *b, size_t len, uint64_t mr_off
 		     mrlen, strerror(errno));
 
 	/* RDMA WRITE host -> dma-buf (dma-buf MR is the remote target) */
+	snprintf(what, sizeof(what), "WRITE host->dmabuf %zu B", len);
 	fill(h, len, seed);
 	post(r->qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, len, dmr->rkey, iova + doff);
-	wait_wc(r, 1);
-	snprintf(what, sizeof(what), "WRITE host->dmabuf %zu B", len);
+	wait_wc(r->cq, 1, what);
 	check(what, dev, len, seed);
 
 	/* RDMA READ dma-buf -> host (dma-buf MR is the remote source) */
+	snprintf(what, sizeof(what), "READ dmabuf->host %zu B", len);
 	memset(h2, 0, len);
 	post(r->qp[0], IBV_WR_RDMA_READ, h2mr, (uintptr_t)h2, len, dmr->rkey, iova + doff);
-	wait_wc(r, 1);
-	snprintf(what, sizeof(what), "READ dmabuf->host %zu B", len);
+	wait_wc(r->cq, 1, what);
 	check(what, h2, len, seed);
 
 	/* SEND host -> RECV into the dma-buf (local sink, responder) */
+	snprintf(what, sizeof(what), "SEND host->RECV dmabuf %zu B", len);
 	fill(h, len, seed + 1);
 	post_recv(r->qp[1], dmr, iova + doff, len);
 	post(r->qp[0], IBV_WR_SEND, hmr, (uintptr_t)h, len, 0, 0);
-	wait_wc(r, 2);
-	snprintf(what, sizeof(what), "SEND host->RECV dmabuf %zu B", len);
+	wait_wc(r->cq, 2, what);
 	check(what, dev, len, seed + 1);
 
 	/* RDMA WRITE dma-buf -> host (dma-buf MR is the local source) */
+	snprintf(what, sizeof(what), "WRITE dmabuf->host %zu B", len);
 	memset(h2, 0, len);
 	post(r->qp[0], IBV_WR_RDMA_WRITE, dmr, iova + doff, len, h2mr->rkey, (uintptr_t)h2);
-	wait_wc(r, 1);
-	snprintf(what, sizeof(what), "WRITE dmabuf->host %zu B", len);
+	wait_wc(r->cq, 1, what);
 	check(what, h2, len, seed + 1);
 
 	/* RDMA READ host -> dma-buf (dma-buf MR is the local sink) */
+	snprintf(what, sizeof(what), "READ host->dmabuf %zu B", len);
 	fill(h, len, seed + 2);
 	post(r->qp[0], IBV_WR_RDMA_READ, dmr, iova + doff, len, hmr->rkey, (uintptr_t)h);
-	wait_wc(r, 1);
-	snprintf(what, sizeof(what), "READ host->dmabuf %zu B", len);
+	wait_wc(r->cq, 1, what);
 	check(what, dev, len, seed + 2);
 
 	/* SEND from the dma-buf -> RECV into host memory */
+	snprintf(what, sizeof(what), "SEND dmabuf->RECV host %zu B", len);
 	memset(h2, 0, len);
 	post_recv(r->qp[1], h2mr, (uintptr_t)h2, len);
 	post(r->qp[0], IBV_WR_SEND, dmr, iova + doff, len, 0, 0);
-	wait_wc(r, 2);
-	snprintf(what, sizeof(what), "SEND dmabuf->RECV host %zu B", len);
+	wait_wc(r->cq, 2, what);
 	check(what, h2, len, seed + 2);
 
 	/* RDMA WRITE_WITH_IMM host -> dma-buf */
+	snprintf(what, sizeof(what), "WRITE_WITH_IMM host->dmabuf %zu B", len);
 	fill(h, len, seed + 3);
 	post_recv(r->qp[1], hmr, 0, 0);
 	post(r->qp[0], IBV_WR_RDMA_WRITE_WITH_IMM, hmr, (uintptr_t)h, len, dmr->rkey, iova + doff);
-	wc = wait_wc(r, 2);
-	(void)wc;
-	snprintf(what, sizeof(what), "WRITE_WITH_IMM host->dmabuf %zu B", len);
+	wait_wc(r->cq, 2, what);
 	check(what, dev, len, seed + 3);
 
 	if (ibv_dereg_mr(dmr) || ibv_dereg_mr(hmr) || ibv_dereg_mr(h2mr))
@@ -510,17 +231,17 @@ static void atomics(struct rdma *r, struct dbuf *b)
 	*dev = 1000;
 	post_atomic(r->qp[0], IBV_WR_ATOMIC_FETCH_AND_ADD, rmr, (uintptr_t)res, dmr->rkey, iova + 8,
 		    234, 0);
-	wait_wc(r, 1);
+	wait_wc(r->cq, 1, "atomic");
 	if (*res != 1000 || *dev != 1234)
 		FAIL("FETCH_ADD: returned %" PRIu64 ", memory %" PRIu64, *res, (uint64_t)*dev);
 	post_atomic(r->qp[0], IBV_WR_ATOMIC_CMP_AND_SWP, rmr, (uintptr_t)res, dmr->rkey, iova + 8,
 		    1234, 0xfeedfacecafebeefULL);
-	wait_wc(r, 1);
+	wait_wc(r->cq, 1, "atomic");
 	if (*res != 1234 || *dev != 0xfeedfacecafebeefULL)
 		FAIL("CMP_SWP (match): returned %" PRIu64, *res);
 	post_atomic(r->qp[0], IBV_WR_ATOMIC_CMP_AND_SWP, rmr, (uintptr_t)res, dmr->rkey, iova + 8,
 		    1, 2);
-	wait_wc(r, 1);
+	wait_wc(r->cq, 1, "atomic");
 	if (*res != 0xfeedfacecafebeefULL || *dev != 0xfeedfacecafebeefULL)
 		FAIL("CMP_SWP (no match) changed memory");
 	ibv_dereg_mr(dmr);
@@ -579,7 +300,7 @@ static int case_data(int argc, char **argv)
 		if (!hmr || !dmr)
 			FAIL("host-check MRs: %s", strerror(errno));
 		post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, len, dmr->rkey, IOVA_BASE);
-		wait_wc(&r, 1);
+		wait_wc(r.cq, 1, "RDMA WRITE of the host-check pattern");
 		ibv_dereg_mr(dmr);
 		ibv_dereg_mr(hmr);
 		f = fopen(fill_txt, "w");
@@ -649,10 +370,10 @@ static int case_badinput(int argc, char **argv)
 	fill(h, PAGE, 77);
 	hmr = ibv_reg_mr(r.pd, h, PAGE, ACCESS_ALL);
 	post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, PAGE, mr->rkey, 0);
-	wait_wc(&r, 1);
+	wait_wc(r.cq, 1, "WRITE after closing the fd");
 	memset(h, 0, PAGE);
 	post(r.qp[0], IBV_WR_RDMA_READ, hmr, (uintptr_t)h, PAGE, mr->rkey, 0);
-	wait_wc(&r, 1);
+	wait_wc(r.cq, 1, "READ after closing the fd");
 	check("after closing the fd", h, PAGE, 77);
 	if (ibv_dereg_mr(mr) || ibv_dereg_mr(hmr))
 		FAIL("dereg after closing the fd");
@@ -752,11 +473,11 @@ static int case_notify(int argc, char **argv)
 		fill(h, chunk, seed);
 		post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk, dmr->rkey,
 		     IOVA_BASE + at);
-		wait_wc(&r, 1);
+		wait_wc(r.cq, 1, "WRITE under move_notify");
 		memset(h2, 0, chunk);
 		post(r.qp[0], IBV_WR_RDMA_READ, h2mr, (uintptr_t)h2, chunk, dmr->rkey,
 		     IOVA_BASE + at);
-		wait_wc(&r, 1);
+		wait_wc(r.cq, 1, "READ under move_notify");
 		check("READ back under move_notify", h2, chunk, seed);
 		check("dma-buf content under move_notify", b.map + PAGE + at, chunk, seed);
 	}
@@ -771,7 +492,7 @@ static int case_notify(int argc, char **argv)
 	/* traffic continues after the last notification: remapped */
 	fill(h, chunk, 99);
 	post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk, dmr->rkey, IOVA_BASE);
-	wait_wc(&r, 1);
+	wait_wc(r.cq, 1, "WRITE after the notifications");
 	check("WRITE after the notifications", b.map + PAGE, chunk, 99);
 	printf("ok traffic continues after the last move_notify\n");
 	ibv_dereg_mr(dmr);

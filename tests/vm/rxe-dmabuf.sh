@@ -12,12 +12,7 @@ set -euo pipefail
 . "$P2PBAR_SRC/tests/vm/rxe-lib.sh"
 t=$P2PBAR_BUILD/tests/rxe/rxe-dmabuf-test
 
-dmesg -n 1
-dmesg -C
-rxe_dmabuf_up
-p2pbar_load
-dev=$(p2pbar_sysfs) || die "no p2pbar device after loading the module"
-node=/dev/$(basename "$dev")
+rxe_p2pbar_up
 
 for c in "$@"; do
 	log "case $c"
@@ -26,11 +21,11 @@ for c in "$@"; do
 	notify)
 		insmod "$P2PBAR_BUILD/tests/rxe/notify-kmod/dmabuf_notify.ko" ||
 			die "cannot load dmabuf_notify.ko"
-		"$t" notify "$node" || die "case notify"
+		"$t" notify "$P2PBAR_NODE" || die "case notify"
 		rmmod dmabuf_notify
 		;;
-	badinput) "$t" badinput "$node" || die "case badinput" ;;
-	p2pbar) "$t" data p2pbar "$node" "$P2PBAR_RUN/fill.txt" || die "case p2pbar" ;;
+	badinput) "$t" badinput "$P2PBAR_NODE" || die "case badinput" ;;
+	p2pbar) "$t" data p2pbar "$P2PBAR_NODE" "$P2PBAR_RUN/fill.txt" || die "case p2pbar" ;;
 	udmabuf)
 		[ -e /dev/udmabuf ] || modprobe udmabuf || die "no udmabuf"
 		"$t" data udmabuf || die "case udmabuf"
@@ -45,14 +40,6 @@ for c in "$@"; do
 	result "rxe dma-buf MR case $c passed"
 done
 
-rdma link delete rxe0
-rmmod rdma_rxe || die "our rdma_rxe does not unload"
-for f in used buffers pinned attachments; do
-	v=$(cat "$dev/$f")
-	# fill.txt's buffer was freed at exit too: everything is back to 0
-	[ "$v" = 0 ] || die "p2pbar $f is $v at the end, not 0"
-done
-if dmesg | grep -E 'WARNING|BUG|Oops|refcount|UBSAN|KASAN|lockdep|circular'; then
-	die "dmesg is not clean"
-fi
+# fill.txt's buffer was freed at exit too: everything is back to 0
+rxe_dmabuf_down "$P2PBAR_DEV"
 result "dmesg clean; our rdma_rxe unloads; p2pbar counters back to 0 after: $*"

@@ -15,3 +15,30 @@ rxe_dmabuf_up() {
 	rdma link add rxe0 type rxe netdev eth0 || die "cannot create rxe0 on eth0"
 	wait_for 30 port_active rxe0 || die "rxe0 port never became active"
 }
+
+# A fresh dmesg, rxe_dmabuf_up and p2pbar.ko; sets P2PBAR_DEV (the sysfs
+# device, for rxe_dmabuf_down) and P2PBAR_NODE (/dev/p2pbarN).
+rxe_p2pbar_up() {
+	dmesg -n 1
+	dmesg -C
+	rxe_dmabuf_up
+	p2pbar_load
+	P2PBAR_DEV=$(p2pbar_sysfs) || die "no p2pbar device after loading the module"
+	P2PBAR_NODE=/dev/$(basename "$P2PBAR_DEV")
+}
+
+# Undo rxe_dmabuf_up and check that nothing leaked: our rdma_rxe unloads,
+# the p2pbar device DEV (sysfs) has no buffer, pin or attachment left (the
+# test programs have exited), and dmesg is free of warnings.
+rxe_dmabuf_down() {
+	local dev=$1 f v
+	rdma link delete rxe0
+	rmmod rdma_rxe || die "our rdma_rxe does not unload"
+	for f in used buffers pinned attachments; do
+		v=$(cat "$dev/$f")
+		[ "$v" = 0 ] || die "p2pbar $f is $v at the end, not 0"
+	done
+	if dmesg | grep -E 'WARNING|BUG|Oops|refcount|UBSAN|KASAN|lockdep|circular'; then
+		die "dmesg is not clean"
+	fi
+}

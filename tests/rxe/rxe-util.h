@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the rxe dma-buf MR test programs: dma-buf sources
+ * (dbuf.c), verbs plumbing (verbs.c) and the data pattern (pattern.c).
+ */
+#ifndef RXE_UTIL_H
+#define RXE_UTIL_H
+
+#include <infiniband/verbs.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define FAIL(...)                                                  \
+	do {                                                       \
+		fprintf(stderr, "FAIL: " __VA_ARGS__);             \
+		fprintf(stderr, " (%s:%d)\n", __FILE__, __LINE__); \
+		exit(1);                                           \
+	} while (0)
+
+#define PAGE 4096UL
+
+#define ACCESS_ALL                                                                   \
+	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ | \
+	 IBV_ACCESS_REMOTE_ATOMIC)
+
+/* --- dma-buf sources (dbuf.c) --------------------------------------- */
+
+struct dbuf {
+	int fd;
+	size_t size;
+	uint64_t bar_offset;   /* p2pbar only */
+	volatile uint8_t *map; /* the dma-buf's own mmap, to check bytes */
+};
+
+struct dbuf dbuf_p2pbar(const char *node, size_t size);
+struct dbuf dbuf_udmabuf(size_t size);
+struct dbuf dbuf_vgem(size_t size);
+void dbuf_map(struct dbuf *b);
+void dbuf_free(struct dbuf *b);
+
+/* --- verbs plumbing (verbs.c) --------------------------------------- */
+
+/* A GID of port 1; routable: skip link-local ones (fe80::). */
+int find_gid(struct ibv_context *ctx, union ibv_gid *gid, bool routable);
+/* INIT -> RTR -> RTS with long timeouts and retries (see qp_connect). */
+void qp_connect(struct ibv_qp *qp, uint32_t dest_qpn, const union ibv_gid *gid, int gid_idx,
+		enum ibv_mtu mtu);
+void post(struct ibv_qp *qp, enum ibv_wr_opcode op, struct ibv_mr *lmr, uint64_t laddr,
+	  uint32_t len, uint32_t rkey, uint64_t raddr);
+void post_recv(struct ibv_qp *qp, struct ibv_mr *mr, uint64_t addr, uint32_t len);
+/* Wait for n successful completions; return the last. FAIL names what. */
+struct ibv_wc wait_wc(struct ibv_cq *cq, int n, const char *what);
+
+#define IMM_DATA 0x5eed /* what WRITE_WITH_IMM carries */
+
+/* --- data pattern (pattern.c) --------------------------------------- */
+
+/* 64-bit words, the same as tests/host/exporter-verify.py */
+uint64_t pat(uint64_t seed, uint64_t i);
+void fill(uint8_t *p, size_t len, uint64_t seed);
+/* false, and the first wrong byte described in why, on a mismatch */
+bool pattern_ok(const volatile uint8_t *got, size_t len, uint64_t seed, char *why, size_t whylen);
+/* FAIL (naming what) unless got holds the pattern */
+void check(const char *what, const volatile uint8_t *got, size_t len, uint64_t seed);
+
+#endif
