@@ -380,8 +380,8 @@ static int drive(struct driver *d, const char *fill_txt)
 					combo(d, op, lk, rk, sizes[s], (5 + 977 * seed) % PAGE,
 					      (3 + 1543 * seed) % PAGE, seed);
 		printf("ok %8" PRIu32 " B: WRITE, READ, SEND/RECV, WRITE_WITH_IMM, every local x "
-		       "remote MR pair, checked at the far end\n",
-		       sizes[s]);
+		       "remote MR pair, checked at the far end (%.0f s)\n",
+		       sizes[s], now() - t0);
 	}
 	/* 64 MiB: host MRs and dma-buf MRs alternate, for the bandwidth table */
 	for (int op = OP_WRITE; op <= OP_READ; op++) {
@@ -389,7 +389,8 @@ static int drive(struct driver *d, const char *fill_txt)
 		combo(d, op, DBUF, DBUF, MAX_LEN, 7, 9, seed++);
 		combo(d, op, HOST, DBUF, MAX_LEN, 7, 9, seed++);
 		combo(d, op, DBUF, HOST, MAX_LEN, 7, 9, seed++);
-		printf("ok 64 MiB %s, every local x remote MR pair\n", op_name[op]);
+		printf("ok 64 MiB %s, every local x remote MR pair (%.0f s)\n", op_name[op],
+		       now() - t0);
 	}
 	/*
 	 * BAR to BAR for the host's check of both ivshmem files: a READ from

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Verbs plumbing of the rxe tests: QP setup, posting, completions. */
+#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>

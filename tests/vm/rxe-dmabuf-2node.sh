@@ -9,13 +9,32 @@ set -euo pipefail
 t=$P2PBAR_BUILD/tests/rxe/rxe-dmabuf-2node
 port=18516
 
+# Retransmissions and drops: what makes a transfer slow on this testbed.
+rxe_counters() {
+	local f out=""
+	for f in /sys/class/infiniband/rxe0/ports/1/hw_counters/*; do
+		[ "$(cat "$f")" = 0 ] || out+=" $(basename "$f")=$(cat "$f")"
+	done
+	log "rxe0 counters:$out; eth0 qdisc: $(tc -s qdisc show dev eth0 | grep -o 'dropped [0-9]*')"
+}
+
 rxe_p2pbar_up
+# rxe bounds a requester's packets in flight, not a responder's READ
+# replies: a 64 MiB READ is answered by one burst of 16k packets, and the
+# default qdisc (fq_codel: 10240 packets, and CoDel drops on queueing delay)
+# drops part of it; each drop costs the requester a 4 s retransmit timeout
+# (rxe0 counters send_err, completer_retry_err). A deep FIFO keeps the
+# wire lossless.
+tc qdisc replace dev eth0 root pfifo limit 65536
 wait_for 60 ping -c1 -W1 "$PEER_IP" || die "peer $PEER_IP unreachable"
 
 if [ "$NODE_ID" = 0 ]; then
-	"$t" drive "$P2PBAR_NODE" "$port" "$PEER_IP" "$P2PBAR_RUN/fill.txt" || die "node 0 (driver) failed"
+	"$t" drive "$P2PBAR_NODE" "$port" "$PEER_IP" "$P2PBAR_RUN/fill.txt" ||
+		{ rxe_counters; die "node 0 (driver) failed"; }
 else
-	"$t" serve "$P2PBAR_NODE" "$port" "$P2PBAR_RUN/fill.txt" || die "node 1 (server) failed"
+	"$t" serve "$P2PBAR_NODE" "$port" "$P2PBAR_RUN/fill.txt" ||
+		{ rxe_counters; die "node 1 (server) failed"; }
 fi
+rxe_counters
 rxe_dmabuf_down "$P2PBAR_DEV"
 result "node $NODE_ID: two-node dma-buf MR matrix passed; dmesg clean; p2pbar counters back to 0"
