@@ -22,7 +22,8 @@
  *                            process keeps delivering move_notify
  *                            (tests/rxe/notify-kmod); every byte checked
  *
- * One rxe device, two RC QPs connected to each other (loopback).
+ * One rxe device, two RC QPs connected to each other (loopback); the same
+ * verbs across two guests: rxe-dmabuf-2node.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -15,7 +15,8 @@ rxe_counters() {
 	for f in /sys/class/infiniband/rxe0/ports/1/hw_counters/*; do
 		[ "$(cat "$f")" = 0 ] || out+=" $(basename "$f")=$(cat "$f")"
 	done
-	log "rxe0 counters:$out; eth0 qdisc: $(tc -s qdisc show dev eth0 | grep -o 'dropped [0-9]*')"
+	log "rxe0 counters:$out; eth0 qdisc: $(tc -s qdisc show dev eth0 | grep -o 'dropped [0-9]*')" \
+		"rx_dropped $(cat /sys/class/net/eth0/statistics/rx_dropped)"
 }
 
 rxe_p2pbar_up
