@@ -14,6 +14,7 @@ size=${DEMO_SIZE:-$((64 << 20))}
 
 p2pbar_load
 rxe_dmabuf_up
+rxe_lossless_wire
 wait_for 60 ping -c1 -W1 "$PEER_IP" || die "peer $PEER_IP unreachable"
 if [ "$NODE_ID" = 0 ]; then
 	"$demo" server "$size" 18515 "$P2PBAR_RUN/fill.txt" || die "server failed"

@@ -20,13 +20,7 @@ rxe_counters() {
 }
 
 rxe_p2pbar_up
-# rxe bounds a requester's packets in flight, not a responder's READ
-# replies: a 64 MiB READ is answered by one burst of 16k packets, and the
-# default qdisc (fq_codel: 10240 packets, and CoDel drops on queueing delay)
-# drops part of it; each drop costs the requester a 4 s retransmit timeout
-# (rxe0 counters send_err, completer_retry_err). A deep FIFO keeps the
-# wire lossless.
-tc qdisc replace dev eth0 root pfifo limit 65536
+rxe_lossless_wire
 wait_for 60 ping -c1 -W1 "$PEER_IP" || die "peer $PEER_IP unreachable"
 
 if [ "$NODE_ID" = 0 ]; then

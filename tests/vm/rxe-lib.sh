@@ -16,6 +16,16 @@ rxe_dmabuf_up() {
 	wait_for 30 port_active rxe0 || die "rxe0 port never became active"
 }
 
+# Two guests: rxe bounds a requester's packets in flight, not a responder's
+# READ replies; a 64 MiB READ is answered by one burst of 16k packets, and
+# the default qdisc (fq_codel: 10240 packets, and CoDel drops on queueing
+# delay) drops part of it; each drop costs the requester a 4 s retransmit
+# timeout (rxe counters send_err, completer_retry_err). A deep FIFO keeps
+# the wire lossless.
+rxe_lossless_wire() {
+	tc qdisc replace dev eth0 root pfifo limit 65536 || die "cannot set eth0's qdisc"
+}
+
 # A fresh dmesg, rxe_dmabuf_up and p2pbar.ko; sets P2PBAR_DEV (the sysfs
 # device, for rxe_dmabuf_down) and P2PBAR_NODE (/dev/p2pbarN).
 rxe_p2pbar_up() {
