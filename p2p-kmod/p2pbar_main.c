@@ -97,6 +97,11 @@ static int p2pbar_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	INIT_LIST_HEAD(&p->bufs);
 	atomic_set(&p->pinned, 0);
 	atomic_set(&p->attachments, 0);
+	spin_lock_init(&p->lru_lock);
+	INIT_LIST_HEAD(&p->lru);
+	atomic64_set(&p->evictions, 0);
+	atomic64_set(&p->migrations, 0);
+	atomic64_set(&p->bytes_moved, 0);
 	p->minor = -1;
 	ret = p2pbar_allocator_init(&p->alloc, p->bar_size, PAGE_SIZE);
 	if (ret) {
