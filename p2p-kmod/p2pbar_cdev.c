@@ -83,19 +83,32 @@ static ssize_t attachments_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(attachments);
 
-#define P2PBAR_COUNTER_ATTR(name)					\
-static ssize_t name##_show(struct device *dev,				\
-			   struct device_attribute *attr, char *buf)	\
-{									\
-	struct p2pbar_dev *p = container_of(dev, struct p2pbar_dev, dev);	\
-									\
-	return sysfs_emit(buf, "%lld\n", atomic64_read(&p->name));	\
-}									\
-static DEVICE_ATTR_RO(name)
+static ssize_t evictions_show(struct device *dev,
+			      struct device_attribute *attr, char *buf)
+{
+	struct p2pbar_dev *p = container_of(dev, struct p2pbar_dev, dev);
 
-P2PBAR_COUNTER_ATTR(evictions);
-P2PBAR_COUNTER_ATTR(migrations);
-P2PBAR_COUNTER_ATTR(bytes_moved);
+	return sysfs_emit(buf, "%lld\n", atomic64_read(&p->evictions));
+}
+static DEVICE_ATTR_RO(evictions);
+
+static ssize_t migrations_show(struct device *dev,
+			       struct device_attribute *attr, char *buf)
+{
+	struct p2pbar_dev *p = container_of(dev, struct p2pbar_dev, dev);
+
+	return sysfs_emit(buf, "%lld\n", atomic64_read(&p->migrations));
+}
+static DEVICE_ATTR_RO(migrations);
+
+static ssize_t bytes_moved_show(struct device *dev,
+				struct device_attribute *attr, char *buf)
+{
+	struct p2pbar_dev *p = container_of(dev, struct p2pbar_dev, dev);
+
+	return sysfs_emit(buf, "%lld\n", atomic64_read(&p->bytes_moved));
+}
+static DEVICE_ATTR_RO(bytes_moved);
 
 /* 1 if dynamic importers' maps do not pin (CONFIG_DMABUF_MOVE_NOTIFY). */
 static ssize_t move_notify_show(struct device *dev,

@@ -33,7 +33,7 @@
  * DEVICE + FIXED is device-only (never evicted; importers without P2P
  * are refused), HOST + FIXED is host-only.
  */
-#define P2PBAR_ALLOC_FIXED	(1U << 0)
+#define P2PBAR_ALLOC_FIXED	0x1
 
 /*
  * INFO caps: what the running kernel offers. MOVE_NOTIFY: built with
@@ -41,8 +41,8 @@
  * (without it the dma-buf core pins a buffer while it is mapped). P2PDMA:
  * built with CONFIG_PCI_P2PDMA, PCI importers are topology-checked.
  */
-#define P2PBAR_CAP_MOVE_NOTIFY	(1ULL << 0)
-#define P2PBAR_CAP_P2PDMA	(1ULL << 1)
+#define P2PBAR_CAP_MOVE_NOTIFY	0x1ULL
+#define P2PBAR_CAP_P2PDMA	0x2ULL
 
 /**
  * struct p2pbar_info - P2PBAR_IOCTL_INFO: describe the device
