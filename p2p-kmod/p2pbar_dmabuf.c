@@ -31,6 +31,7 @@
 
 #include "p2pbar.h"
 #include "p2pbar_compat.h"
+#include "p2pbar_trace.h"
 
 /* sg_dma_len is 32 bits: keep each segment below 4 GiB, page aligned. */
 #define P2PBAR_MAX_SEG ALIGN_DOWN(UINT_MAX, PAGE_SIZE)
@@ -92,6 +93,7 @@ static int p2pbar_attach(struct dma_buf *dmabuf,
 
 	if (!at->peer2peer) {
 		ret = p2pbar_attach_nop2p(buf);
+		trace_p2pbar_attach(buf->id, at->dev, false, ret);
 		if (ret)
 			return ret;
 		goto count;
@@ -120,6 +122,7 @@ static int p2pbar_attach(struct dma_buf *dmabuf,
 #endif
 out:
 	up_read(&p->lock);
+	trace_p2pbar_attach(buf->id, at->dev, true, ret);
 	if (ret)
 		return ret;
 count:
@@ -150,6 +153,7 @@ static int p2pbar_pin(struct dma_buf_attachment *at)
 		p2pbar_promote(at);
 	buf->pin_count++;
 	atomic_inc(&buf->p->pinned);
+	trace_p2pbar_pin(buf->id, buf->pin_count);
 	return 0;
 }
 
@@ -162,6 +166,7 @@ static void p2pbar_unpin(struct dma_buf_attachment *at)
 		return;
 	buf->pin_count--;
 	atomic_dec(&buf->p->pinned);
+	trace_p2pbar_pin(buf->id, buf->pin_count);
 }
 
 /* HOST placement: the pages, DMA-mapped for the importer. */
@@ -223,6 +228,8 @@ static struct sg_table *p2pbar_map(struct dma_buf_attachment *at,
 		sgt = p2pbar_map_pages(at, dir, seg);
 		if (!IS_ERR(sgt))
 			buf->map_count++;
+		trace_p2pbar_map(buf->id, at->dev, buf->placement,
+				 PTR_ERR_OR_ZERO(sgt));
 		return sgt;
 	}
 	/* Attached without P2P, the buffer cannot be in DEVICE. */
@@ -262,6 +269,7 @@ static struct sg_table *p2pbar_map(struct dma_buf_attachment *at,
 	sgt->nents = nents;
 	buf->map_count++;
 	p2pbar_lru_touch(buf);
+	trace_p2pbar_map(buf->id, at->dev, buf->placement, 0);
 	return sgt;
 
 err_table:
@@ -631,6 +639,7 @@ void p2pbar_bufs_revoke(struct p2pbar_dev *p)
 
 	mutex_lock(&p->bufs_lock);
 	list_for_each_entry(buf, &p->bufs, node) {
+		trace_p2pbar_revoke(buf->id);
 		dma_resv_lock(buf->dmabuf->resv, NULL);
 		p2pbar_invalidate_mappings(buf->dmabuf);
 		dma_resv_unlock(buf->dmabuf->resv);

@@ -13,6 +13,9 @@
 
 #include "p2pbar.h"
 
+#define CREATE_TRACE_POINTS
+#include "p2pbar_trace.h"
+
 static int bar = -1;
 module_param(bar, int, 0444);
 MODULE_PARM_DESC(bar, "BAR to export (default -1: the largest prefetchable memory BAR)");

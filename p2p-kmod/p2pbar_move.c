@@ -38,6 +38,7 @@
 
 #include "p2pbar.h"
 #include "p2pbar_compat.h"
+#include "p2pbar_trace.h"
 
 /* Copy in chunks between rescheduling points. */
 #define P2PBAR_COPY_BATCH 256
@@ -255,7 +256,7 @@ int p2pbar_buf_move(struct p2pbar_buf *buf, u32 to, enum p2pbar_move_how how)
 
 	ret = p2pbar_new_storage(buf, to, how, &offset, &pages);
 	if (ret)
-		return ret;
+		goto out;
 
 	p2pbar_invalidate_mappings(dmabuf);
 	if (buf->map_count || buf->vmapped) {
@@ -302,9 +303,12 @@ int p2pbar_buf_move(struct p2pbar_buf *buf, u32 to, enum p2pbar_move_how how)
 	dev_dbg(&p->dev, "buffer %llu moved to %s%s\n", buf->id,
 		to == P2PBAR_PLACEMENT_HOST ? "host" : "device",
 		how == P2PBAR_MOVE_EVICTION ? " (evicted)" : "");
-	return 0;
+	goto out;
 
 err_free:
 	p2pbar_free_storage(buf, to, offset, pages);
+out:
+	trace_p2pbar_move(buf->id, to, buf->size, how == P2PBAR_MOVE_EVICTION,
+			  ret);
 	return ret;
 }

@@ -179,7 +179,8 @@ static const char *sgt_place(struct sg_table *sgt)
 static void case_static(struct dma_buf *buf, bool fixed)
 {
 	struct dma_buf_attachment *watch = attach(buf, 0), *at;
-	int before;
+	struct sg_table *sgt;
+	int before, notified;
 
 	if (IS_ERR(watch)) {
 		report(false, "static_attach", "watcher attach: %ld", PTR_ERR(watch));
@@ -194,10 +195,17 @@ static void case_static(struct dma_buf *buf, bool fixed)
 		       "want it served from HOST");
 		goto out;
 	}
-	report(!fixed && at->sgt && sg_page(at->sgt->sgl) &&
-	       atomic_read(&moves) == before + 1, "static_attach",
-	       "static importer got %s memory, %d move_notify to the watcher",
-	       at->sgt ? sgt_place(at->sgt) : "no", atomic_read(&moves) - before);
+	notified = atomic_read(&moves) - before;
+	sgt = dma_buf_map_attachment_unlocked(at, DMA_BIDIRECTIONAL);
+	if (IS_ERR(sgt)) {
+		report(false, "static_attach", "map: %ld", PTR_ERR(sgt));
+	} else {
+		report(!fixed && sg_page(sgt->sgl) && notified == 1,
+		       "static_attach",
+		       "static importer got %s memory, %d move_notify to the watcher",
+		       sgt_place(sgt), notified);
+		dma_buf_unmap_attachment_unlocked(at, sgt, DMA_BIDIRECTIONAL);
+	}
 	dma_buf_detach(buf, at);
 out:
 	dma_buf_detach(buf, watch);
@@ -602,7 +610,8 @@ static ssize_t control_write(struct file *file, const char __user *ubuf,
 		   sscanf(cmd, "runfixed %d %llx", &fd, &phys) >= 1 ||
 		   sscanf(cmd, "map %d %llx", &fd, &phys) >= 1 ||
 		   sscanf(cmd, "hold %d", &fd) == 1 ||
-		   sscanf(cmd, "hold-%7[a-z] %d", how, &fd) == 2) {
+		   (!strncmp(cmd, "hold-", 5) &&
+		    sscanf(cmd + 5, "%7s %d", how, &fd) == 2)) {
 		buf = dma_buf_get(fd);
 		if (IS_ERR(buf)) {
 			mutex_unlock(&st_lock);

@@ -21,6 +21,9 @@
  *   notify /dev/p2pbarN      RDMA WRITE/READ on a dma-buf MR while a child
  *                            process keeps delivering move_notify
  *                            (tests/rxe/notify-kmod); every byte checked
+ *   migrate /dev/p2pbarN     RDMA WRITE/READ on a dma-buf MR while a child
+ *                            process moves the buffer DEVICE<->HOST 100
+ *                            times (P2PBAR_IOCTL_MIGRATE); every byte checked
  *
  * One rxe device, two RC QPs connected to each other (loopback).
  */
@@ -782,6 +785,104 @@ static int case_notify(int argc, char **argv)
 	return 0;
 }
 
+#define NMIGRATE 100
+
+/* Child: move the buffer back and forth; counts in *moved, -errno on failure. */
+static void migrator(const char *node, int fd, volatile int64_t *moved)
+{
+	int dev = open(node, O_RDWR | O_CLOEXEC);
+
+	for (int i = 0; dev >= 0 && i < NMIGRATE; i++) {
+		struct p2pbar_migrate m = { .argsz = sizeof(m),
+					    .fd = fd,
+					    .placement = i % 2 ? P2PBAR_PLACEMENT_DEVICE
+							       : P2PBAR_PLACEMENT_HOST };
+
+		if (ioctl(dev, P2PBAR_IOCTL_MIGRATE, &m)) {
+			*moved = -errno;
+			_exit(1);
+		}
+		*moved = i + 1;
+		usleep(20000);
+	}
+	_exit(dev < 0);
+}
+
+static int case_migrate(int argc, char **argv)
+{
+	const size_t len = 4 << 20, chunk = 256 << 10;
+	volatile int64_t *moved;
+	struct ibv_mr *hmr, *h2mr, *dmr;
+	uint8_t *h, *h2;
+	int iters = 0, status;
+	struct rdma r;
+	struct dbuf b;
+	pid_t child;
+
+	if (argc < 3)
+		FAIL("migrate /dev/p2pbarN");
+	rdma_open(&r);
+	b = dbuf_p2pbar(argv[2], len);
+	dbuf_map(&b);
+	h = malloc(chunk);
+	h2 = malloc(chunk);
+	hmr = ibv_reg_mr(r.pd, h, chunk, ACCESS_ALL);
+	h2mr = ibv_reg_mr(r.pd, h2, chunk, ACCESS_ALL);
+	dmr = ibv_reg_dmabuf_mr(r.pd, 0, len, IOVA_BASE, b.fd, ACCESS_ALL);
+	if (!hmr || !h2mr || !dmr)
+		FAIL("migrate: MRs: %s", strerror(errno));
+	moved = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (moved == MAP_FAILED)
+		FAIL("mmap");
+	*moved = 0;
+
+	child = fork();
+	if (child < 0)
+		FAIL("fork");
+	if (!child)
+		migrator(argv[2], b.fd, moved);
+
+	/* Stream until the migrator is done; every chunk read back and checked. */
+	while (waitpid(child, &status, WNOHANG) == 0) {
+		uint64_t at = (uint64_t)(iters * 37 % 15) * chunk + 5;
+		uint64_t seed = 0x5eed00 + iters++;
+
+		fill(h, chunk, seed);
+		post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk, dmr->rkey,
+		     IOVA_BASE + at);
+		wait_wc(&r, 1);
+		memset(h2, 0, chunk);
+		post(r.qp[0], IBV_WR_RDMA_READ, h2mr, (uintptr_t)h2, chunk, dmr->rkey,
+		     IOVA_BASE + at);
+		wait_wc(&r, 1);
+		check("READ back while migrating", h2, chunk, seed);
+		check("dma-buf content while migrating", b.map + at, chunk, seed);
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) || *moved != NMIGRATE)
+		FAIL("migrator stopped after %" PRId64 " moves (%s)", *moved,
+		     *moved < 0 ? strerror((int)-*moved) : "exit status");
+	printf("ok %d x %zu B WRITE+READ verified while the buffer moved %d times "
+	       "DEVICE<->HOST\n",
+	       iters, chunk, NMIGRATE);
+	/* Last move was to DEVICE: the whole MR, written once more, checked. */
+	for (size_t at = 0; at < len; at += chunk) {
+		fill(h, chunk, 0xfeed + at);
+		post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk, dmr->rkey,
+		     IOVA_BASE + at);
+		wait_wc(&r, 1);
+		check("WRITE after the migrations", b.map + at, chunk, 0xfeed + at);
+	}
+	printf("RESULT: rxe dma-buf MR: %d x 256 KiB WRITE+READ, zero corrupted bytes, "
+	       "across %d migrations DEVICE<->HOST under traffic\n",
+	       iters, NMIGRATE);
+	ibv_dereg_mr(dmr);
+	ibv_dereg_mr(hmr);
+	ibv_dereg_mr(h2mr);
+	dbuf_free(&b);
+	rdma_close(&r);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -795,5 +896,7 @@ int main(int argc, char **argv)
 		return case_badinput(argc, argv);
 	if (!strcmp(argv[1], "notify"))
 		return case_notify(argc, argv);
+	if (!strcmp(argv[1], "migrate"))
+		return case_migrate(argc, argv);
 	FAIL("unknown case %s", argv[1]);
 }

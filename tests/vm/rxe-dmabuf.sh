@@ -5,6 +5,7 @@
 # is not modified), then each case of tests/rxe/rxe-dmabuf-test.c given as
 # an argument runs. dmesg must stay free of warnings.
 #   probe | badinput | notify (move_notify under traffic) |
+#   migrate (the buffer moves DEVICE<->HOST under traffic) |
 #   p2pbar (data via p2pbar; leaves fill.txt for tests/host/exporter-verify.py) |
 #   udmabuf | vgem (the same data test on dma-bufs of other exporters)
 set -euo pipefail
@@ -30,6 +31,15 @@ for c in "$@"; do
 		rmmod dmabuf_notify
 		;;
 	badinput) "$t" badinput "$node" || die "case badinput" ;;
+	migrate)
+		if [ "$(cat "$dev/move_notify")" = 1 ]; then
+			log "move-notify kernel: rxe must let go of its vmap on every move"
+		else
+			log "stock kernel: rxe only vmaps (no map, so no pin): the buffer can move"
+		fi
+		"$t" migrate "$node" || die "case migrate"
+		cat "$dev/migrations" "$dev/bytes_moved"
+		;;
 	p2pbar) "$t" data p2pbar "$node" "$P2PBAR_RUN/fill.txt" || die "case p2pbar" ;;
 	udmabuf)
 		[ -e /dev/udmabuf ] || modprobe udmabuf || die "no udmabuf"
