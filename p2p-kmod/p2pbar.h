@@ -97,6 +97,7 @@ struct p2pbar_dev {
  * @moves:     moves between placements
  * @attachments: importers attached
  * @nop2p:     importers attached without peer2peer: they pin HOST
+ * @revoked:   RESET or unbind revoked it: maps fail, faults SIGBUS
  *
  * @placement, @offset, @pages, @vaddr, @pin_count, @map_count, @vmapped
  * and @moves change only under the dma-buf's reservation lock.
@@ -120,7 +121,14 @@ struct p2pbar_buf {
 	u64 moves;
 	atomic_t attachments;
 	atomic_t nop2p;
+	bool revoked;
 };
+
+/* Revoked by RESET or unbind: no new use of the memory. */
+static inline bool p2pbar_buf_dead(struct p2pbar_buf *buf)
+{
+	return READ_ONCE(buf->revoked) || READ_ONCE(buf->p->gone);
+}
 
 /* How p2pbar_buf_move() may find room in the BAR. */
 enum p2pbar_move_how {
@@ -140,7 +148,7 @@ int p2pbar_buf_export(struct p2pbar_dev *p, struct p2pbar_alloc *args,
 		      struct dma_buf **dmabuf);
 int p2pbar_buf_info(struct p2pbar_dev *p, struct p2pbar_buf_info *args);
 int p2pbar_buf_migrate(struct p2pbar_dev *p, int fd, u32 placement);
-void p2pbar_bufs_revoke(struct p2pbar_dev *p);
+u64 p2pbar_bufs_revoke(struct p2pbar_dev *p, bool reset);
 
 int p2pbar_buf_move(struct p2pbar_buf *buf, u32 to, enum p2pbar_move_how how);
 int p2pbar_bar_alloc(struct p2pbar_dev *p, u64 len, u64 align, u64 *offset);

@@ -91,6 +91,8 @@ static int p2pbar_attach(struct dma_buf *dmabuf,
 	struct p2pbar_dev *p = buf->p;
 	int ret = 0;
 
+	if (p2pbar_buf_dead(buf))
+		return -ENODEV;
 	if (!at->peer2peer) {
 		ret = p2pbar_attach_nop2p(buf);
 		trace_p2pbar_attach(buf->id, at->dev, false, ret);
@@ -147,7 +149,7 @@ static int p2pbar_pin(struct dma_buf_attachment *at)
 	struct p2pbar_buf *buf = at->dmabuf->priv;
 
 	dma_resv_assert_held(at->dmabuf->resv);
-	if (READ_ONCE(buf->p->gone))
+	if (p2pbar_buf_dead(buf))
 		return -ENODEV;
 	if (!buf->pin_count)
 		p2pbar_promote(at);
@@ -217,7 +219,7 @@ static struct sg_table *p2pbar_map(struct dma_buf_attachment *at,
 	int ret;
 
 	dma_resv_assert_held(at->dmabuf->resv);
-	if (READ_ONCE(p->gone))
+	if (p2pbar_buf_dead(buf))
 		return ERR_PTR(-ENODEV);
 	seg = min_t(u64, dma_get_max_seg_size(at->dev), P2PBAR_MAX_SEG);
 	if (seg >= PAGE_SIZE)
@@ -333,7 +335,7 @@ static int p2pbar_begin_cpu_access(struct dma_buf *dmabuf,
 {
 	struct p2pbar_buf *buf = dmabuf->priv;
 
-	return READ_ONCE(buf->p->gone) ? -ENODEV : 0;
+	return p2pbar_buf_dead(buf) ? -ENODEV : 0;
 }
 
 static int p2pbar_end_cpu_access(struct dma_buf *dmabuf,
@@ -361,7 +363,7 @@ static vm_fault_t p2pbar_fault(struct vm_fault *vmf)
 	if (dma_resv_lock_interruptible(resv, NULL))
 		return VM_FAULT_NOPAGE; /* a signal: the access is retried */
 	down_read(&p->lock);
-	if (p->gone)
+	if (p->gone || buf->revoked)
 		ret = VM_FAULT_SIGBUS;
 	else if (buf->placement == P2PBAR_PLACEMENT_HOST)
 		ret = vmf_insert_pfn_prot(vma, vmf->address,
@@ -392,7 +394,7 @@ static int p2pbar_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 		return -EINVAL;
 	if (vma->vm_pgoff >= pages || vma_pages(vma) > pages - vma->vm_pgoff)
 		return -EINVAL;
-	if (READ_ONCE(buf->p->gone))
+	if (p2pbar_buf_dead(buf))
 		return -ENODEV;
 	vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_page_prot = pgprot_writecombine(vm_get_page_prot(vma->vm_flags));
@@ -623,25 +625,63 @@ int p2pbar_buf_info(struct p2pbar_dev *p, struct p2pbar_buf_info *args)
 }
 
 /*
- * The device is gone (p->gone is set). Tell dynamic importers, under the
- * reservation lock as the core requires, so they drop their mappings (a
- * new map fails with -ENODEV); then zap every CPU mapping so the next
- * access faults and gets SIGBUS. A buffer on the list cannot be freed
- * while we hold bufs_lock (release takes it), so its dma_buf and struct
- * file are still there; if the file count already hit zero no mapping is
- * left. Lock order: bufs_lock > dma_resv; nothing takes them the other
- * way round.
+ * RESET: the BAR range of a revoked DEVICE buffer goes back to the
+ * allocator, its storage becomes zeroed HOST pages nobody may map. So
+ * the BAR is whole again for new buffers, and a kernel user that still
+ * vmaps the dead buffer writes into those pages, never into a range
+ * reused by another buffer. Not if an importer still holds BAR
+ * addresses (a pin, an sg_table, our vmap): then the range stays taken
+ * until the buffer is released, so no DMA can hit a new buffer.
  */
-void p2pbar_bufs_revoke(struct p2pbar_dev *p)
+static void p2pbar_buf_revoke_range(struct p2pbar_buf *buf)
+{
+	struct page **pages;
+
+	if (buf->placement != P2PBAR_PLACEMENT_DEVICE || buf->pin_count ||
+	    buf->map_count || buf->vmapped)
+		return;
+	pages = p2pbar_pages_alloc(buf->size, GFP_KERNEL | __GFP_ZERO);
+	if (!pages)
+		return;
+	spin_lock(&buf->p->lru_lock);
+	list_del_init(&buf->lru);
+	spin_unlock(&buf->p->lru_lock);
+	p2pbar_range_free(&buf->p->alloc, buf->offset, buf->size);
+	buf->pages = pages;
+	buf->offset = 0;
+	buf->placement = P2PBAR_PLACEMENT_HOST;
+}
+
+/*
+ * Revoke every buffer: on unbind (p->gone is set) or RESET (@reset).
+ * Tell dynamic importers, under the reservation lock as the core
+ * requires, so they drop their mappings (a new map fails with -ENODEV);
+ * then zap every CPU mapping so the next access faults and gets SIGBUS.
+ * A buffer on the list cannot be freed while we hold bufs_lock (release
+ * takes it), so its dma_buf and struct file are still there; if the
+ * file count already hit zero no mapping is left. Lock order: bufs_lock
+ * > dma_resv; nothing takes them the other way round. Returns how many
+ * buffers were revoked.
+ */
+u64 p2pbar_bufs_revoke(struct p2pbar_dev *p, bool reset)
 {
 	struct p2pbar_buf *buf;
 	struct file *f;
+	u64 n = 0;
 
 	mutex_lock(&p->bufs_lock);
 	list_for_each_entry(buf, &p->bufs, node) {
-		trace_p2pbar_revoke(buf->id);
 		dma_resv_lock(buf->dmabuf->resv, NULL);
+		if (buf->revoked) {
+			dma_resv_unlock(buf->dmabuf->resv);
+			continue;
+		}
+		trace_p2pbar_revoke(buf->id);
+		WRITE_ONCE(buf->revoked, true);
+		n++;
 		p2pbar_invalidate_mappings(buf->dmabuf);
+		if (reset)
+			p2pbar_buf_revoke_range(buf);
 		dma_resv_unlock(buf->dmabuf->resv);
 
 		f = get_file_active(&buf->dmabuf->file);
@@ -650,10 +690,11 @@ void p2pbar_bufs_revoke(struct p2pbar_dev *p)
 		unmap_mapping_range(f->f_mapping, 0, 0, 1);
 		fput(f);
 	}
-	if (p->nbufs)
-		dev_info(&p->dev, "device gone with %llu live buffers; they fail with -ENODEV from now on\n",
-			 p->nbufs);
+	if (n)
+		dev_info(&p->dev, "%s: %llu live buffers revoked; they fail with -ENODEV from now on\n",
+			 reset ? "reset" : "device gone", n);
 	mutex_unlock(&p->bufs_lock);
+	return n;
 }
 
 P2PBAR_IMPORT_NS_DMA_BUF();

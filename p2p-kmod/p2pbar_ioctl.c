@@ -150,6 +150,20 @@ static int p2pbar_ioctl_buf_info(struct p2pbar_dev *p, void __user *uarg)
 	return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
 }
 
+static int p2pbar_ioctl_reset(struct p2pbar_dev *p, void __user *uarg)
+{
+	struct p2pbar_reset a;
+	int ret;
+
+	ret = p2pbar_get_args(&a, sizeof(a), uarg);
+	if (ret)
+		return ret;
+	if (a.flags || !p2pbar_zeroed(a.reserved, ARRAY_SIZE(a.reserved)))
+		return -EINVAL;
+	a.revoked = p2pbar_bufs_revoke(p, true);
+	return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
+}
+
 static int p2pbar_ioctl_migrate(struct p2pbar_dev *p, void __user *uarg)
 {
 	struct p2pbar_migrate a;
@@ -176,12 +190,14 @@ long p2pbar_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	BUILD_BUG_ON(sizeof(struct p2pbar_alloc) != 80);
 	BUILD_BUG_ON(sizeof(struct p2pbar_buf_info) != 88);
 	BUILD_BUG_ON(sizeof(struct p2pbar_migrate) != 48);
+	BUILD_BUG_ON(sizeof(struct p2pbar_reset) != 32);
 
 	switch (cmd) {
 	case P2PBAR_IOCTL_INFO:
 	case P2PBAR_IOCTL_ALLOC:
 	case P2PBAR_IOCTL_BUF_INFO:
 	case P2PBAR_IOCTL_MIGRATE:
+	case P2PBAR_IOCTL_RESET:
 		break;
 	default:
 		return -ENOTTY;
@@ -196,6 +212,8 @@ long p2pbar_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return p2pbar_ioctl_alloc(p, uarg);
 	case P2PBAR_IOCTL_MIGRATE:
 		return p2pbar_ioctl_migrate(p, uarg);
+	case P2PBAR_IOCTL_RESET:
+		return p2pbar_ioctl_reset(p, uarg);
 	default:
 		return p2pbar_ioctl_buf_info(p, uarg);
 	}

@@ -159,7 +159,7 @@ static void p2pbar_remove(struct pci_dev *pdev)
 	p->gone = true;
 	p->pdev = NULL;
 	up_write(&p->lock);
-	p2pbar_bufs_revoke(p);
+	p2pbar_bufs_revoke(p, false);
 
 	pci_clear_master(pdev);
 	pci_release_region(pdev, b);

@@ -240,7 +240,7 @@ int p2pbar_buf_move(struct p2pbar_buf *buf, u32 to, enum p2pbar_move_how how)
 	dma_resv_assert_held(dmabuf->resv);
 	if (buf->placement == to)
 		return 0;
-	if (READ_ONCE(p->gone))
+	if (p2pbar_buf_dead(buf))
 		return -ENODEV;
 	if (buf->flags & P2PBAR_ALLOC_FIXED)
 		return -EPERM;

@@ -11,12 +11,17 @@
  *             and eviction; a held map pins on a stock kernel (no
  *             CONFIG_DMABUF_MOVE_NOTIFY) and is revoked by move_notify on
  *             one with it; a static importer pins HOST
+ *   reset     RESET revokes every buffer: the importer is notified and
+ *             its map fails with ENODEV, CPU mappings SIGBUS, MIGRATE and
+ *             mmap ENODEV, the BAR is free for new buffers at once
  * Prints RESULT: lines with the figures; exits non-zero on any failure.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -355,6 +360,72 @@ static int case_pinned(void)
 	return 0;
 }
 
+static sigjmp_buf jb;
+
+static void on_sigbus(int sig)
+{
+	siglongjmp(jb, sig);
+}
+
+/* Read a word; returns the signal it raised (0 if none). */
+static int touch(volatile uint64_t *p)
+{
+	struct sigaction sa = { .sa_handler = on_sigbus }, old;
+	int sig;
+
+	sigaction(SIGBUS, &sa, &old);
+	sig = sigsetjmp(jb, 1);
+	if (!sig)
+		(void)*p;
+	sigaction(SIGBUS, &old, NULL);
+	return sig;
+}
+
+static int case_reset(void)
+{
+	struct p2pbar_info in = info();
+	uint64_t len = in.bar_size / 4;
+	int a = alloc(len, P2PBAR_PLACEMENT_DEVICE, 0);
+	int f = alloc(len, P2PBAR_PLACEMENT_DEVICE, P2PBAR_ALLOC_FIXED);
+	int h = alloc(len, P2PBAR_PLACEMENT_HOST, 0);
+	uint64_t *ma = map(a, len), *mh = map(h, len);
+	struct p2pbar_reset r = { .argsz = sizeof(r), .flags = 1 };
+	int big;
+
+	ma[0] = 1;
+	mh[0] = 2;
+	st("hold %d", a);
+	expect("RESET flags", ioctl(dev, P2PBAR_IOCTL_RESET, &r) ? -errno : 0, EINVAL);
+	r.flags = 0;
+	expect("RESET", ioctl(dev, P2PBAR_IOCTL_RESET, &r) ? -errno : 0, 0);
+	if (r.revoked != 3)
+		fail("RESET revoked %" PRIu64 " buffers, want 3", (uint64_t)r.revoked);
+	if (touch(ma) != SIGBUS || touch(mh) != SIGBUS)
+		fail("CPU access to a revoked buffer did not raise SIGBUS");
+	printf("ok: CPU mappings of revoked DEVICE and HOST buffers raise SIGBUS\n");
+	expect("MIGRATE a revoked buffer", migrate(h, P2PBAR_PLACEMENT_DEVICE), ENODEV);
+	if (mmap(NULL, len, PROT_READ, MAP_SHARED, a, 0) != MAP_FAILED || errno != ENODEV)
+		fail("mmap of a revoked buffer: %s", strerror(errno));
+	printf("ok: mmap of a revoked buffer -> ENODEV\n");
+	/* The importer was told, its map fails, vmap stays harmless. */
+	st("gone", 0);
+	/* Nobody holds BAR addresses: the whole BAR is free again. */
+	if (info().used)
+		fail("%" PRIu64 " bytes of BAR still used after RESET", (uint64_t)info().used);
+	big = alloc(in.bar_size, P2PBAR_PLACEMENT_DEVICE, P2PBAR_ALLOC_FIXED);
+	close(big);
+	munmap(ma, len);
+	munmap(mh, len);
+	close(a);
+	close(f);
+	close(h);
+	if (info().used || info().buffers)
+		fail("leak after RESET");
+	printf("RESULT: RESET revoked 3 buffers: importer notified, map ENODEV, SIGBUS on "
+	       "CPU access, MIGRATE/mmap ENODEV, BAR whole again for new buffers\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
@@ -373,6 +444,8 @@ int main(int argc, char **argv)
 		return case_migrate_errors();
 	if (!strcmp(argv[1], "pinned"))
 		return case_pinned();
+	if (!strcmp(argv[1], "reset"))
+		return case_reset();
 	fprintf(stderr, "unknown case %s\n", argv[1]);
 	return 2;
 }

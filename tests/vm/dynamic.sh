@@ -1,6 +1,6 @@
 #!/bin/bash
 # Dynamic placement tests in one guest: load p2pbar.ko (and the test
-# importer for "pinned") and run each case of
+# importer for "pinned" and "reset") and run each case of
 # tests/dynamic/p2pbar-dynamic.c given as an argument.
 set -euo pipefail
 . "$P2PBAR_SRC/tests/vm/lib.sh"
@@ -16,12 +16,12 @@ else
 fi
 for c in "$@"; do
 	log "case $c"
-	if [ "$c" = pinned ]; then
+	if [ "$c" = pinned ] || [ "$c" = reset ]; then
 		insmod "$P2PBAR_BUILD/p2p-kmod/selftest/p2pbar_selftest.ko" ||
 			die "cannot load p2pbar_selftest.ko"
 	fi
 	"$t" "$c" "$node" || die "case $c"
-	if [ "$c" = pinned ]; then
+	if [ "$c" = pinned ] || [ "$c" = reset ]; then
 		rmmod p2pbar_selftest || die "p2pbar_selftest does not unload"
 	fi
 done

@@ -184,9 +184,31 @@ struct p2pbar_migrate {
 	__u64 reserved[4];
 };
 
+/**
+ * struct p2pbar_reset - P2PBAR_IOCTL_RESET: revoke every buffer
+ * @argsz:	in: sizeof(struct p2pbar_reset)
+ * @flags:	in: must be 0
+ * @revoked:	out: buffers revoked by this call
+ * @reserved:	in: zero
+ *
+ * As if the device had been reset: every live buffer of the device is
+ * revoked. Dynamic importers get move_notify and every later map, pin,
+ * attach, mmap or MIGRATE of the buffer fails with ENODEV; CPU mappings
+ * raise SIGBUS. The fds stay valid until closed. The BAR ranges of
+ * revoked buffers no importer holds are free for new buffers at once;
+ * the others when their last reference goes. The device stays bound.
+ */
+struct p2pbar_reset {
+	__u32 argsz;
+	__u32 flags;
+	__u64 revoked;
+	__u64 reserved[2];
+};
+
 #define P2PBAR_IOCTL_INFO	_IO(P2PBAR_IOCTL_TYPE, 0x00)
 #define P2PBAR_IOCTL_ALLOC	_IO(P2PBAR_IOCTL_TYPE, 0x01)
 #define P2PBAR_IOCTL_BUF_INFO	_IO(P2PBAR_IOCTL_TYPE, 0x02)
 #define P2PBAR_IOCTL_MIGRATE	_IO(P2PBAR_IOCTL_TYPE, 0x03)
+#define P2PBAR_IOCTL_RESET	_IO(P2PBAR_IOCTL_TYPE, 0x04)
 
 #endif /* _UAPI_LINUX_P2PBAR_H */
