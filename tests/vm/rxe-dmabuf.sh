@@ -6,6 +6,7 @@
 # an argument runs. dmesg must stay free of warnings.
 #   probe | badinput | notify (move_notify under traffic) |
 #   migrate (the buffer moves DEVICE<->HOST under traffic) |
+#   revoke-reset | revoke-unbind (RESET / unbind under traffic) |
 #   p2pbar (data via p2pbar; leaves fill.txt for tests/host/exporter-verify.py) |
 #   udmabuf | vgem (the same data test on dma-bufs of other exporters)
 set -euo pipefail
@@ -31,13 +32,22 @@ for c in "$@"; do
 		rmmod dmabuf_notify
 		;;
 	badinput) "$t" badinput "$node" || die "case badinput" ;;
+	revoke-reset | revoke-unbind)
+		pci=$(basename "$(readlink -f "$dev/device")")
+		"$t" revoke "${c#revoke-}" "$node" "$pci" || die "case $c"
+		if [ "$c" = revoke-unbind ]; then
+			echo "$pci" >/sys/bus/pci/drivers/p2pbar/bind || die "cannot rebind $pci"
+			dev=$(p2pbar_sysfs) || die "no p2pbar device after rebinding"
+			node=/dev/$(basename "$dev")
+		fi
+		;;
 	migrate)
 		if [ "$(cat "$dev/move_notify")" = 1 ]; then
 			log "move-notify kernel: rxe must let go of its vmap on every move"
 		else
 			log "stock kernel: rxe only vmaps (no map, so no pin): the buffer can move"
 		fi
-		"$t" migrate "$node" || die "case migrate"
+		"$t" migrate "$node" "$P2PBAR_RUN/fill.txt" || die "case migrate"
 		cat "$dev/migrations" "$dev/bytes_moved"
 		;;
 	p2pbar) "$t" data p2pbar "$node" "$P2PBAR_RUN/fill.txt" || die "case p2pbar" ;;
