@@ -174,7 +174,9 @@ int p2pbar_get_stats(struct p2pbar_dev *dev, struct p2pbar_stats *st)
 	} counters[] = {
 		{ "bar_size", &st->bar_size },	     { "used", &st->used },
 		{ "buffers", &st->buffers },	     { "pinned", &st->pinned },
-		{ "attachments", &st->attachments },
+		{ "attachments", &st->attachments }, { "evictions", &st->evictions },
+		{ "migrations", &st->migrations },   { "bytes_moved", &st->bytes_moved },
+		{ "move_notify", &st->move_notify },
 	};
 
 	memset(st, 0, sizeof(*st));
@@ -190,8 +192,15 @@ int p2pbar_get_stats(struct p2pbar_dev *dev, struct p2pbar_stats *st)
 int p2pbar_alloc(struct p2pbar_dev *dev, uint64_t size, uint64_t align, uint32_t placement,
 		 struct p2pbar_buf *buf)
 {
+	return p2pbar_alloc_flags(dev, size, align, placement, 0, buf);
+}
+
+int p2pbar_alloc_flags(struct p2pbar_dev *dev, uint64_t size, uint64_t align, uint32_t placement,
+		       uint32_t flags, struct p2pbar_buf *buf)
+{
 	struct p2pbar_alloc a = {
 		.argsz = sizeof(a),
+		.flags = flags,
 		.length = size,
 		.align = align,
 		.placement = placement,
@@ -223,6 +232,28 @@ int p2pbar_buf_query(struct p2pbar_dev *dev, int fd, struct p2pbar_buf_info *inf
 	if (ioctl(dev->fd, P2PBAR_IOCTL_BUF_INFO, info))
 		return p2pbar_fail(-errno, "%s: BUF_INFO of fd %d: %s", dev->name, fd,
 				   strerror(errno));
+	return 0;
+}
+
+int p2pbar_migrate(struct p2pbar_dev *dev, int fd, uint32_t placement)
+{
+	struct p2pbar_migrate m = {
+		.argsz = sizeof(m),
+		.fd = fd,
+		.placement = placement,
+	};
+
+	if (ioctl(dev->fd, P2PBAR_IOCTL_MIGRATE, &m)) {
+		int err = errno;
+		const char *why = err == EPERM	  ? " (allocated FIXED)"
+				  : err == EBUSY  ? " (pinned or held by an importer)"
+				  : err == ENOSPC ? " (BAR full of buffers that cannot move)"
+						  : "";
+
+		return p2pbar_fail(-err, "%s: cannot move fd %d to %s: %s%s", dev->name, fd,
+				   placement == P2PBAR_PLACEMENT_HOST ? "host" : "device",
+				   strerror(err), why);
+	}
 	return 0;
 }
 

@@ -38,6 +38,11 @@ struct p2pbar_buf_info;
  * @next_id:  id of the next buffer
  * @pinned:   pins held on this device's buffers
  * @attachments: importers attached to this device's buffers
+ * @lru_lock: protects @lru and every buffer's @lru node
+ * @lru:      movable buffers in DEVICE placement, least recently used first
+ * @evictions: buffers moved to HOST to make room
+ * @migrations: moves of any kind
+ * @bytes_moved: bytes copied by moves
  * @debugfs:  /sys/kernel/debug/p2pbar/<pci name>
  *
  * The BAR's kernel mapping @bar_wc lives until the struct is released,
@@ -64,6 +69,11 @@ struct p2pbar_dev {
 	u64 next_id;
 	atomic_t pinned;
 	atomic_t attachments;
+	spinlock_t lru_lock; /* protects lru */
+	struct list_head lru;
+	atomic64_t evictions;
+	atomic64_t migrations;
+	atomic64_t bytes_moved;
 	struct dentry *debugfs;
 };
 
@@ -73,22 +83,58 @@ struct p2pbar_dev {
  * @dmabuf:    the dma-buf
  * @node:      in p->bufs
  * @id:        buffer id (uAPI)
+ * @lru:       in p->lru while movable and in DEVICE, under p->lru_lock
  * @offset:    where it starts in the BAR (placement DEVICE)
  * @size:      bytes, a multiple of PAGE_SIZE
- * @placement: P2PBAR_PLACEMENT_*; only DEVICE today, migration comes later
- * @pin_count: importer pins, under the dma-buf's reservation lock
+ * @align:     BAR alignment asked for at ALLOC
+ * @flags:     P2PBAR_ALLOC_* it was allocated with
+ * @placement: P2PBAR_PLACEMENT_*
+ * @pages:     the system pages of placement HOST, else NULL
+ * @vaddr:     kernel mapping of @pages while vmapped in HOST
+ * @pin_count: importer pins
+ * @map_count: sg_tables handed out and not yet unmapped
+ * @vmapped:   the dma-buf core holds our vmap
+ * @moves:     moves between placements
  * @attachments: importers attached
+ * @nop2p:     importers attached without peer2peer: they pin HOST
+ * @revoked:   RESET or unbind revoked it: maps fail, faults SIGBUS
+ *
+ * @placement, @offset, @pages, @vaddr, @pin_count, @map_count, @vmapped
+ * and @moves change only under the dma-buf's reservation lock.
  */
 struct p2pbar_buf {
 	struct p2pbar_dev *p;
 	struct dma_buf *dmabuf;
 	struct list_head node;
+	struct list_head lru;
 	u64 id;
 	u64 offset;
 	u64 size;
+	u64 align;
+	u32 flags;
 	u32 placement;
+	struct page **pages;
+	void *vaddr;
 	unsigned int pin_count;
+	unsigned int map_count;
+	bool vmapped;
+	u64 moves;
 	atomic_t attachments;
+	atomic_t nop2p;
+	bool revoked;
+};
+
+/* Revoked by RESET or unbind: no new use of the memory. */
+static inline bool p2pbar_buf_dead(struct p2pbar_buf *buf)
+{
+	return READ_ONCE(buf->revoked) || READ_ONCE(buf->p->gone);
+}
+
+/* How p2pbar_buf_move() may find room in the BAR. */
+enum p2pbar_move_how {
+	P2PBAR_MOVE_NO_EVICT,	/* only if there is room */
+	P2PBAR_MOVE_MAY_EVICT,	/* evict other buffers to make room */
+	P2PBAR_MOVE_EVICTION,	/* this move is an eviction (counted) */
 };
 
 int p2pbar_cdev_init(void);
@@ -101,7 +147,14 @@ long p2pbar_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 int p2pbar_buf_export(struct p2pbar_dev *p, struct p2pbar_alloc *args,
 		      struct dma_buf **dmabuf);
 int p2pbar_buf_info(struct p2pbar_dev *p, struct p2pbar_buf_info *args);
-void p2pbar_bufs_revoke(struct p2pbar_dev *p);
+int p2pbar_buf_migrate(struct p2pbar_dev *p, int fd, u32 placement);
+u64 p2pbar_bufs_revoke(struct p2pbar_dev *p, bool reset);
+
+int p2pbar_buf_move(struct p2pbar_buf *buf, u32 to, enum p2pbar_move_how how);
+int p2pbar_bar_alloc(struct p2pbar_dev *p, u64 len, u64 align, u64 *offset);
+struct page **p2pbar_pages_alloc(u64 size, gfp_t gfp);
+void p2pbar_pages_free(struct page **pages, u64 size);
+void p2pbar_lru_touch(struct p2pbar_buf *buf);
 
 void p2pbar_debugfs_init(void);
 void p2pbar_debugfs_exit(void);

@@ -83,6 +83,41 @@ static ssize_t attachments_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(attachments);
 
+static ssize_t evictions_show(struct device *dev,
+			      struct device_attribute *attr, char *buf)
+{
+	struct p2pbar_dev *p = container_of(dev, struct p2pbar_dev, dev);
+
+	return sysfs_emit(buf, "%lld\n", atomic64_read(&p->evictions));
+}
+static DEVICE_ATTR_RO(evictions);
+
+static ssize_t migrations_show(struct device *dev,
+			       struct device_attribute *attr, char *buf)
+{
+	struct p2pbar_dev *p = container_of(dev, struct p2pbar_dev, dev);
+
+	return sysfs_emit(buf, "%lld\n", atomic64_read(&p->migrations));
+}
+static DEVICE_ATTR_RO(migrations);
+
+static ssize_t bytes_moved_show(struct device *dev,
+				struct device_attribute *attr, char *buf)
+{
+	struct p2pbar_dev *p = container_of(dev, struct p2pbar_dev, dev);
+
+	return sysfs_emit(buf, "%lld\n", atomic64_read(&p->bytes_moved));
+}
+static DEVICE_ATTR_RO(bytes_moved);
+
+/* 1 if dynamic importers' maps do not pin (CONFIG_DMABUF_MOVE_NOTIFY). */
+static ssize_t move_notify_show(struct device *dev,
+				struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%d\n", IS_ENABLED(CONFIG_DMABUF_MOVE_NOTIFY));
+}
+static DEVICE_ATTR_RO(move_notify);
+
 static struct attribute *p2pbar_attrs[] = {
 	&dev_attr_bar.attr,
 	&dev_attr_bar_size.attr,
@@ -90,6 +125,10 @@ static struct attribute *p2pbar_attrs[] = {
 	&dev_attr_buffers.attr,
 	&dev_attr_pinned.attr,
 	&dev_attr_attachments.attr,
+	&dev_attr_evictions.attr,
+	&dev_attr_migrations.attr,
+	&dev_attr_bytes_moved.attr,
+	&dev_attr_move_notify.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(p2pbar);

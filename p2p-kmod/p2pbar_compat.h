@@ -47,6 +47,8 @@ static inline struct file *get_file_active(struct file **f)
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
 #define dma_buf_vmap_unlocked dma_buf_vmap
 #define dma_buf_vunmap_unlocked dma_buf_vunmap
+#define dma_buf_map_attachment_unlocked dma_buf_map_attachment
+#define dma_buf_unmap_attachment_unlocked dma_buf_unmap_attachment
 #endif
 
 /*
@@ -59,6 +61,17 @@ static inline struct file *get_file_active(struct file **f)
 #else
 #define P2PBAR_ATTACH_OPS_INVALIDATE move_notify
 #define p2pbar_invalidate_mappings dma_buf_move_notify
+#endif
+
+/* 6.10 dropped __assign_str()'s source argument (taken from __string()). */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#define P2PBAR_ASSIGN_STR(field, src)	\
+	do {					\
+		__assign_str(field);		\
+		(void)(src);			\
+	} while (0)
+#else
+#define P2PBAR_ASSIGN_STR(field, src) __assign_str(field, src)
 #endif
 
 #endif /* P2PBAR_COMPAT_H */

@@ -24,6 +24,9 @@ static int stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "buffers %llu\n", nbufs);
 	seq_printf(m, "pinned %d\n", atomic_read(&p->pinned));
 	seq_printf(m, "attachments %d\n", atomic_read(&p->attachments));
+	seq_printf(m, "evictions %lld\n", atomic64_read(&p->evictions));
+	seq_printf(m, "migrations %lld\n", atomic64_read(&p->migrations));
+	seq_printf(m, "bytes_moved %lld\n", atomic64_read(&p->bytes_moved));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(stats);
@@ -33,13 +36,15 @@ static int buffers_show(struct seq_file *m, void *unused)
 	struct p2pbar_dev *p = m->private;
 	struct p2pbar_buf *buf;
 
-	seq_puts(m, "id offset size placement attachments\n");
+	seq_puts(m, "id offset size placement attachments flags\n");
 	mutex_lock(&p->bufs_lock);
+	/* Unlocked peek at placement and offset: a snapshot for humans. */
 	list_for_each_entry(buf, &p->bufs, node)
-		seq_printf(m, "%llu %#llx %llu %s %d\n", buf->id, buf->offset,
-			   buf->size,
-			   buf->placement == P2PBAR_PLACEMENT_DEVICE ? "device" : "host",
-			   atomic_read(&buf->attachments));
+		seq_printf(m, "%llu %#llx %llu %s %d %#x\n", buf->id,
+			   READ_ONCE(buf->offset), buf->size,
+			   READ_ONCE(buf->placement) == P2PBAR_PLACEMENT_DEVICE ?
+			   "device" : "host",
+			   atomic_read(&buf->attachments), buf->flags);
 	mutex_unlock(&p->bufs_lock);
 	return 0;
 }

@@ -2,17 +2,18 @@
 /*
  * p2pbar: the dma-buf exporter.
  *
- * Every buffer is a page-aligned range of the BAR. The exporter is
+ * A buffer is a page-aligned range of the BAR (DEVICE) or system pages
+ * (HOST); p2pbar_move.c moves it between the two. The exporter is
  * dynamic (it has pin/unpin), so the dma-buf core calls map/unmap and
  * pin/unpin with the buffer's reservation lock held, and pins the buffer
- * for static importers itself. Static importers never get peer2peer, so
- * today they are refused at attach: only placement DEVICE exists, and an
- * importer that cannot do P2P must never see BAR addresses. When
- * placement HOST lands, such importers will get the buffer in host
- * memory instead.
+ * for static importers itself. An importer without peer2peer (every
+ * static one) must never see BAR addresses: attaching it moves the
+ * buffer to HOST and keeps it there while it is attached (a FIXED
+ * DEVICE buffer refuses it). A P2P importer that pins or maps a HOST
+ * buffer brings it back to DEVICE if the BAR has room.
  *
- * Lock order: dma_resv > p->lock (read); mmap_lock > p->lock (read);
- * p->bufs_lock > i_mmap_rwsem (zapping on unbind).
+ * Lock order: see p2pbar_move.c; also p->bufs_lock > i_mmap_rwsem
+ * (zapping on unbind).
  */
 #include <linux/dma-buf.h>
 #include <linux/dma-mapping.h>
@@ -25,10 +26,12 @@
 #include <linux/pci-p2pdma.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
+#include <linux/vmalloc.h>
 #include <uapi/linux/p2pbar.h>
 
 #include "p2pbar.h"
 #include "p2pbar_compat.h"
+#include "p2pbar_trace.h"
 
 /* sg_dma_len is 32 bits: keep each segment below 4 GiB, page aligned. */
 #define P2PBAR_MAX_SEG ALIGN_DOWN(UINT_MAX, PAGE_SIZE)
@@ -38,6 +41,49 @@
 
 static const struct dma_buf_ops p2pbar_dmabuf_ops;
 
+/*
+ * An importer that cannot reach the BAR: serve it from HOST, and count
+ * it so nothing moves the buffer back to DEVICE while it is attached.
+ * The core calls attach without the reservation lock.
+ */
+static int p2pbar_attach_nop2p(struct p2pbar_buf *buf)
+{
+	struct dma_resv *resv = buf->dmabuf->resv;
+	int ret;
+
+	ret = dma_resv_lock_interruptible(resv, NULL);
+	if (ret)
+		return ret;
+	if (buf->placement == P2PBAR_PLACEMENT_DEVICE &&
+	    (buf->flags & P2PBAR_ALLOC_FIXED))
+		ret = -EOPNOTSUPP;
+	else
+		ret = p2pbar_buf_move(buf, P2PBAR_PLACEMENT_HOST,
+				      P2PBAR_MOVE_NO_EVICT);
+	if (!ret)
+		atomic_inc(&buf->nop2p);
+	dma_resv_unlock(resv);
+	if (ret)
+		dev_dbg(&buf->p->dev, "buffer %llu: importer without peer2peer refused: %d\n",
+			buf->id, ret);
+	return ret;
+}
+
+/*
+ * A P2P importer uses a HOST buffer: bring it to DEVICE if the BAR has
+ * room and nothing holds it in HOST. Best effort: HOST serves P2P
+ * importers too.
+ */
+static void p2pbar_promote(struct dma_buf_attachment *at)
+{
+	struct p2pbar_buf *buf = at->dmabuf->priv;
+
+	if (at->peer2peer && buf->placement == P2PBAR_PLACEMENT_HOST &&
+	    !buf->map_count && !buf->vmapped)
+		p2pbar_buf_move(buf, P2PBAR_PLACEMENT_DEVICE,
+				P2PBAR_MOVE_NO_EVICT);
+}
+
 static int p2pbar_attach(struct dma_buf *dmabuf,
 			 struct dma_buf_attachment *at)
 {
@@ -45,8 +91,15 @@ static int p2pbar_attach(struct dma_buf *dmabuf,
 	struct p2pbar_dev *p = buf->p;
 	int ret = 0;
 
-	if (!at->peer2peer)
-		return -EOPNOTSUPP;
+	if (p2pbar_buf_dead(buf))
+		return -ENODEV;
+	if (!at->peer2peer) {
+		ret = p2pbar_attach_nop2p(buf);
+		trace_p2pbar_attach(buf->id, at->dev, false, ret);
+		if (ret)
+			return ret;
+		goto count;
+	}
 
 	down_read(&p->lock);
 	if (p->gone) {
@@ -69,11 +122,15 @@ static int p2pbar_attach(struct dma_buf *dmabuf,
 		goto out;
 	}
 #endif
-	atomic_inc(&buf->attachments);
-	atomic_inc(&p->attachments);
 out:
 	up_read(&p->lock);
-	return ret;
+	trace_p2pbar_attach(buf->id, at->dev, true, ret);
+	if (ret)
+		return ret;
+count:
+	atomic_inc(&buf->attachments);
+	atomic_inc(&p->attachments);
+	return 0;
 }
 
 static void p2pbar_detach(struct dma_buf *dmabuf,
@@ -81,6 +138,8 @@ static void p2pbar_detach(struct dma_buf *dmabuf,
 {
 	struct p2pbar_buf *buf = dmabuf->priv;
 
+	if (!at->peer2peer)
+		atomic_dec(&buf->nop2p);
 	atomic_dec(&buf->attachments);
 	atomic_dec(&buf->p->attachments);
 }
@@ -90,10 +149,13 @@ static int p2pbar_pin(struct dma_buf_attachment *at)
 	struct p2pbar_buf *buf = at->dmabuf->priv;
 
 	dma_resv_assert_held(at->dmabuf->resv);
-	if (READ_ONCE(buf->p->gone))
+	if (p2pbar_buf_dead(buf))
 		return -ENODEV;
+	if (!buf->pin_count)
+		p2pbar_promote(at);
 	buf->pin_count++;
 	atomic_inc(&buf->p->pinned);
+	trace_p2pbar_pin(buf->id, buf->pin_count);
 	return 0;
 }
 
@@ -106,13 +168,43 @@ static void p2pbar_unpin(struct dma_buf_attachment *at)
 		return;
 	buf->pin_count--;
 	atomic_dec(&buf->p->pinned);
+	trace_p2pbar_pin(buf->id, buf->pin_count);
+}
+
+/* HOST placement: the pages, DMA-mapped for the importer. */
+static struct sg_table *p2pbar_map_pages(struct dma_buf_attachment *at,
+					 enum dma_data_direction dir,
+					 unsigned int seg)
+{
+	struct p2pbar_buf *buf = at->dmabuf->priv;
+	struct sg_table *sgt;
+	int ret;
+
+	sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
+	if (!sgt)
+		return ERR_PTR(-ENOMEM);
+	ret = sg_alloc_table_from_pages_segment(sgt, buf->pages,
+						buf->size >> PAGE_SHIFT, 0,
+						buf->size, seg, GFP_KERNEL);
+	if (ret)
+		goto err_free;
+	ret = dma_map_sgtable(at->dev, sgt, dir, 0);
+	if (ret)
+		goto err_table;
+	return sgt;
+
+err_table:
+	sg_free_table(sgt);
+err_free:
+	kfree(sgt);
+	return ERR_PTR(ret);
 }
 
 /*
- * One dma_map_resource() of the whole range (an IOMMU gives one
+ * DEVICE: one dma_map_resource() of the whole range (an IOMMU gives one
  * contiguous IOVA range; without one it is the bus address), then split
  * into segments the importer accepts. No struct pages: sg_page() is
- * NULL, importers must use the DMA addresses only.
+ * NULL, importers must use the DMA addresses only. HOST: the pages.
  */
 static struct sg_table *p2pbar_map(struct dma_buf_attachment *at,
 				   enum dma_data_direction dir)
@@ -127,9 +219,24 @@ static struct sg_table *p2pbar_map(struct dma_buf_attachment *at,
 	int ret;
 
 	dma_resv_assert_held(at->dmabuf->resv);
+	if (p2pbar_buf_dead(buf))
+		return ERR_PTR(-ENODEV);
 	seg = min_t(u64, dma_get_max_seg_size(at->dev), P2PBAR_MAX_SEG);
 	if (seg >= PAGE_SIZE)
 		seg = ALIGN_DOWN(seg, PAGE_SIZE);
+	if (!buf->pin_count)
+		p2pbar_promote(at);
+	if (buf->placement == P2PBAR_PLACEMENT_HOST) {
+		sgt = p2pbar_map_pages(at, dir, seg);
+		if (!IS_ERR(sgt))
+			buf->map_count++;
+		trace_p2pbar_map(buf->id, at->dev, buf->placement,
+				 PTR_ERR_OR_ZERO(sgt));
+		return sgt;
+	}
+	/* Attached without P2P, the buffer cannot be in DEVICE. */
+	if (WARN_ON_ONCE(!at->peer2peer))
+		return ERR_PTR(-EOPNOTSUPP);
 	nents = DIV_ROUND_UP_ULL(buf->size, seg);
 
 	sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
@@ -162,6 +269,9 @@ static struct sg_table *p2pbar_map(struct dma_buf_attachment *at,
 		off += len;
 	}
 	sgt->nents = nents;
+	buf->map_count++;
+	p2pbar_lru_touch(buf);
+	trace_p2pbar_map(buf->id, at->dev, buf->placement, 0);
 	return sgt;
 
 err_table:
@@ -177,9 +287,18 @@ static void p2pbar_unmap(struct dma_buf_attachment *at, struct sg_table *sgt,
 	struct p2pbar_buf *buf = at->dmabuf->priv;
 
 	dma_resv_assert_held(at->dmabuf->resv);
-	/* Works after unbind too: it only undoes the importer's mapping. */
-	dma_unmap_resource(at->dev, sg_dma_address(sgt->sgl), buf->size, dir,
-			   DMA_ATTR_SKIP_CPU_SYNC);
+	/*
+	 * Works after unbind too: it only undoes the importer's mapping.
+	 * A buffer does not move while mapped, and a table of pages is one
+	 * of HOST placement whatever the buffer's placement is now.
+	 */
+	if (sg_page(sgt->sgl))
+		dma_unmap_sgtable(at->dev, sgt, dir, 0);
+	else
+		dma_unmap_resource(at->dev, sg_dma_address(sgt->sgl), buf->size,
+				   dir, DMA_ATTR_SKIP_CPU_SYNC);
+	if (!WARN_ON(!buf->map_count))
+		buf->map_count--;
 	sg_free_table(sgt);
 	kfree(sgt);
 }
@@ -194,20 +313,29 @@ static void p2pbar_release(struct dma_buf *dmabuf)
 	list_del(&buf->node);
 	p->nbufs--;
 	mutex_unlock(&p->bufs_lock);
+	spin_lock(&p->lru_lock);
+	list_del(&buf->lru);
+	spin_unlock(&p->lru_lock);
 	WARN_ON(buf->pin_count);
-	p2pbar_range_free(&p->alloc, buf->offset, buf->size);
+	if (buf->placement == P2PBAR_PLACEMENT_HOST)
+		p2pbar_pages_free(buf->pages, buf->size);
+	else
+		p2pbar_range_free(&p->alloc, buf->offset, buf->size);
 	dev_dbg(&p->dev, "buffer %llu freed\n", buf->id);
 	kfree(buf);
 	put_device(&p->dev);
 }
 
-/* BAR memory is not cached by the CPU: nothing to flush or invalidate. */
+/*
+ * BAR memory is not cached by the CPU, and HOST pages are coherent on
+ * the platforms we run on: nothing to flush or invalidate.
+ */
 static int p2pbar_begin_cpu_access(struct dma_buf *dmabuf,
 				   enum dma_data_direction dir)
 {
 	struct p2pbar_buf *buf = dmabuf->priv;
 
-	return READ_ONCE(buf->p->gone) ? -ENODEV : 0;
+	return p2pbar_buf_dead(buf) ? -ENODEV : 0;
 }
 
 static int p2pbar_end_cpu_access(struct dma_buf *dmabuf,
@@ -217,26 +345,38 @@ static int p2pbar_end_cpu_access(struct dma_buf *dmabuf,
 }
 
 /*
- * Insert the faulting page only; a later move or revoke zaps the
- * mapping and the next access faults again (or gets SIGBUS).
+ * Insert the faulting page only, from wherever the buffer is now; a
+ * later move or revoke zaps the mapping and the next access faults
+ * again (or gets SIGBUS). The reservation lock keeps the placement
+ * still meanwhile (mmap_lock > dma_resv is the documented order).
  */
 static vm_fault_t p2pbar_fault(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	struct p2pbar_buf *buf = vma->vm_private_data;
 	struct p2pbar_dev *p = buf->p;
+	struct dma_resv *resv = buf->dmabuf->resv;
 	vm_fault_t ret;
 
 	if (vmf->pgoff >= buf->size >> PAGE_SHIFT)
 		return VM_FAULT_SIGBUS;
+	if (dma_resv_lock_interruptible(resv, NULL))
+		return VM_FAULT_NOPAGE; /* a signal: the access is retried */
 	down_read(&p->lock);
-	if (p->gone || buf->placement != P2PBAR_PLACEMENT_DEVICE)
+	if (p->gone || buf->revoked)
 		ret = VM_FAULT_SIGBUS;
+	else if (buf->placement == P2PBAR_PLACEMENT_HOST)
+		ret = vmf_insert_pfn_prot(vma, vmf->address,
+					  page_to_pfn(buf->pages[vmf->pgoff]),
+					  vm_get_page_prot(vma->vm_flags));
 	else
 		ret = vmf_insert_pfn(vma, vmf->address,
 				     PHYS_PFN(p->bar_start + buf->offset) +
 				     vmf->pgoff);
 	up_read(&p->lock);
+	if (buf->placement == P2PBAR_PLACEMENT_DEVICE)
+		p2pbar_lru_touch(buf);
+	dma_resv_unlock(resv);
 	return ret;
 }
 
@@ -254,7 +394,7 @@ static int p2pbar_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 		return -EINVAL;
 	if (vma->vm_pgoff >= pages || vma_pages(vma) > pages - vma->vm_pgoff)
 		return -EINVAL;
-	if (READ_ONCE(buf->p->gone))
+	if (p2pbar_buf_dead(buf))
 		return -ENODEV;
 	vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_page_prot = pgprot_writecombine(vm_get_page_prot(vma->vm_flags));
@@ -264,23 +404,43 @@ static int p2pbar_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 }
 
 /*
- * The kernel mapping of the BAR outlives unbind: it is torn down only
- * when the last buffer lets go of the device. vmap never fails, even
- * after unbind, because the dma-buf core treats a failing vmap as an
- * exporter bug (WARN_ON_ONCE in dma_buf_vmap()); a buffer whose device
- * is gone gets the old mapping, which the device may no longer decode.
- * Moving such buffers to HOST placement is the revoke work to come.
+ * DEVICE: the BAR's kernel mapping, which outlives unbind (it is torn
+ * down only when the last buffer lets go of the device), so this never
+ * fails: the dma-buf core treats a failing vmap as an exporter bug
+ * (WARN_ON_ONCE in dma_buf_vmap()). After revoke a DEVICE buffer keeps
+ * that mapping (reads of a removed device return all-ones, nothing
+ * crashes); moving revoked buffers to HOST would mean allocating and
+ * copying the whole BAR in remove(), from a device that is going away,
+ * for data nobody may use any more. HOST: vmap() of the pages, the
+ * only way this can fail (-ENOMEM). The buffer does not move while
+ * vmapped: a move notifies importers, who must vunmap.
  */
 static int p2pbar_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {
 	struct p2pbar_buf *buf = dmabuf->priv;
 
-	iosys_map_set_vaddr_iomem(map, buf->p->bar_wc + buf->offset);
+	if (buf->placement == P2PBAR_PLACEMENT_HOST) {
+		buf->vaddr = vmap(buf->pages, buf->size >> PAGE_SHIFT, VM_MAP,
+				  PAGE_KERNEL);
+		if (!buf->vaddr)
+			return -ENOMEM;
+		iosys_map_set_vaddr(map, buf->vaddr);
+	} else {
+		iosys_map_set_vaddr_iomem(map, buf->p->bar_wc + buf->offset);
+		p2pbar_lru_touch(buf);
+	}
+	buf->vmapped = true;
 	return 0;
 }
 
 static void p2pbar_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {
+	struct p2pbar_buf *buf = dmabuf->priv;
+
+	if (!map->is_iomem && map->vaddr)
+		vunmap(map->vaddr);
+	buf->vaddr = NULL;
+	buf->vmapped = false;
 }
 
 static const struct dma_buf_ops p2pbar_dmabuf_ops = {
@@ -324,34 +484,45 @@ int p2pbar_buf_export(struct p2pbar_dev *p, struct p2pbar_alloc *args,
 	DEFINE_DMA_BUF_EXPORT_INFO(exp);
 	struct p2pbar_buf *buf;
 	struct dma_buf *dmabuf;
-	u64 offset;
+	u64 offset = 0;
 	int ret;
 
 	buf = kzalloc(sizeof(*buf), GFP_KERNEL);
 	if (!buf)
 		return -ENOMEM;
-	ret = p2pbar_range_alloc(&p->alloc, args->length, args->align, &offset);
-	if (ret == -ENOSPC)
-		dev_info_ratelimited(&p->dev,
-				     "BAR full: no free range of %llu bytes (%llu of %llu used)\n",
-				     args->length,
-				     p2pbar_allocator_used(&p->alloc),
-				     (u64)p->alloc.size);
-	if (ret)
-		goto err_buf;
-
-	down_read(&p->lock);
-	ret = p->gone ? -ENODEV : p2pbar_zero(p, offset, args->length);
-	up_read(&p->lock);
-	if (ret)
-		goto err_range;
-
 	buf->p = p;
-	buf->offset = offset;
 	buf->size = args->length;
-	buf->placement = P2PBAR_PLACEMENT_DEVICE;
+	buf->align = args->align;
+	buf->flags = args->flags;
+	buf->placement = args->placement;
 	atomic_set(&buf->attachments, 0);
+	atomic_set(&buf->nop2p, 0);
 	INIT_LIST_HEAD(&buf->node);
+	INIT_LIST_HEAD(&buf->lru);
+
+	if (buf->placement == P2PBAR_PLACEMENT_HOST) {
+		buf->pages = p2pbar_pages_alloc(buf->size,
+						GFP_KERNEL | __GFP_ZERO);
+		ret = buf->pages ? 0 : -ENOMEM;
+		if (ret)
+			goto err_buf;
+	} else {
+		ret = p2pbar_bar_alloc(p, args->length, args->align, &offset);
+		if (ret == -ENOSPC)
+			dev_info_ratelimited(&p->dev,
+					     "BAR full: no free range of %llu bytes even after eviction (%llu of %llu used)\n",
+					     args->length,
+					     p2pbar_allocator_used(&p->alloc),
+					     (u64)p->alloc.size);
+		if (ret)
+			goto err_buf;
+		down_read(&p->lock);
+		ret = p->gone ? -ENODEV : p2pbar_zero(p, offset, args->length);
+		up_read(&p->lock);
+		if (ret)
+			goto err_storage;
+		buf->offset = offset;
+	}
 
 	exp.exp_name = "p2pbar";
 	exp.owner = THIS_MODULE;
@@ -362,7 +533,7 @@ int p2pbar_buf_export(struct p2pbar_dev *p, struct p2pbar_alloc *args,
 	dmabuf = dma_buf_export(&exp);
 	if (IS_ERR(dmabuf)) {
 		ret = PTR_ERR(dmabuf);
-		goto err_range;
+		goto err_storage;
 	}
 	buf->dmabuf = dmabuf;
 	get_device(&p->dev);
@@ -372,16 +543,61 @@ int p2pbar_buf_export(struct p2pbar_dev *p, struct p2pbar_alloc *args,
 	list_add_tail(&buf->node, &p->bufs);
 	p->nbufs++;
 	mutex_unlock(&p->bufs_lock);
+	if (buf->placement == P2PBAR_PLACEMENT_DEVICE &&
+	    !(buf->flags & P2PBAR_ALLOC_FIXED)) {
+		spin_lock(&p->lru_lock);
+		list_add_tail(&buf->lru, &p->lru);
+		spin_unlock(&p->lru_lock);
+	}
 
 	args->id = buf->id;
 	args->offset = buf->offset;
 	*out = dmabuf;
 	return 0;
 
-err_range:
-	p2pbar_range_free(&p->alloc, offset, args->length);
+err_storage:
+	if (buf->placement == P2PBAR_PLACEMENT_HOST)
+		p2pbar_pages_free(buf->pages, buf->size);
+	else
+		p2pbar_range_free(&p->alloc, offset, args->length);
 err_buf:
 	kfree(buf);
+	return ret;
+}
+
+/* The p2pbar dma-buf of this device behind @fd, with a reference. */
+static struct dma_buf *p2pbar_buf_get(struct p2pbar_dev *p, int fd)
+{
+	struct dma_buf *dmabuf = dma_buf_get(fd);
+
+	if (IS_ERR(dmabuf))
+		return dmabuf;
+	if (dmabuf->ops != &p2pbar_dmabuf_ops ||
+	    ((struct p2pbar_buf *)dmabuf->priv)->p != p) {
+		dma_buf_put(dmabuf);
+		return ERR_PTR(-EINVAL);
+	}
+	return dmabuf;
+}
+
+int p2pbar_buf_migrate(struct p2pbar_dev *p, int fd, u32 placement)
+{
+	struct dma_buf *dmabuf = p2pbar_buf_get(p, fd);
+	struct p2pbar_buf *buf;
+	int ret;
+
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+	buf = dmabuf->priv;
+	ret = dma_resv_lock_interruptible(dmabuf->resv, NULL);
+	if (!ret) {
+		ret = p2pbar_buf_move(buf, placement, P2PBAR_MOVE_MAY_EVICT);
+		dma_resv_unlock(dmabuf->resv);
+	}
+	if (ret && ret != -EINTR && ret != -ERESTARTSYS)
+		dev_dbg(&p->dev, "buffer %llu: migrate to %u failed: %d\n",
+			buf->id, placement, ret);
+	dma_buf_put(dmabuf);
 	return ret;
 }
 
@@ -390,45 +606,82 @@ int p2pbar_buf_info(struct p2pbar_dev *p, struct p2pbar_buf_info *args)
 	struct p2pbar_buf *buf;
 	struct dma_buf *dmabuf;
 
-	dmabuf = dma_buf_get(args->fd);
+	dmabuf = p2pbar_buf_get(p, args->fd);
 	if (IS_ERR(dmabuf))
 		return PTR_ERR(dmabuf);
 	buf = dmabuf->priv;
-	if (dmabuf->ops != &p2pbar_dmabuf_ops || buf->p != p) {
-		dma_buf_put(dmabuf);
-		return -EINVAL;
-	}
-	args->placement = buf->placement;
 	args->id = buf->id;
 	args->length = buf->size;
-	args->offset = buf->offset;
+	args->alloc_flags = buf->flags;
 	args->attachments = atomic_read(&buf->attachments);
 	dma_resv_lock(dmabuf->resv, NULL);
+	args->placement = buf->placement;
+	args->offset = buf->offset;
 	args->pin_count = buf->pin_count;
+	args->moves = buf->moves;
 	dma_resv_unlock(dmabuf->resv);
 	dma_buf_put(dmabuf);
 	return 0;
 }
 
 /*
- * The device is gone (p->gone is set). Tell dynamic importers, under the
- * reservation lock as the core requires, so they drop their mappings (a
- * new map fails with -ENODEV); then zap every CPU mapping so the next
- * access faults and gets SIGBUS. A buffer on the list cannot be freed
- * while we hold bufs_lock (release takes it), so its dma_buf and struct
- * file are still there; if the file count already hit zero no mapping is
- * left. Lock order: bufs_lock > dma_resv; nothing takes them the other
- * way round.
+ * RESET: the BAR range of a revoked DEVICE buffer goes back to the
+ * allocator, its storage becomes zeroed HOST pages nobody may map. So
+ * the BAR is whole again for new buffers, and a kernel user that still
+ * vmaps the dead buffer writes into those pages, never into a range
+ * reused by another buffer. Not if an importer still holds BAR
+ * addresses (a pin, an sg_table, our vmap): then the range stays taken
+ * until the buffer is released, so no DMA can hit a new buffer.
  */
-void p2pbar_bufs_revoke(struct p2pbar_dev *p)
+static void p2pbar_buf_revoke_range(struct p2pbar_buf *buf)
+{
+	struct page **pages;
+
+	if (buf->placement != P2PBAR_PLACEMENT_DEVICE || buf->pin_count ||
+	    buf->map_count || buf->vmapped)
+		return;
+	pages = p2pbar_pages_alloc(buf->size, GFP_KERNEL | __GFP_ZERO);
+	if (!pages)
+		return;
+	spin_lock(&buf->p->lru_lock);
+	list_del_init(&buf->lru);
+	spin_unlock(&buf->p->lru_lock);
+	p2pbar_range_free(&buf->p->alloc, buf->offset, buf->size);
+	buf->pages = pages;
+	buf->offset = 0;
+	buf->placement = P2PBAR_PLACEMENT_HOST;
+}
+
+/*
+ * Revoke every buffer: on unbind (p->gone is set) or RESET (@reset).
+ * Tell dynamic importers, under the reservation lock as the core
+ * requires, so they drop their mappings (a new map fails with -ENODEV);
+ * then zap every CPU mapping so the next access faults and gets SIGBUS.
+ * A buffer on the list cannot be freed while we hold bufs_lock (release
+ * takes it), so its dma_buf and struct file are still there; if the
+ * file count already hit zero no mapping is left. Lock order: bufs_lock
+ * > dma_resv; nothing takes them the other way round. Returns how many
+ * buffers were revoked.
+ */
+u64 p2pbar_bufs_revoke(struct p2pbar_dev *p, bool reset)
 {
 	struct p2pbar_buf *buf;
 	struct file *f;
+	u64 n = 0;
 
 	mutex_lock(&p->bufs_lock);
 	list_for_each_entry(buf, &p->bufs, node) {
 		dma_resv_lock(buf->dmabuf->resv, NULL);
+		if (buf->revoked) {
+			dma_resv_unlock(buf->dmabuf->resv);
+			continue;
+		}
+		trace_p2pbar_revoke(buf->id);
+		WRITE_ONCE(buf->revoked, true);
+		n++;
 		p2pbar_invalidate_mappings(buf->dmabuf);
+		if (reset)
+			p2pbar_buf_revoke_range(buf);
 		dma_resv_unlock(buf->dmabuf->resv);
 
 		f = get_file_active(&buf->dmabuf->file);
@@ -437,10 +690,11 @@ void p2pbar_bufs_revoke(struct p2pbar_dev *p)
 		unmap_mapping_range(f->f_mapping, 0, 0, 1);
 		fput(f);
 	}
-	if (p->nbufs)
-		dev_info(&p->dev, "device gone with %llu live buffers; they fail with -ENODEV from now on\n",
-			 p->nbufs);
+	if (n)
+		dev_info(&p->dev, "%s: %llu live buffers revoked; they fail with -ENODEV from now on\n",
+			 reset ? "reset" : "device gone", n);
 	mutex_unlock(&p->bufs_lock);
+	return n;
 }
 
 P2PBAR_IMPORT_NS_DMA_BUF();

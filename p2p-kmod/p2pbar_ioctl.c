@@ -55,7 +55,7 @@ static int p2pbar_ioctl_info(struct p2pbar_dev *p, void __user *uarg)
 	ret = p2pbar_get_args(&a, sizeof(a), uarg);
 	if (ret)
 		return ret;
-	if (a.flags || a.__pad || !p2pbar_zeroed(a.reserved, ARRAY_SIZE(a.reserved)))
+	if (a.flags || a.__pad)
 		return -EINVAL;
 
 	a.bar_size = p->bar_size;
@@ -68,7 +68,16 @@ static int p2pbar_ioctl_info(struct p2pbar_dev *p, void __user *uarg)
 	a.buffers = p->nbufs;
 	mutex_unlock(&p->bufs_lock);
 	a.bar_index = p->bar;
-	a.placements = 1U << P2PBAR_PLACEMENT_DEVICE;
+	a.placements = 1U << P2PBAR_PLACEMENT_DEVICE |
+		       1U << P2PBAR_PLACEMENT_HOST;
+	a.evictions = atomic64_read(&p->evictions);
+	a.migrations = atomic64_read(&p->migrations);
+	a.bytes_moved = atomic64_read(&p->bytes_moved);
+	a.caps = 0;
+	if (IS_ENABLED(CONFIG_DMABUF_MOVE_NOTIFY))
+		a.caps |= P2PBAR_CAP_MOVE_NOTIFY;
+	if (IS_ENABLED(CONFIG_PCI_P2PDMA))
+		a.caps |= P2PBAR_CAP_P2PDMA;
 	a.pci_domain = p->pci_domain;
 	a.pci_bus = p->pci_bus;
 	a.pci_dev = PCI_SLOT(p->pci_devfn);
@@ -85,11 +94,11 @@ static int p2pbar_ioctl_alloc(struct p2pbar_dev *p, void __user *uarg)
 	ret = p2pbar_get_args(&a, sizeof(a), uarg);
 	if (ret)
 		return ret;
-	if (a.flags || !p2pbar_zeroed(a.reserved, ARRAY_SIZE(a.reserved)))
+	if ((a.flags & ~P2PBAR_ALLOC_FIXED) ||
+	    !p2pbar_zeroed(a.reserved, ARRAY_SIZE(a.reserved)))
 		return -EINVAL;
-	if (a.placement == P2PBAR_PLACEMENT_HOST)
-		return -EOPNOTSUPP;
-	if (a.placement != P2PBAR_PLACEMENT_DEVICE)
+	if (a.placement != P2PBAR_PLACEMENT_DEVICE &&
+	    a.placement != P2PBAR_PLACEMENT_HOST)
 		return -EINVAL;
 	if (!a.length)
 		return -EINVAL;
@@ -141,6 +150,36 @@ static int p2pbar_ioctl_buf_info(struct p2pbar_dev *p, void __user *uarg)
 	return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
 }
 
+static int p2pbar_ioctl_reset(struct p2pbar_dev *p, void __user *uarg)
+{
+	struct p2pbar_reset a;
+	int ret;
+
+	ret = p2pbar_get_args(&a, sizeof(a), uarg);
+	if (ret)
+		return ret;
+	if (a.flags || !p2pbar_zeroed(a.reserved, ARRAY_SIZE(a.reserved)))
+		return -EINVAL;
+	a.revoked = p2pbar_bufs_revoke(p, true);
+	return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
+}
+
+static int p2pbar_ioctl_migrate(struct p2pbar_dev *p, void __user *uarg)
+{
+	struct p2pbar_migrate a;
+	int ret;
+
+	ret = p2pbar_get_args(&a, sizeof(a), uarg);
+	if (ret)
+		return ret;
+	if (a.flags || !p2pbar_zeroed(a.reserved, ARRAY_SIZE(a.reserved)))
+		return -EINVAL;
+	if (a.placement != P2PBAR_PLACEMENT_DEVICE &&
+	    a.placement != P2PBAR_PLACEMENT_HOST)
+		return -EINVAL;
+	return p2pbar_buf_migrate(p, a.fd, a.placement);
+}
+
 long p2pbar_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct p2pbar_dev *p = file->private_data;
@@ -150,11 +189,15 @@ long p2pbar_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	BUILD_BUG_ON(sizeof(struct p2pbar_info) != 112);
 	BUILD_BUG_ON(sizeof(struct p2pbar_alloc) != 80);
 	BUILD_BUG_ON(sizeof(struct p2pbar_buf_info) != 88);
+	BUILD_BUG_ON(sizeof(struct p2pbar_migrate) != 48);
+	BUILD_BUG_ON(sizeof(struct p2pbar_reset) != 32);
 
 	switch (cmd) {
 	case P2PBAR_IOCTL_INFO:
 	case P2PBAR_IOCTL_ALLOC:
 	case P2PBAR_IOCTL_BUF_INFO:
+	case P2PBAR_IOCTL_MIGRATE:
+	case P2PBAR_IOCTL_RESET:
 		break;
 	default:
 		return -ENOTTY;
@@ -167,6 +210,10 @@ long p2pbar_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return p2pbar_ioctl_info(p, uarg);
 	case P2PBAR_IOCTL_ALLOC:
 		return p2pbar_ioctl_alloc(p, uarg);
+	case P2PBAR_IOCTL_MIGRATE:
+		return p2pbar_ioctl_migrate(p, uarg);
+	case P2PBAR_IOCTL_RESET:
+		return p2pbar_ioctl_reset(p, uarg);
 	default:
 		return p2pbar_ioctl_buf_info(p, uarg);
 	}

@@ -13,6 +13,9 @@
 
 #include "p2pbar.h"
 
+#define CREATE_TRACE_POINTS
+#include "p2pbar_trace.h"
+
 static int bar = -1;
 module_param(bar, int, 0444);
 MODULE_PARM_DESC(bar, "BAR to export (default -1: the largest prefetchable memory BAR)");
@@ -97,6 +100,11 @@ static int p2pbar_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	INIT_LIST_HEAD(&p->bufs);
 	atomic_set(&p->pinned, 0);
 	atomic_set(&p->attachments, 0);
+	spin_lock_init(&p->lru_lock);
+	INIT_LIST_HEAD(&p->lru);
+	atomic64_set(&p->evictions, 0);
+	atomic64_set(&p->migrations, 0);
+	atomic64_set(&p->bytes_moved, 0);
 	p->minor = -1;
 	ret = p2pbar_allocator_init(&p->alloc, p->bar_size, PAGE_SIZE);
 	if (ret) {
@@ -151,7 +159,7 @@ static void p2pbar_remove(struct pci_dev *pdev)
 	p->gone = true;
 	p->pdev = NULL;
 	up_write(&p->lock);
-	p2pbar_bufs_revoke(p);
+	p2pbar_bufs_revoke(p, false);
 
 	pci_clear_master(pdev);
 	pci_release_region(pdev, b);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "p2pbar.h"
@@ -15,11 +16,15 @@ static const char usage[] =
 	"usage: p2pbar list\n"
 	"       p2pbar info [DEVICE]\n"
 	"       p2pbar stats [DEVICE]\n"
-	"       p2pbar alloc [-d DEVICE] [--align N] [--fill SEED] [--verify SEED]\n"
-	"                    [--hold SECONDS] SIZE\n"
+	"       p2pbar alloc [-d DEVICE] [--align N] [--host] [--fixed] [--fill SEED]\n"
+	"                    [--migrate host|device]... [--verify SEED] [--hold SECONDS] SIZE\n"
+	"       p2pbar migrate [-d DEVICE] PID FD host|device\n"
 	"DEVICE is a name (p2pbar0), a path (/dev/p2pbar0) or a PCI address.\n"
-	"SIZE and N take K, M, G suffixes. fill writes a pattern through the CPU\n"
-	"mapping; verify checks it (or zeros with SEED 0) and fails on a mismatch.\n";
+	"SIZE and N take K, M, G suffixes. --host starts the buffer in system\n"
+	"memory, --fixed keeps it where it starts. fill writes a pattern through the\n"
+	"CPU mapping; each --migrate moves the buffer (in order, after fill);\n"
+	"verify checks the pattern (or zeros with SEED 0) and fails on a mismatch.\n"
+	"migrate moves a buffer another process holds as fd FD (pidfd_getfd).\n";
 
 static int fail(const char *what)
 {
@@ -132,8 +137,10 @@ static int cmd_stats(const char *which)
 		return 1;
 	}
 	printf("%s: bar_size %" PRIu64 " used %" PRIu64 " buffers %" PRIu64 " pinned %" PRIu64
-	       " attachments %" PRIu64 "\n",
-	       p2pbar_name(dev), st.bar_size, st.used, st.buffers, st.pinned, st.attachments);
+	       " attachments %" PRIu64 " evictions %" PRIu64 " migrations %" PRIu64
+	       " bytes_moved %" PRIu64 " move_notify %" PRIu64 "\n",
+	       p2pbar_name(dev), st.bar_size, st.used, st.buffers, st.pinned, st.attachments,
+	       st.evictions, st.migrations, st.bytes_moved, st.move_notify);
 	p2pbar_close(dev);
 	return 0;
 }
@@ -157,18 +164,35 @@ static int verify(const struct p2pbar_buf *b, uint64_t seed)
 	return 0;
 }
 
+static int parse_placement(const char *s, uint32_t *out)
+{
+	if (!strcmp(s, "host"))
+		*out = P2PBAR_PLACEMENT_HOST;
+	else if (!strcmp(s, "device"))
+		*out = P2PBAR_PLACEMENT_DEVICE;
+	else
+		return -1;
+	return 0;
+}
+
+#define MAX_MIGRATES 64
+
 static int cmd_alloc(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "device", required_argument, NULL, 'd' },
 		{ "align", required_argument, NULL, 'a' },
+		{ "host", no_argument, NULL, 'H' },
+		{ "fixed", no_argument, NULL, 'F' },
+		{ "migrate", required_argument, NULL, 'm' },
 		{ "fill", required_argument, NULL, 'f' },
 		{ "verify", required_argument, NULL, 'v' },
 		{ "hold", required_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t size, align = 0, fill = 0, check = 0, hold = 0;
-	int do_fill = 0, do_verify = 0, c, ret = 1;
+	uint32_t placement = P2PBAR_PLACEMENT_DEVICE, flags = 0, to[MAX_MIGRATES];
+	int do_fill = 0, do_verify = 0, c, ret = 1, nmig = 0;
 	const char *which = NULL;
 	struct p2pbar_dev *dev;
 	struct p2pbar_buf b;
@@ -176,6 +200,12 @@ static int cmd_alloc(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "d:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': which = optarg; break;
+		case 'H': placement = P2PBAR_PLACEMENT_HOST; break;
+		case 'F': flags |= P2PBAR_ALLOC_FIXED; break;
+		case 'm':
+			if (nmig == MAX_MIGRATES || parse_placement(optarg, &to[nmig++]))
+				return fail("--migrate: host or device, at most 64 times");
+			break;
 		case 'a':
 			if (parse_size(optarg, &align))
 				return fail("--align: not a size");
@@ -203,13 +233,16 @@ static int cmd_alloc(int argc, char **argv)
 	}
 	if (p2pbar_open(which, &dev))
 		return fail(p2pbar_last_error());
-	if (p2pbar_alloc(dev, size, align, P2PBAR_PLACEMENT_DEVICE, &b)) {
+	if (p2pbar_alloc_flags(dev, size, align, placement, flags, &b)) {
 		fail(p2pbar_last_error());
 		p2pbar_close(dev);
 		return 1;
 	}
-	printf("buffer %" PRIu64 ": %" PRIu64 " bytes at BAR offset 0x%" PRIx64 "\n", b.id, b.size,
-	       b.offset);
+	if (placement == P2PBAR_PLACEMENT_HOST)
+		printf("buffer %" PRIu64 ": %" PRIu64 " bytes in host memory\n", b.id, b.size);
+	else
+		printf("buffer %" PRIu64 ": %" PRIu64 " bytes at BAR offset 0x%" PRIx64 "\n", b.id,
+		       b.size, b.offset);
 	if ((do_fill || do_verify) && p2pbar_buf_map(&b)) {
 		fail(p2pbar_last_error());
 		goto out;
@@ -220,6 +253,13 @@ static int cmd_alloc(int argc, char **argv)
 		for (uint64_t off = 0; off < b.size; off += 8)
 			w[off / 8] = pattern_word(fill, off);
 		printf("filled with pattern %" PRIu64 "\n", fill);
+	}
+	for (int i = 0; i < nmig; i++) {
+		if (p2pbar_migrate(dev, b.fd, to[i])) {
+			fail(p2pbar_last_error());
+			goto out;
+		}
+		printf("moved to %s\n", to[i] == P2PBAR_PLACEMENT_HOST ? "host" : "device");
 	}
 	if (do_verify) {
 		if (verify(&b, check))
@@ -232,6 +272,49 @@ static int cmd_alloc(int argc, char **argv)
 	ret = 0;
 out:
 	p2pbar_buf_free(&b);
+	p2pbar_close(dev);
+	return ret;
+}
+
+/* Move a buffer another process holds: a copy of its fd via pidfd_getfd. */
+static int cmd_migrate(int argc, char **argv)
+{
+	const char *which = NULL;
+	struct p2pbar_dev *dev;
+	uint64_t pid, fd;
+	uint32_t to;
+	int pidfd, bfd, ret;
+
+	if (argc == 6 && !strcmp(argv[1], "-d")) {
+		which = argv[2];
+		argv += 2;
+		argc -= 2;
+	}
+	if (argc != 4 || parse_size(argv[1], &pid) || parse_size(argv[2], &fd) || pid > INT32_MAX ||
+	    fd > INT32_MAX || parse_placement(argv[3], &to)) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+	if (pidfd < 0) {
+		fprintf(stderr, "p2pbar: pidfd_open(%" PRIu64 "): %s\n", pid, strerror(errno));
+		return 1;
+	}
+	bfd = (int)syscall(SYS_pidfd_getfd, pidfd, (int)fd, 0);
+	close(pidfd);
+	if (bfd < 0) {
+		fprintf(stderr, "p2pbar: fd %" PRIu64 " of process %" PRIu64 ": %s\n", fd, pid,
+			strerror(errno));
+		return 1;
+	}
+	if (p2pbar_open(which, &dev)) {
+		close(bfd);
+		return fail(p2pbar_last_error());
+	}
+	ret = p2pbar_migrate(dev, bfd, to) ? fail(p2pbar_last_error()) : 0;
+	if (!ret)
+		printf("moved to %s\n", argv[3]);
+	close(bfd);
 	p2pbar_close(dev);
 	return ret;
 }
@@ -250,6 +333,8 @@ int main(int argc, char **argv)
 		return cmd_stats(argc == 3 ? argv[2] : NULL);
 	if (!strcmp(argv[1], "alloc"))
 		return cmd_alloc(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "migrate"))
+		return cmd_migrate(argc - 1, argv + 1);
 	fprintf(stderr, "p2pbar: unknown command or arguments: %s\n", argv[1]);
 	fputs(usage, stderr);
 	return 2;

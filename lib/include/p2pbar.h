@@ -63,6 +63,10 @@ struct p2pbar_stats {
 	uint64_t buffers;
 	uint64_t pinned;
 	uint64_t attachments;
+	uint64_t evictions;   /* buffers moved to HOST to make room */
+	uint64_t migrations;  /* moves of any kind */
+	uint64_t bytes_moved; /* bytes copied by moves */
+	uint64_t move_notify; /* 1: dynamic importers' maps do not pin */
 };
 
 /* Read the device's counters. Returns 0 or -errno. */
@@ -78,6 +82,17 @@ int p2pbar_query(struct p2pbar_dev *dev, struct p2pbar_info *info);
  */
 int p2pbar_alloc(struct p2pbar_dev *dev, uint64_t size, uint64_t align, uint32_t placement,
 		 struct p2pbar_buf *buf);
+
+/* p2pbar_alloc() with P2PBAR_ALLOC_* @flags (e.g. FIXED: never moves). */
+int p2pbar_alloc_flags(struct p2pbar_dev *dev, uint64_t size, uint64_t align, uint32_t placement,
+		       uint32_t flags, struct p2pbar_buf *buf);
+
+/*
+ * Move the buffer behind dma-buf @fd to @placement (P2PBAR_IOCTL_MIGRATE).
+ * CPU mappings stay valid. Returns 0 or -errno (EPERM: allocated FIXED;
+ * EBUSY: pinned or held by an importer; ENOSPC: BAR full of pinned buffers).
+ */
+int p2pbar_migrate(struct p2pbar_dev *dev, int fd, uint32_t placement);
 
 /* P2PBAR_IOCTL_BUF_INFO for any dma-buf fd. Returns 0 or -errno. */
 int p2pbar_buf_query(struct p2pbar_dev *dev, int fd, struct p2pbar_buf_info *info);

@@ -12,6 +12,12 @@
  *             CPU physical address), the bus address is checked too
  *   map FD [ADDR]  only the dynamic map cases (for huge buffers)
  *   hold FD   attach dynamically and keep the attachment
+ *   hold-pin FD     attach dynamically, pin, keep both
+ *   hold-map FD     attach dynamically, map, keep the mapping until a
+ *             move_notify (then unmap, as a dynamic importer must)
+ *   hold-static FD  attach statically (the core pins and maps) and keep it
+ *   drop      let go of what a hold-* command holds
+ *   moves     read how many move_notify calls the held attachment got
  *   gone      the exporter's device was unbound: mapping the held
  *             attachment must fail with -ENODEV, vmap must still succeed
  *             (the core WARNs on a failing vmap); then let go
@@ -54,6 +60,8 @@ static char *st_out;
 static struct seq_buf st_seq;
 static struct dma_buf *held_buf;
 static struct dma_buf_attachment *held_at;
+static struct sg_table *held_sgt;
+static bool held_pin;
 static atomic_t moves;
 static struct device_dma_parameters st_dma_parms[2];
 
@@ -70,9 +78,14 @@ static __printf(3, 4) void report(bool ok, const char *name,
 	pr_info("p2pbar_selftest: %s %s: %s\n", ok ? "PASS" : "FAIL", name, msg);
 }
 
+/* Called with the reservation lock held: drop a held mapping at once. */
 static void st_move_notify(struct dma_buf_attachment *at)
 {
 	atomic_inc(&moves);
+	if (at == held_at && held_sgt) {
+		dma_buf_unmap_attachment(at, held_sgt, DMA_BIDIRECTIONAL);
+		held_sgt = NULL;
+	}
 }
 
 static const struct dma_buf_attach_ops p2p_ops = {
@@ -151,33 +164,98 @@ static int map_check(struct dma_buf_attachment *at, unsigned int max_seg,
 	return map_check_addr(at, max_seg, nents, NULL, NULL, why, whylen);
 }
 
-static void case_static(struct dma_buf *buf)
+/* The placement a table shows: pages are HOST, no pages the BAR. */
+static const char *sgt_place(struct sg_table *sgt)
 {
-	struct dma_buf_attachment *at = dma_buf_attach(buf, &st_pdev[0]->dev);
-
-	/* Static importers never get peer2peer: BAR addresses are refused. */
-	if (IS_ERR(at)) {
-		report(PTR_ERR(at) == -EOPNOTSUPP, "static_attach",
-		       "refused with %ld (want -EOPNOTSUPP: no P2P, no HOST placement yet)",
-		       PTR_ERR(at));
-		return;
-	}
-	report(false, "static_attach", "a static importer was given BAR memory");
-	dma_buf_detach(buf, at);
+	return sg_page(sgt->sgl) ? "host" : "device";
 }
 
-static void case_nop2p(struct dma_buf *buf)
+/*
+ * Static importers never get peer2peer: the buffer must be moved to
+ * HOST pages (the core pins and maps at attach), and a dynamic P2P
+ * importer watching gets move_notify for that move. A FIXED DEVICE
+ * buffer refuses them with -EOPNOTSUPP instead.
+ */
+static void case_static(struct dma_buf *buf, bool fixed)
+{
+	struct dma_buf_attachment *watch = attach(buf, 0), *at;
+	struct sg_table *sgt;
+	int before, notified;
+
+	if (IS_ERR(watch)) {
+		report(false, "static_attach", "watcher attach: %ld", PTR_ERR(watch));
+		return;
+	}
+	before = atomic_read(&moves);
+	at = dma_buf_attach(buf, &st_pdev[0]->dev);
+	if (IS_ERR(at)) {
+		report(fixed && PTR_ERR(at) == -EOPNOTSUPP, "static_attach",
+		       "refused with %ld (%s)", PTR_ERR(at),
+		       fixed ? "want -EOPNOTSUPP: device-only buffer" :
+		       "want it served from HOST");
+		goto out;
+	}
+	notified = atomic_read(&moves) - before;
+	sgt = dma_buf_map_attachment_unlocked(at, DMA_BIDIRECTIONAL);
+	if (IS_ERR(sgt)) {
+		report(false, "static_attach", "map: %ld", PTR_ERR(sgt));
+	} else {
+		report(!fixed && sg_page(sgt->sgl) && notified == 1,
+		       "static_attach",
+		       "static importer got %s memory, %d move_notify to the watcher",
+		       sgt_place(sgt), notified);
+		dma_buf_unmap_attachment_unlocked(at, sgt, DMA_BIDIRECTIONAL);
+	}
+	dma_buf_detach(buf, at);
+out:
+	dma_buf_detach(buf, watch);
+}
+
+static void case_nop2p(struct dma_buf *buf, bool fixed)
 {
 	struct dma_buf_attachment *at;
+	struct sg_table *sgt;
 
 	at = dma_buf_dynamic_attach(buf, &st_pdev[0]->dev, &nop2p_ops, NULL);
 	if (IS_ERR(at)) {
-		report(PTR_ERR(at) == -EOPNOTSUPP, "no_peer2peer",
+		report(fixed && PTR_ERR(at) == -EOPNOTSUPP, "no_peer2peer",
 		       "dynamic importer without allow_peer2peer refused with %ld",
 		       PTR_ERR(at));
 		return;
 	}
-	report(false, "no_peer2peer", "importer without P2P was attached");
+	dma_resv_lock(buf->resv, NULL);
+	sgt = dma_buf_map_attachment(at, DMA_BIDIRECTIONAL);
+	if (IS_ERR(sgt)) {
+		report(false, "no_peer2peer", "map: %ld", PTR_ERR(sgt));
+	} else {
+		report(!fixed && sg_page(sgt->sgl), "no_peer2peer",
+		       "importer without P2P mapped %s memory", sgt_place(sgt));
+		dma_buf_unmap_attachment(at, sgt, DMA_BIDIRECTIONAL);
+	}
+	dma_resv_unlock(buf->resv);
+	dma_buf_detach(buf, at);
+}
+
+/* With no non-P2P importer left, a P2P map brings the buffer back. */
+static void case_back_to_device(struct dma_buf *buf)
+{
+	struct dma_buf_attachment *at = attach(buf, 0);
+	struct sg_table *sgt;
+
+	if (IS_ERR(at)) {
+		report(false, "back_to_device", "attach: %ld", PTR_ERR(at));
+		return;
+	}
+	dma_resv_lock(buf->resv, NULL);
+	sgt = dma_buf_map_attachment(at, DMA_BIDIRECTIONAL);
+	if (IS_ERR(sgt)) {
+		report(false, "back_to_device", "map: %ld", PTR_ERR(sgt));
+	} else {
+		report(!sg_page(sgt->sgl), "back_to_device",
+		       "a P2P importer's map got %s memory", sgt_place(sgt));
+		dma_buf_unmap_attachment(at, sgt, DMA_BIDIRECTIONAL);
+	}
+	dma_resv_unlock(buf->resv);
 	dma_buf_detach(buf, at);
 }
 
@@ -204,7 +282,7 @@ static void case_dynamic(struct dma_buf *buf, u64 phys)
 	report(!ret, "dynamic_remap", "%s", why);
 	dma_buf_detach(buf, at);
 	report(atomic_read(&moves) == 0, "move_notify_count",
-	       "%d move_notify calls (no migration exists yet)",
+	       "%d move_notify calls (nothing moved the buffer)",
 	       atomic_read(&moves));
 }
 
@@ -406,11 +484,9 @@ out:
 	pci_dev_put(pdev);
 }
 
-static void cmd_run(struct dma_buf *buf, u64 phys)
+static void cmd_run(struct dma_buf *buf, u64 phys, bool fixed)
 {
 	atomic_set(&moves, 0);
-	case_static(buf);
-	case_nop2p(buf);
 	case_dynamic(buf, phys);
 	case_pin(buf);
 	case_small_seg(buf);
@@ -418,14 +494,24 @@ static void cmd_run(struct dma_buf *buf, u64 phys)
 	case_threads(buf);
 	case_vmap(buf);
 	case_pci(buf, phys);
+	/* Last: these move a movable buffer to HOST and back. */
+	case_static(buf, fixed);
+	case_nop2p(buf, fixed);
+	if (!fixed)
+		case_back_to_device(buf);
 }
 
-static void cmd_hold(struct dma_buf *buf)
+static void cmd_hold(struct dma_buf *buf, const char *how)
 {
 	struct dma_buf_attachment *at;
+	struct sg_table *sgt = NULL;
+	int ret = 0;
 
 	atomic_set(&moves, 0);
-	at = attach(buf, 0);
+	if (!strcmp(how, "static"))
+		at = dma_buf_attach(buf, &st_pdev[0]->dev);
+	else
+		at = attach(buf, 0);
 	if (IS_ERR(at)) {
 		report(false, "hold", "attach: %ld", PTR_ERR(at));
 		dma_buf_put(buf);
@@ -433,7 +519,40 @@ static void cmd_hold(struct dma_buf *buf)
 	}
 	held_buf = buf;
 	held_at = at;
-	report(true, "hold", "attached; buffer kept");
+	dma_resv_lock(buf->resv, NULL);
+	if (!strcmp(how, "pin")) {
+		ret = dma_buf_pin(at);
+		held_pin = !ret;
+	} else if (!strcmp(how, "map")) {
+		sgt = dma_buf_map_attachment(at, DMA_BIDIRECTIONAL);
+		ret = PTR_ERR_OR_ZERO(sgt);
+		if (!ret)
+			held_sgt = sgt;
+	}
+	dma_resv_unlock(buf->resv);
+	report(!ret, "hold", "attached (%s): %d; buffer kept", how, ret);
+}
+
+static void cmd_drop(void)
+{
+	if (!held_at) {
+		report(false, "drop", "nothing held");
+		return;
+	}
+	dma_resv_lock(held_buf->resv, NULL);
+	if (held_sgt)
+		dma_buf_unmap_attachment(held_at, held_sgt, DMA_BIDIRECTIONAL);
+	if (held_pin)
+		dma_buf_unpin(held_at);
+	dma_resv_unlock(held_buf->resv);
+	held_sgt = NULL;
+	held_pin = false;
+	dma_buf_detach(held_buf, held_at);
+	dma_buf_put(held_buf);
+	held_at = NULL;
+	held_buf = NULL;
+	report(true, "drop", "%d move_notify call(s) while held",
+	       atomic_read(&moves));
 }
 
 static void cmd_gone(void)
@@ -470,7 +589,7 @@ static void cmd_gone(void)
 static ssize_t control_write(struct file *file, const char __user *ubuf,
 			     size_t len, loff_t *ppos)
 {
-	char cmd[64] = "";
+	char cmd[64] = "", how[8] = "dyn";
 	struct dma_buf *buf;
 	u64 phys = 0;
 	int fd = -1;
@@ -483,16 +602,23 @@ static ssize_t control_write(struct file *file, const char __user *ubuf,
 	seq_buf_clear(&st_seq);
 	if (!strncmp(cmd, "gone", 4)) {
 		cmd_gone();
+	} else if (!strncmp(cmd, "drop", 4)) {
+		cmd_drop();
+	} else if (!strncmp(cmd, "moves", 5)) {
+		report(true, "moves", "%d", atomic_read(&moves));
 	} else if (sscanf(cmd, "run %d %llx", &fd, &phys) >= 1 ||
+		   sscanf(cmd, "runfixed %d %llx", &fd, &phys) >= 1 ||
 		   sscanf(cmd, "map %d %llx", &fd, &phys) >= 1 ||
-		   sscanf(cmd, "hold %d", &fd) == 1) {
+		   sscanf(cmd, "hold %d", &fd) == 1 ||
+		   (!strncmp(cmd, "hold-", 5) &&
+		    sscanf(cmd + 5, "%7s %d", how, &fd) == 2)) {
 		buf = dma_buf_get(fd);
 		if (IS_ERR(buf)) {
 			mutex_unlock(&st_lock);
 			return PTR_ERR(buf);
 		}
 		if (cmd[0] == 'r') {
-			cmd_run(buf, phys);
+			cmd_run(buf, phys, cmd[3] == 'f');
 			dma_buf_put(buf);
 		} else if (cmd[0] == 'm') {
 			case_dynamic(buf, phys);
@@ -501,7 +627,7 @@ static ssize_t control_write(struct file *file, const char __user *ubuf,
 			report(false, "hold", "already holding one");
 			dma_buf_put(buf);
 		} else {
-			cmd_hold(buf);
+			cmd_hold(buf, how);
 		}
 	} else {
 		mutex_unlock(&st_lock);
@@ -553,10 +679,8 @@ static void st_cleanup(void)
 	int i;
 
 	debugfs_remove_recursive(st_dir);
-	if (held_at) {
-		dma_buf_detach(held_buf, held_at);
-		dma_buf_put(held_buf);
-	}
+	if (held_at)
+		cmd_drop();
 	for (i = 0; i < ARRAY_SIZE(st_pdev); i++)
 		if (st_pdev[i])
 			platform_device_unregister(st_pdev[i]);

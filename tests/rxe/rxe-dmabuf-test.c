@@ -21,6 +21,16 @@
  *   notify /dev/p2pbarN      RDMA WRITE/READ on a dma-buf MR while a child
  *                            process keeps delivering move_notify
  *                            (tests/rxe/notify-kmod); every byte checked
+ *   migrate /dev/p2pbarN [FILL_TXT]  RDMA WRITE/READ on a dma-buf MR while
+ *                            a child process moves the buffer DEVICE<->HOST
+ *                            100 times (P2PBAR_IOCTL_MIGRATE); every byte
+ *                            checked; the last RDMA-written chunk's BAR
+ *                            offset (back in DEVICE) goes to FILL_TXT
+ *   revoke reset|unbind /dev/p2pbarN PCI  RDMA WRITEs stream into a dma-buf
+ *                            MR while a child RESETs the device or unbinds
+ *                            it: every WR completes (success or error, no
+ *                            hang), nothing oopses, and after close the
+ *                            modules unload (checked by the script)
  *
  * One rxe device, two RC QPs connected to each other (loopback); the same
  * verbs across two guests: rxe-dmabuf-2node.c.
@@ -504,6 +514,218 @@ static int case_notify(int argc, char **argv)
 	return 0;
 }
 
+#define NMIGRATE 100
+
+/* Where the buffer's first @len bytes are in the BAR now, for the host. */
+static void fill_txt_for_host(const char *node, const char *path, int fd, size_t len, uint64_t seed)
+{
+	struct p2pbar_buf_info bi = { .argsz = sizeof(bi), .fd = fd };
+	int dev = open(node, O_RDWR | O_CLOEXEC);
+	FILE *f;
+
+	if (dev < 0 || ioctl(dev, P2PBAR_IOCTL_BUF_INFO, &bi))
+		FAIL("BUF_INFO: %s", strerror(errno));
+	close(dev);
+	if (bi.placement != P2PBAR_PLACEMENT_DEVICE)
+		FAIL("buffer not back in DEVICE after the migrations");
+	f = fopen(path, "w");
+	if (!f)
+		FAIL("%s: %s", path, strerror(errno));
+	fprintf(f, "%" PRIu64 " %zu %" PRIu64 "\n", (uint64_t)bi.offset, len, seed);
+	fclose(f);
+	printf("RDMA-wrote %zu B at BAR offset %#" PRIx64 " (after the migrations) for the host\n",
+	       len, (uint64_t)bi.offset);
+}
+
+/* Child: move the buffer back and forth; counts in *moved, -errno on failure. */
+static void migrator(const char *node, int fd, volatile int64_t *moved)
+{
+	int dev = open(node, O_RDWR | O_CLOEXEC);
+
+	for (int i = 0; dev >= 0 && i < NMIGRATE; i++) {
+		struct p2pbar_migrate m = { .argsz = sizeof(m),
+					    .fd = fd,
+					    .placement = i % 2 ? P2PBAR_PLACEMENT_DEVICE
+							       : P2PBAR_PLACEMENT_HOST };
+
+		if (ioctl(dev, P2PBAR_IOCTL_MIGRATE, &m)) {
+			*moved = -errno;
+			_exit(1);
+		}
+		*moved = i + 1;
+		usleep(20000);
+	}
+	_exit(dev < 0);
+}
+
+static int case_migrate(int argc, char **argv)
+{
+	const size_t len = 4 << 20, chunk = 256 << 10;
+	volatile int64_t *moved;
+	struct ibv_mr *hmr, *h2mr, *dmr;
+	uint8_t *h, *h2;
+	int iters = 0, status;
+	struct rdma r;
+	struct dbuf b;
+	pid_t child;
+
+	if (argc < 3)
+		FAIL("migrate /dev/p2pbarN");
+	rdma_open(&r);
+	b = dbuf_p2pbar(argv[2], len);
+	dbuf_map(&b);
+	h = malloc(chunk);
+	h2 = malloc(chunk);
+	hmr = ibv_reg_mr(r.pd, h, chunk, ACCESS_ALL);
+	h2mr = ibv_reg_mr(r.pd, h2, chunk, ACCESS_ALL);
+	dmr = ibv_reg_dmabuf_mr(r.pd, 0, len, IOVA_BASE, b.fd, ACCESS_ALL);
+	if (!hmr || !h2mr || !dmr)
+		FAIL("migrate: MRs: %s", strerror(errno));
+	moved = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (moved == MAP_FAILED)
+		FAIL("mmap");
+	*moved = 0;
+
+	child = fork();
+	if (child < 0)
+		FAIL("fork");
+	if (!child)
+		migrator(argv[2], b.fd, moved);
+
+	/* Stream until the migrator is done; every chunk read back and checked. */
+	while (waitpid(child, &status, WNOHANG) == 0) {
+		uint64_t at = (uint64_t)(iters * 37 % 15) * chunk + 5;
+		uint64_t seed = 0x5eed00 + iters++;
+
+		fill(h, chunk, seed);
+		post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk, dmr->rkey,
+		     IOVA_BASE + at);
+		wait_wc(&r, 1);
+		memset(h2, 0, chunk);
+		post(r.qp[0], IBV_WR_RDMA_READ, h2mr, (uintptr_t)h2, chunk, dmr->rkey,
+		     IOVA_BASE + at);
+		wait_wc(&r, 1);
+		check("READ back while migrating", h2, chunk, seed);
+		check("dma-buf content while migrating", b.map + at, chunk, seed);
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) || *moved != NMIGRATE)
+		FAIL("migrator stopped after %" PRId64 " moves (%s)", *moved,
+		     *moved < 0 ? strerror((int)-*moved) : "exit status");
+	printf("ok %d x %zu B WRITE+READ verified while the buffer moved %d times "
+	       "DEVICE<->HOST\n",
+	       iters, chunk, NMIGRATE);
+	/* Last move was to DEVICE: the whole MR, written once more, checked. */
+	for (size_t at = 0; at < len; at += chunk) {
+		fill(h, chunk, 0xfeed + at);
+		post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk, dmr->rkey,
+		     IOVA_BASE + at);
+		wait_wc(&r, 1);
+		check("WRITE after the migrations", b.map + at, chunk, 0xfeed + at);
+	}
+	printf("RESULT: rxe dma-buf MR: %d x 256 KiB WRITE+READ, zero corrupted bytes, "
+	       "across %d migrations DEVICE<->HOST under traffic\n",
+	       iters, NMIGRATE);
+	if (argc > 3)
+		fill_txt_for_host(argv[2], argv[3], b.fd, chunk, 0xfeed);
+	ibv_dereg_mr(dmr);
+	ibv_dereg_mr(hmr);
+	ibv_dereg_mr(h2mr);
+	/* the buffer stays allocated until exit, for the host's check */
+	rdma_close(&r);
+	return 0;
+}
+
+/* Wait for one completion, any status; returns it. */
+static struct ibv_wc wait_any(struct rdma *r)
+{
+	struct ibv_wc wc = { 0 };
+	int k;
+
+	while ((k = ibv_poll_cq(r->cq, 1, &wc)) == 0)
+		usleep(100);
+	if (k < 0)
+		FAIL("ibv_poll_cq");
+	return wc;
+}
+
+static void revoker(const char *how, const char *node, const char *pci)
+{
+	usleep(300000);
+	if (!strcmp(how, "reset")) {
+		struct p2pbar_reset rs = { .argsz = sizeof(rs) };
+		int dev = open(node, O_RDWR | O_CLOEXEC);
+
+		if (dev < 0 || ioctl(dev, P2PBAR_IOCTL_RESET, &rs))
+			_exit(1);
+		printf("RESET revoked %" PRIu64 " buffer(s)\n", (uint64_t)rs.revoked);
+	} else {
+		int f = open("/sys/bus/pci/drivers/p2pbar/unbind", O_WRONLY);
+
+		if (f < 0 || write(f, pci, strlen(pci)) < 0)
+			_exit(1);
+		printf("unbound %s\n", pci);
+	}
+	_exit(0);
+}
+
+static int case_revoke(int argc, char **argv)
+{
+	const size_t len = 1 << 20, chunk = 64 << 10;
+	int ok = 0, bad = 0, status = 0, reaped = 0;
+	struct ibv_mr *hmr, *dmr;
+	struct rdma r;
+	struct dbuf b;
+	uint8_t *h;
+	pid_t child;
+
+	if (argc < 5)
+		FAIL("revoke reset|unbind /dev/p2pbarN PCI");
+	rdma_open(&r);
+	b = dbuf_p2pbar(argv[3], len);
+	h = malloc(chunk);
+	fill(h, chunk, 77);
+	hmr = ibv_reg_mr(r.pd, h, chunk, ACCESS_ALL);
+	dmr = ibv_reg_dmabuf_mr(r.pd, 0, len, IOVA_BASE, b.fd, ACCESS_ALL);
+	if (!hmr || !dmr)
+		FAIL("revoke: MRs: %s", strerror(errno));
+	child = fork();
+	if (child < 0)
+		FAIL("fork");
+	if (!child)
+		revoker(argv[2], argv[3], argv[4]);
+	/* Stream until well after the revoke; count how each WR ended. */
+	for (int i = 0;; i++) {
+		struct ibv_wc wc;
+
+		if (i >= 400 && !reaped)
+			reaped = waitpid(child, &status, WNOHANG) == child;
+		if (reaped)
+			break;
+
+		post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk, dmr->rkey,
+		     IOVA_BASE + (i % 16) * chunk);
+		wc = wait_any(&r);
+		if (wc.status == IBV_WC_SUCCESS) {
+			ok++;
+		} else {
+			bad++;
+			break; /* the QP is in error now */
+		}
+	}
+	if (!reaped)
+		waitpid(child, &status, 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		FAIL("the %s failed", argv[2]);
+	printf("RESULT: %s during RDMA WRITE traffic: %d WRs completed ok, %d with an error "
+	       "status, no hang\n",
+	       argv[2], ok, bad);
+	ibv_dereg_mr(dmr);
+	ibv_dereg_mr(hmr);
+	dbuf_free(&b);
+	rdma_close(&r);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -517,5 +739,9 @@ int main(int argc, char **argv)
 		return case_badinput(argc, argv);
 	if (!strcmp(argv[1], "notify"))
 		return case_notify(argc, argv);
+	if (!strcmp(argv[1], "migrate"))
+		return case_migrate(argc, argv);
+	if (!strcmp(argv[1], "revoke"))
+		return case_revoke(argc, argv);
 	FAIL("unknown case %s", argv[1]);
 }

@@ -26,6 +26,27 @@ p2pbar stats | grep -q "used 0 buffers 0" || die "stats: buffer not freed after 
 p2pbar alloc 3M --verify 0 || die "a new buffer does not read as zeros"
 result "CLI: alloc, fill and verify through mmap; new buffers read as zeros"
 
+# Placements: fill, move back and forth, verify through the same mapping.
+p2pbar alloc 2M --fill 9 --migrate host --migrate device --migrate host --verify 9 |
+	tee /tmp/mig
+[ "$(grep -c '^moved to' /tmp/mig)" = 3 ] || die "alloc --migrate: not 3 moves"
+grep -q "verified pattern" /tmp/mig || die "alloc --migrate: pattern lost"
+p2pbar stats | grep -q "migrations 3 bytes_moved 6291456" || die "stats: wrong move counters"
+p2pbar alloc 1M --host --fixed --verify 0 | grep -q "in host memory" || die "host-only alloc"
+# Another process's buffer, through pidfd_getfd.
+p2pbar alloc 1M --fill 5 --hold 30 >/tmp/held2 &
+holder=$!
+wait_for 20 grep -q filled /tmp/held2 || die "holder did not start"
+bfd=$(for f in /proc/$holder/fd/*; do
+	readlink "$f" | grep -q dmabuf && basename "$f"
+done | head -n1)
+[ -n "$bfd" ] || die "no dma-buf fd in the holder"
+p2pbar migrate "$holder" "$bfd" host || die "migrate PID FD host failed"
+grep -q " host " "/sys/kernel/debug/p2pbar/$pci/buffers" || die "buffer not in host after migrate"
+kill "$holder"
+wait "$holder" || true
+result "CLI: --host/--fixed/--migrate and migrate PID FD move buffers, content kept"
+
 # usage: bad EXPECTED_EXIT EXPECTED_MESSAGE ARGS...
 bad() {
 	local want=$1 msg=$2 rc=0
@@ -42,5 +63,9 @@ bad 2 "usage" alloc
 bad 2 "usage" frobnicate
 bad 1 "cannot open /dev/p2pbar9" info p2pbar9
 bad 1 "no p2pbar device on PCI function" info 0000:00:1f.7
+bad 1 "allocated FIXED" alloc --fixed 1M --migrate host
+bad 1 "migrate: host or device" alloc --migrate sideways 1M
+bad 2 "usage" migrate 1 2 sideways
+bad 1 "pidfd_open" migrate 999999 3 host
 result "CLI: every bad input exits non-zero with a readable message"
 rmmod p2pbar

@@ -5,6 +5,8 @@
 # is not modified), then each case of tests/rxe/rxe-dmabuf-test.c given as
 # an argument runs. dmesg must stay free of warnings.
 #   probe | badinput | notify (move_notify under traffic) |
+#   migrate (the buffer moves DEVICE<->HOST under traffic) |
+#   revoke-reset | revoke-unbind (RESET / unbind under traffic) |
 #   p2pbar (data via p2pbar; leaves fill.txt for tests/host/exporter-verify.py) |
 #   udmabuf | vgem (the same data test on dma-bufs of other exporters)
 set -euo pipefail
@@ -25,6 +27,24 @@ for c in "$@"; do
 		rmmod dmabuf_notify
 		;;
 	badinput) "$t" badinput "$P2PBAR_NODE" || die "case badinput" ;;
+	revoke-reset | revoke-unbind)
+		pci=$(basename "$(readlink -f "$P2PBAR_DEV/device")")
+		"$t" revoke "${c#revoke-}" "$P2PBAR_NODE" "$pci" || die "case $c"
+		if [ "$c" = revoke-unbind ]; then
+			echo "$pci" >/sys/bus/pci/drivers/p2pbar/bind || die "cannot rebind $pci"
+			P2PBAR_DEV=$(p2pbar_sysfs) || die "no p2pbar device after rebinding"
+			P2PBAR_NODE=/dev/$(basename "$P2PBAR_DEV")
+		fi
+		;;
+	migrate)
+		if [ "$(cat "$P2PBAR_DEV/move_notify")" = 1 ]; then
+			log "move-notify kernel: rxe must let go of its vmap on every move"
+		else
+			log "stock kernel: rxe only vmaps (no map, so no pin): the buffer can move"
+		fi
+		"$t" migrate "$P2PBAR_NODE" "$P2PBAR_RUN/fill.txt" || die "case migrate"
+		cat "$P2PBAR_DEV/migrations" "$P2PBAR_DEV/bytes_moved"
+		;;
 	p2pbar) "$t" data p2pbar "$P2PBAR_NODE" "$P2PBAR_RUN/fill.txt" || die "case p2pbar" ;;
 	udmabuf)
 		[ -e /dev/udmabuf ] || modprobe udmabuf || die "no udmabuf"

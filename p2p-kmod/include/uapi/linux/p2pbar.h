@@ -23,7 +23,26 @@
 
 /* Where a buffer's memory lives. */
 #define P2PBAR_PLACEMENT_DEVICE	0	/* in the exported BAR */
-#define P2PBAR_PLACEMENT_HOST	1	/* system memory (not implemented yet) */
+#define P2PBAR_PLACEMENT_HOST	1	/* system memory pages */
+
+/*
+ * ALLOC flags. By default a buffer may move: under BAR pressure an
+ * unpinned DEVICE buffer is evicted to HOST (least recently used first),
+ * an importer that cannot do peer-to-peer gets it in HOST, and MIGRATE
+ * moves it either way. FIXED keeps it in its placement for life:
+ * DEVICE + FIXED is device-only (never evicted; importers without P2P
+ * are refused), HOST + FIXED is host-only.
+ */
+#define P2PBAR_ALLOC_FIXED	0x1
+
+/*
+ * INFO caps: what the running kernel offers. MOVE_NOTIFY: built with
+ * CONFIG_DMABUF_MOVE_NOTIFY, so a dynamic importer's map does not pin
+ * (without it the dma-buf core pins a buffer while it is mapped). P2PDMA:
+ * built with CONFIG_PCI_P2PDMA, PCI importers are topology-checked.
+ */
+#define P2PBAR_CAP_MOVE_NOTIFY	0x1ULL
+#define P2PBAR_CAP_P2PDMA	0x2ULL
 
 /**
  * struct p2pbar_info - P2PBAR_IOCTL_INFO: describe the device
@@ -43,7 +62,13 @@
  * @pci_dev:	out: device (slot)
  * @pci_func:	out: function
  * @__pad:	zero
- * @reserved:	zero
+ * @evictions:	out: buffers moved DEVICE -> HOST to make room
+ * @migrations:	out: moves of any kind (evictions included)
+ * @bytes_moved: out: bytes copied by those moves
+ * @caps:	out: P2PBAR_CAP_*
+ *
+ * The last four were reserved (in: zero) in the first version; they are
+ * output only, their input is ignored.
  */
 struct p2pbar_info {
 	__u32 argsz;
@@ -62,25 +87,31 @@ struct p2pbar_info {
 	__u8 pci_dev;
 	__u8 pci_func;
 	__u8 __pad;
-	__u64 reserved[4];
+	__u64 evictions;
+	__u64 migrations;
+	__u64 bytes_moved;
+	__u64 caps;
 };
 
 /**
  * struct p2pbar_alloc - P2PBAR_IOCTL_ALLOC: allocate a buffer
  * @argsz:	in: sizeof(struct p2pbar_alloc)
- * @flags:	in: must be 0 (no flags defined yet)
+ * @flags:	in: P2PBAR_ALLOC_* (0: movable)
  * @length:	in: bytes wanted, > 0; out: rounded up to page_size
- * @align:	in: 0 (page_size) or a power of two <= max_align
- * @placement:	in: P2PBAR_PLACEMENT_DEVICE
+ * @align:	in: 0 (page_size) or a power of two <= max_align; the BAR
+ *		alignment of the buffer whenever it is in DEVICE
+ * @placement:	in: P2PBAR_PLACEMENT_DEVICE or _HOST, where it starts
  * @fd:		out: the new dma-buf, O_RDWR | O_CLOEXEC
  * @id:		out: buffer id, unique per device while it is bound
- * @offset:	out: where the buffer starts in the BAR
+ * @offset:	out: where the buffer starts in the BAR (DEVICE only)
  * @reserved:	in: zero
  *
- * The buffer reads as zeros. Errors: EINVAL (bad flags, placement,
- * alignment, reserved field, zero length), EOVERFLOW (length overflows
- * when rounded), E2BIG (length or align above the limits), ENOSPC (no
- * free range large enough), ENODEV (device unbound).
+ * The buffer reads as zeros. A DEVICE allocation that finds the BAR full
+ * first evicts unpinned movable buffers to HOST. Errors: EINVAL (bad
+ * flags, placement, alignment, reserved field, zero length), EOVERFLOW
+ * (length overflows when rounded), E2BIG (length or align above the
+ * limits), ENOSPC (no free range large enough, even after eviction),
+ * ENOMEM (HOST pages), ENODEV (device unbound).
  */
 struct p2pbar_alloc {
 	__u32 argsz;
@@ -105,6 +136,8 @@ struct p2pbar_alloc {
  * @offset:	out: offset in the BAR (valid for placement DEVICE)
  * @attachments: out: importers attached now
  * @pin_count:	out: pins held by importers
+ * @alloc_flags: out: the P2PBAR_ALLOC_* flags it was allocated with
+ * @moves:	out: how often it moved between placements
  * @reserved:	zero
  *
  * Errors: EBADF (@fd is not open), EINVAL (not a p2pbar dma-buf of this
@@ -120,11 +153,62 @@ struct p2pbar_buf_info {
 	__u64 offset;
 	__u64 attachments;
 	__u64 pin_count;
+	__u32 alloc_flags;
+	__u32 __pad;
+	__u64 moves;
+	__u64 reserved[2];
+};
+
+/**
+ * struct p2pbar_migrate - P2PBAR_IOCTL_MIGRATE: move a buffer
+ * @argsz:	in: sizeof(struct p2pbar_migrate)
+ * @flags:	in: must be 0
+ * @fd:		in: a dma-buf fd from ALLOC on this device
+ * @placement:	in: P2PBAR_PLACEMENT_* to move to (already there: no-op)
+ * @reserved:	in: zero
+ *
+ * Waits for the buffer's fences, tells dynamic importers (move_notify),
+ * moves the content; CPU mappings stay valid and fault in the new place.
+ * Moving to DEVICE evicts other buffers if the BAR is full.
+ * Errors: EBADF, EINVAL (bad field, not a p2pbar dma-buf of this
+ * device), EPERM (allocated FIXED), EBUSY (pinned, mapped or vmapped by
+ * an importer, or an importer without peer-to-peer is attached and the
+ * target is DEVICE), ENOSPC (no room even after eviction), ENOMEM,
+ * EINTR (signal while waiting for fences), ENODEV (device unbound).
+ */
+struct p2pbar_migrate {
+	__u32 argsz;
+	__u32 flags;
+	__s32 fd;
+	__u32 placement;
 	__u64 reserved[4];
+};
+
+/**
+ * struct p2pbar_reset - P2PBAR_IOCTL_RESET: revoke every buffer
+ * @argsz:	in: sizeof(struct p2pbar_reset)
+ * @flags:	in: must be 0
+ * @revoked:	out: buffers revoked by this call
+ * @reserved:	in: zero
+ *
+ * As if the device had been reset: every live buffer of the device is
+ * revoked. Dynamic importers get move_notify and every later map, pin,
+ * attach, mmap or MIGRATE of the buffer fails with ENODEV; CPU mappings
+ * raise SIGBUS. The fds stay valid until closed. The BAR ranges of
+ * revoked buffers no importer holds are free for new buffers at once;
+ * the others when their last reference goes. The device stays bound.
+ */
+struct p2pbar_reset {
+	__u32 argsz;
+	__u32 flags;
+	__u64 revoked;
+	__u64 reserved[2];
 };
 
 #define P2PBAR_IOCTL_INFO	_IO(P2PBAR_IOCTL_TYPE, 0x00)
 #define P2PBAR_IOCTL_ALLOC	_IO(P2PBAR_IOCTL_TYPE, 0x01)
 #define P2PBAR_IOCTL_BUF_INFO	_IO(P2PBAR_IOCTL_TYPE, 0x02)
+#define P2PBAR_IOCTL_MIGRATE	_IO(P2PBAR_IOCTL_TYPE, 0x03)
+#define P2PBAR_IOCTL_RESET	_IO(P2PBAR_IOCTL_TYPE, 0x04)
 
 #endif /* _UAPI_LINUX_P2PBAR_H */

@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * p2pbar: placements and moves between them.
+ *
+ * A buffer lives in DEVICE (a range of the BAR) or HOST (an array of
+ * system pages). A move, always under the buffer's reservation lock:
+ * wait for its fences, prepare the new storage, dma_buf_move_notify()
+ * so dynamic importers drop their mappings, refuse if an importer still
+ * holds a pin, an sg_table or our vmap, zap user mappings (they fault
+ * in the new place), copy, switch, free the old storage.
+ *
+ * Eviction: when a DEVICE range cannot be found, movable DEVICE buffers
+ * are moved to HOST from the head of p->lru (least recently used). The
+ * victim's reservation lock is only ever trylocked, never waited for,
+ * because the evicting thread may hold another buffer's reservation lock
+ * (a migrate to DEVICE): a blocking second ww_mutex without an acquire
+ * context could deadlock, a trylock cannot.
+ *
+ * Lock order (outermost first):
+ *   mmap_lock > dma_resv (fault) > i_mmap_rwsem (zap)
+ *   dma_resv > p->lock (read, while the BAR is touched)
+ *   dma_resv > allocator mutex
+ *   dma_resv > p->lru_lock (spinlock, innermost: nothing nests in it
+ *              but the victim's file reference, an atomic)
+ *   p->bufs_lock > dma_resv (revoke)
+ * A victim's dma_resv is trylocked with nothing but the mover's own
+ * dma_resv held, after p->lru_lock was dropped.
+ */
+#include <linux/dma-buf.h>
+#include <linux/dma-resv.h>
+#include <linux/file.h>
+#include <linux/io.h>
+#include <linux/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+#include <uapi/linux/p2pbar.h>
+
+#include "p2pbar.h"
+#include "p2pbar_compat.h"
+#include "p2pbar_trace.h"
+
+/* Copy in chunks between rescheduling points. */
+#define P2PBAR_COPY_BATCH 256
+
+struct page **p2pbar_pages_alloc(u64 size, gfp_t gfp)
+{
+	unsigned long i, n = size >> PAGE_SHIFT;
+	struct page **pages;
+
+	pages = kvcalloc(n, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		pages[i] = alloc_page(gfp | __GFP_NOWARN);
+		if (!pages[i]) {
+			p2pbar_pages_free(pages, size);
+			return NULL;
+		}
+		if (!(i % P2PBAR_COPY_BATCH))
+			cond_resched();
+	}
+	return pages;
+}
+
+void p2pbar_pages_free(struct page **pages, u64 size)
+{
+	unsigned long i, n = size >> PAGE_SHIFT;
+
+	if (!pages)
+		return;
+	for (i = 0; i < n && pages[i]; i++)
+		__free_page(pages[i]);
+	kvfree(pages);
+}
+
+/* A movable DEVICE buffer was used: it goes to the LRU's tail. */
+void p2pbar_lru_touch(struct p2pbar_buf *buf)
+{
+	struct p2pbar_dev *p = buf->p;
+
+	spin_lock(&p->lru_lock);
+	if (!list_empty(&buf->lru))
+		list_move_tail(&buf->lru, &p->lru);
+	spin_unlock(&p->lru_lock);
+}
+
+static void p2pbar_lru_del(struct p2pbar_buf *buf)
+{
+	spin_lock(&buf->p->lru_lock);
+	list_del_init(&buf->lru);
+	spin_unlock(&buf->p->lru_lock);
+}
+
+static void p2pbar_lru_add(struct p2pbar_buf *buf)
+{
+	if (buf->flags & P2PBAR_ALLOC_FIXED)
+		return;
+	spin_lock(&buf->p->lru_lock);
+	list_add_tail(&buf->lru, &buf->p->lru);
+	spin_unlock(&buf->p->lru_lock);
+}
+
+/*
+ * The least recently used movable DEVICE buffer, with a reference on its
+ * file, rotated to the LRU's tail so the next call offers another one.
+ * NULL if none is left or its file is already being released.
+ */
+static struct file *p2pbar_lru_next(struct p2pbar_dev *p,
+				    struct p2pbar_buf **victim)
+{
+	struct p2pbar_buf *buf;
+	struct file *f = NULL;
+
+	rcu_read_lock();
+	spin_lock(&p->lru_lock);
+	buf = list_first_entry_or_null(&p->lru, struct p2pbar_buf, lru);
+	if (buf) {
+		list_move_tail(&buf->lru, &p->lru);
+		f = get_file_active(&buf->dmabuf->file);
+	}
+	spin_unlock(&p->lru_lock);
+	rcu_read_unlock();
+	*victim = buf;
+	return f;
+}
+
+static bool p2pbar_try_evict(struct p2pbar_buf *buf)
+{
+	bool done;
+
+	if (!dma_resv_trylock(buf->dmabuf->resv))
+		return false;
+	done = buf->placement == P2PBAR_PLACEMENT_DEVICE &&
+	       !p2pbar_buf_move(buf, P2PBAR_PLACEMENT_HOST,
+				P2PBAR_MOVE_EVICTION);
+	dma_resv_unlock(buf->dmabuf->resv);
+	return done;
+}
+
+/*
+ * A BAR range of @len bytes, evicting least recently used movable
+ * buffers until one is found. Each buffer on the LRU is tried at most
+ * once: pinned, busy or locked ones are skipped. -ENOSPC if nothing is
+ * left to evict.
+ */
+int p2pbar_bar_alloc(struct p2pbar_dev *p, u64 len, u64 align, u64 *offset)
+{
+	struct p2pbar_buf *victim;
+	unsigned long tries = 0;
+	struct list_head *pos;
+	struct file *f;
+	int ret;
+
+	for (;;) {
+		ret = p2pbar_range_alloc(&p->alloc, len, align, offset);
+		if (ret != -ENOSPC)
+			return ret;
+		if (!tries) {
+			spin_lock(&p->lru_lock);
+			list_for_each(pos, &p->lru)
+				tries++;
+			spin_unlock(&p->lru_lock);
+			if (!tries)
+				return -ENOSPC;
+		} else if (!--tries) {
+			return -ENOSPC;
+		}
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		f = p2pbar_lru_next(p, &victim);
+		if (!f)
+			continue;
+		if (p2pbar_try_evict(victim))
+			atomic64_inc(&p->evictions);
+		fput(f);
+	}
+}
+
+/* Copy @buf between its BAR range @offset and @pages; p->lock is held. */
+static int p2pbar_copy(struct p2pbar_buf *buf, u64 offset,
+		       struct page **pages, bool to_device)
+{
+	void __iomem *bar = buf->p->bar_wc + offset;
+	unsigned long i, n = buf->size >> PAGE_SHIFT;
+
+	for (i = 0; i < n; i++) {
+		if (to_device)
+			memcpy_toio(bar + i * PAGE_SIZE,
+				    page_address(pages[i]), PAGE_SIZE);
+		else
+			memcpy_fromio(page_address(pages[i]),
+				      bar + i * PAGE_SIZE, PAGE_SIZE);
+		if (!(i % P2PBAR_COPY_BATCH)) {
+			if (fatal_signal_pending(current))
+				return -EINTR;
+			cond_resched();
+		}
+	}
+	return 0;
+}
+
+static int p2pbar_new_storage(struct p2pbar_buf *buf, u32 to,
+			      enum p2pbar_move_how how, u64 *offset,
+			      struct page ***pages)
+{
+	struct p2pbar_dev *p = buf->p;
+
+	if (to == P2PBAR_PLACEMENT_HOST) {
+		*pages = p2pbar_pages_alloc(buf->size, GFP_KERNEL);
+		return *pages ? 0 : -ENOMEM;
+	}
+	if (how == P2PBAR_MOVE_MAY_EVICT)
+		return p2pbar_bar_alloc(p, buf->size, buf->align, offset);
+	return p2pbar_range_alloc(&p->alloc, buf->size, buf->align, offset);
+}
+
+static void p2pbar_free_storage(struct p2pbar_buf *buf, u32 placement,
+				u64 offset, struct page **pages)
+{
+	if (placement == P2PBAR_PLACEMENT_HOST)
+		p2pbar_pages_free(pages, buf->size);
+	else
+		p2pbar_range_free(&buf->p->alloc, offset, buf->size);
+}
+
+/*
+ * Move @buf to placement @to; the caller holds its reservation lock and
+ * a reference on its dma-buf. On failure the buffer is where it was.
+ */
+int p2pbar_buf_move(struct p2pbar_buf *buf, u32 to, enum p2pbar_move_how how)
+{
+	struct dma_buf *dmabuf = buf->dmabuf;
+	struct p2pbar_dev *p = buf->p;
+	struct page **pages = NULL;
+	u64 offset = 0;
+	long lret;
+	int ret;
+
+	dma_resv_assert_held(dmabuf->resv);
+	if (buf->placement == to)
+		return 0;
+	if (p2pbar_buf_dead(buf))
+		return -ENODEV;
+	if (buf->flags & P2PBAR_ALLOC_FIXED)
+		return -EPERM;
+	if (buf->pin_count)
+		return -EBUSY;
+	if (to == P2PBAR_PLACEMENT_DEVICE && atomic_read(&buf->nop2p))
+		return -EBUSY;
+
+	lret = dma_resv_wait_timeout(dmabuf->resv, DMA_RESV_USAGE_BOOKKEEP,
+				     true, MAX_SCHEDULE_TIMEOUT);
+	if (lret < 0)
+		return lret;
+
+	ret = p2pbar_new_storage(buf, to, how, &offset, &pages);
+	if (ret)
+		goto out;
+
+	p2pbar_invalidate_mappings(dmabuf);
+	if (buf->map_count || buf->vmapped) {
+		dev_dbg(&p->dev, "buffer %llu: an importer kept its mapping after move_notify\n",
+			buf->id);
+		ret = -EBUSY;
+		goto err_free;
+	}
+	/* Work the importers queued before letting go must finish first. */
+	lret = dma_resv_wait_timeout(dmabuf->resv, DMA_RESV_USAGE_BOOKKEEP,
+				     true, MAX_SCHEDULE_TIMEOUT);
+	if (lret < 0) {
+		ret = lret;
+		goto err_free;
+	}
+	unmap_mapping_range(dmabuf->file->f_mapping, 0, 0, 1);
+
+	down_read(&p->lock);
+	if (p->gone)
+		ret = -ENODEV;
+	else if (to == P2PBAR_PLACEMENT_HOST)
+		ret = p2pbar_copy(buf, buf->offset, pages, false);
+	else
+		ret = p2pbar_copy(buf, offset, buf->pages, true);
+	up_read(&p->lock);
+	if (ret)
+		goto err_free;
+
+	if (to == P2PBAR_PLACEMENT_HOST) {
+		p2pbar_lru_del(buf);
+		p2pbar_range_free(&p->alloc, buf->offset, buf->size);
+		buf->pages = pages;
+		buf->offset = 0;
+	} else {
+		p2pbar_pages_free(buf->pages, buf->size);
+		buf->pages = NULL;
+		buf->offset = offset;
+		p2pbar_lru_add(buf);
+	}
+	buf->placement = to;
+	buf->moves++;
+	atomic64_inc(&p->migrations);
+	atomic64_add(buf->size, &p->bytes_moved);
+	dev_dbg(&p->dev, "buffer %llu moved to %s%s\n", buf->id,
+		to == P2PBAR_PLACEMENT_HOST ? "host" : "device",
+		how == P2PBAR_MOVE_EVICTION ? " (evicted)" : "");
+	goto out;
+
+err_free:
+	p2pbar_free_storage(buf, to, offset, pages);
+out:
+	trace_p2pbar_move(buf->id, to, buf->size, how == P2PBAR_MOVE_EVICTION,
+			  ret);
+	return ret;
+}
