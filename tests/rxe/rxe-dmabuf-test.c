@@ -39,8 +39,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/p2pbar.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -600,11 +602,11 @@ static int case_migrate(int argc, char **argv)
 		fill(h, chunk, seed);
 		post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk, dmr->rkey,
 		     IOVA_BASE + at);
-		wait_wc(&r, 1);
+		wait_wc(r.cq, 1, __func__);
 		memset(h2, 0, chunk);
 		post(r.qp[0], IBV_WR_RDMA_READ, h2mr, (uintptr_t)h2, chunk, dmr->rkey,
 		     IOVA_BASE + at);
-		wait_wc(&r, 1);
+		wait_wc(r.cq, 1, __func__);
 		check("READ back while migrating", h2, chunk, seed);
 		check("dma-buf content while migrating", b.map + at, chunk, seed);
 	}
@@ -619,7 +621,7 @@ static int case_migrate(int argc, char **argv)
 		fill(h, chunk, 0xfeed + at);
 		post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk, dmr->rkey,
 		     IOVA_BASE + at);
-		wait_wc(&r, 1);
+		wait_wc(r.cq, 1, __func__);
 		check("WRITE after the migrations", b.map + at, chunk, 0xfeed + at);
 	}
 	printf("RESULT: rxe dma-buf MR: %d x 256 KiB WRITE+READ, zero corrupted bytes, "
