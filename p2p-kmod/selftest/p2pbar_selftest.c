@@ -12,6 +12,8 @@
  *             CPU physical address), the bus address is checked too
  *   map FD [ADDR]  only the dynamic map cases (for huge buffers)
  *   hold FD   attach dynamically and keep the attachment
+ *   time FD N N rounds of dynamic attach+map and unmap+detach, timed;
+ *             one "TIME what rounds median min max" line (ns) for each
  *   gone      the exporter's device was unbound: mapping the held
  *             attachment must fail with -ENODEV, vmap must still succeed
  *             (the core WARNs on a failing vmap); then let go
@@ -34,6 +36,7 @@
 #include <linux/scatterlist.h>
 #include <linux/seq_buf.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/uaccess.h>
 
 #include "../p2pbar_compat.h"
@@ -42,6 +45,7 @@
 #define NR_THREADS	4
 #define THREAD_LOOPS	50
 #define SMALL_SEG	SZ_64K
+#define MAX_ROUNDS	1000
 
 static char *pci_importer = "";
 module_param(pci_importer, charp, 0444);
@@ -420,6 +424,68 @@ static void cmd_run(struct dma_buf *buf, u64 phys)
 	case_pci(buf, phys);
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void time_report(const char *what, u64 *ns, unsigned int n)
+{
+	sort(ns, n, sizeof(*ns), cmp_u64, NULL);
+	seq_buf_printf(&st_seq, "TIME %s %u %llu %llu %llu\n", what, n,
+		       ns[n / 2], ns[0], ns[n - 1]);
+}
+
+/*
+ * The cost an importer pays to start and stop using a buffer: attach and
+ * map (under the reservation lock, as a dynamic importer does), then
+ * unmap and detach, each timed over @rounds rounds.
+ */
+static void cmd_time(struct dma_buf *buf, unsigned int rounds)
+{
+	struct dma_buf_attachment *at;
+	struct sg_table *sgt;
+	u64 *up, *down, t0;
+	unsigned int i;
+
+	up = kcalloc(rounds, sizeof(*up), GFP_KERNEL);
+	down = kcalloc(rounds, sizeof(*down), GFP_KERNEL);
+	if (!up || !down) {
+		report(false, "time", "no memory for %u samples", rounds);
+		goto out;
+	}
+	for (i = 0; i < rounds; i++) {
+		t0 = ktime_get_ns();
+		at = attach(buf, 0);
+		if (IS_ERR(at)) {
+			report(false, "time", "attach: %ld", PTR_ERR(at));
+			goto out;
+		}
+		dma_resv_lock(buf->resv, NULL);
+		sgt = dma_buf_map_attachment(at, DMA_BIDIRECTIONAL);
+		dma_resv_unlock(buf->resv);
+		up[i] = ktime_get_ns() - t0;
+		if (IS_ERR(sgt)) {
+			report(false, "time", "map: %ld", PTR_ERR(sgt));
+			dma_buf_detach(buf, at);
+			goto out;
+		}
+		t0 = ktime_get_ns();
+		dma_resv_lock(buf->resv, NULL);
+		dma_buf_unmap_attachment(at, sgt, DMA_BIDIRECTIONAL);
+		dma_resv_unlock(buf->resv);
+		dma_buf_detach(buf, at);
+		down[i] = ktime_get_ns() - t0;
+	}
+	time_report("attach_map", up, rounds);
+	time_report("unmap_detach", down, rounds);
+out:
+	kfree(up);
+	kfree(down);
+}
+
 static void cmd_hold(struct dma_buf *buf)
 {
 	struct dma_buf_attachment *at;
@@ -472,6 +538,7 @@ static ssize_t control_write(struct file *file, const char __user *ubuf,
 {
 	char cmd[64] = "";
 	struct dma_buf *buf;
+	unsigned int rounds = 0;
 	u64 phys = 0;
 	int fd = -1;
 
@@ -485,13 +552,21 @@ static ssize_t control_write(struct file *file, const char __user *ubuf,
 		cmd_gone();
 	} else if (sscanf(cmd, "run %d %llx", &fd, &phys) >= 1 ||
 		   sscanf(cmd, "map %d %llx", &fd, &phys) >= 1 ||
-		   sscanf(cmd, "hold %d", &fd) == 1) {
+		   sscanf(cmd, "hold %d", &fd) == 1 ||
+		   sscanf(cmd, "time %d %u", &fd, &rounds) == 2) {
 		buf = dma_buf_get(fd);
 		if (IS_ERR(buf)) {
 			mutex_unlock(&st_lock);
 			return PTR_ERR(buf);
 		}
-		if (cmd[0] == 'r') {
+		if (cmd[0] == 't') {
+			if (rounds && rounds <= MAX_ROUNDS)
+				cmd_time(buf, rounds);
+			else
+				report(false, "time", "rounds must be 1..%d",
+				       MAX_ROUNDS);
+			dma_buf_put(buf);
+		} else if (cmd[0] == 'r') {
 			cmd_run(buf, phys);
 			dma_buf_put(buf);
 		} else if (cmd[0] == 'm') {
