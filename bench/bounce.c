@@ -15,8 +15,9 @@
  *
  * usage: bounce server MAX_SIZE PORT
  *        bounce client MAX_SIZE PORT SERVER_IP REPEAT BYTES SIZE...
- * The client prints one "BOUNCE mode size repeat MiB/s" line per round;
- * modes alternate within each size and repetition.
+ * A round sends BYTES / SIZE messages (MIN_MSGS .. MAX_MSGS). The client
+ * prints one "BOUNCE mode size repeat MiB/s" line per round; modes
+ * alternate within each size and repetition.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -36,6 +37,8 @@
 #define RECVS	 16
 #define DEV_IOVA 0x100000000ULL
 #define SEED	 0xb0c3ULL
+#define MIN_MSGS 8
+#define MAX_MSGS 256 /* bounds a round of small messages under TCG */
 
 #define die(...)                                         \
 	do {                                             \
@@ -374,7 +377,10 @@ int main(int argc, char **argv)
 
 			if (!r.size || r.size > max || r.size % 8)
 				die("size %s: a multiple of 8 up to MAX_SIZE", argv[a]);
-			r.count = bytes / r.size < 8 ? 8 : bytes / r.size;
+			r.count = bytes / r.size;
+			r.count = r.count < MIN_MSGS   ? MIN_MSGS
+				  : r.count > MAX_MSGS ? MAX_MSGS
+						       : r.count;
 			/* the same pattern in every slot, with the message index in word 0 */
 			for (size_t s = 0; s < SLOTS; s++)
 				for (size_t w = 0; w < r.size / 8; w++)
