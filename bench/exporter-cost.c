@@ -10,11 +10,17 @@
  *   mmap          CPU bandwidth through the buffer's write-combined
  *                 mapping (write: host -> BAR, read: BAR -> host) against
  *                 a memcpy between two host buffers
+ *   kernel copy   the same in the kernel, timed by the test importer
+ *                 ("copy FD N"): memcpy_toio/fromio through the exporter's
+ *                 vmap, which is how rxe reaches a dma-buf MR, against a
+ *                 memcpy between two kernel buffers, which is how it
+ *                 reaches a host MR
  *
  * usage: exporter-cost REPEAT MMAP_SIZE SIZE...
  * Prints "ALLOC size repeat alloc_us free_us", "ATTACH size rounds
- * attach_map_median min max unmap_detach_median min max" (ns) and
- * "MMAP kind size repeat MiB/s" lines.
+ * attach_map_median min max unmap_detach_median min max" (ns),
+ * "MMAP kind size repeat MiB/s" and "KCOPY kind size rounds median min max"
+ * (ns) lines.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -59,33 +65,67 @@ static void alloc_cost(struct p2pbar_dev *dev, uint64_t size, int repeat)
 	}
 }
 
+/* Send CMD (with FD) to the test importer; its answer goes to OUT. */
+static void importer(const char *what, int fd, int rounds, char *out, size_t len)
+{
+	char cmd[64];
+	ssize_t n;
+	int c;
+
+	c = open(CONTROL, O_RDWR);
+	if (c < 0)
+		die("%s: %s (is p2pbar_selftest loaded?)", CONTROL, strerror(errno));
+	snprintf(cmd, sizeof(cmd), "%s %d %d", what, fd, rounds);
+	if (write(c, cmd, strlen(cmd)) < 0)
+		die("%s: %s", cmd, strerror(errno));
+	n = pread(c, out, len - 1, 0);
+	if (n < 0)
+		die("reading %s: %s", CONTROL, strerror(errno));
+	out[n] = 0;
+	close(c);
+}
+
 /* Ask the test importer to time attach+map; its answer is two TIME lines. */
 static void attach_cost(struct p2pbar_dev *dev, uint64_t size)
 {
 	unsigned long long am[3], ud[3];
 	struct p2pbar_buf buf;
-	char cmd[64], out[512];
-	ssize_t n;
-	int c;
+	char out[512];
 
 	if (p2pbar_alloc(dev, size, 0, P2PBAR_PLACEMENT_DEVICE, &buf))
 		die("p2pbar_alloc %" PRIu64 ": %s", size, p2pbar_last_error());
-	c = open(CONTROL, O_RDWR);
-	if (c < 0)
-		die("%s: %s (is p2pbar_selftest loaded?)", CONTROL, strerror(errno));
-	snprintf(cmd, sizeof(cmd), "time %d %d", buf.fd, MAP_ROUNDS);
-	if (write(c, cmd, strlen(cmd)) < 0)
-		die("%s: %s", cmd, strerror(errno));
-	n = pread(c, out, sizeof(out) - 1, 0);
-	if (n < 0)
-		die("reading %s: %s", CONTROL, strerror(errno));
-	out[n] = 0;
+	importer("time", buf.fd, MAP_ROUNDS, out, sizeof(out));
 	if (sscanf(out, "TIME attach_map %*u %llu %llu %llu\nTIME unmap_detach %*u %llu %llu %llu",
 		   &am[0], &am[1], &am[2], &ud[0], &ud[1], &ud[2]) != 6)
 		die("the test importer said: %s", out);
 	printf("ATTACH %" PRIu64 " %d %llu %llu %llu %llu %llu %llu\n", size, MAP_ROUNDS, am[0],
 	       am[1], am[2], ud[0], ud[1], ud[2]);
-	close(c);
+	p2pbar_buf_free(&buf);
+}
+
+/* In-kernel copy bandwidth through the vmap vs RAM, by the test importer. */
+static void kernel_copy(struct p2pbar_dev *dev, uint64_t size, int rounds)
+{
+	static const char *const kinds[] = { "copy_to_bar", "copy_from_bar", "memcpy_ram" };
+	struct p2pbar_buf buf;
+	char out[512], *line = out;
+
+	if (p2pbar_alloc(dev, size, 0, P2PBAR_PLACEMENT_DEVICE, &buf))
+		die("p2pbar_alloc %" PRIu64 ": %s", size, p2pbar_last_error());
+	importer("copy", buf.fd, rounds, out, sizeof(out));
+	for (int i = 0; i < 3; i++) {
+		unsigned long long t[3];
+		char kind[32];
+
+		if (!line ||
+		    sscanf(line, "TIME %31s %*u %llu %llu %llu", kind, &t[0], &t[1], &t[2]) != 4 ||
+		    strcmp(kind, kinds[i]))
+			die("the test importer said: %s", out);
+		printf("KCOPY %s %" PRIu64 " %d %llu %llu %llu\n", kind, size, rounds, t[0], t[1],
+		       t[2]);
+		line = strchr(line, '\n');
+		line = line ? line + 1 : NULL;
+	}
 	p2pbar_buf_free(&buf);
 }
 
@@ -148,6 +188,7 @@ int main(int argc, char **argv)
 		attach_cost(dev, size);
 	}
 	mmap_bw(dev, mmap_size, repeat);
+	kernel_copy(dev, mmap_size, 2 * repeat + 1);
 	p2pbar_close(dev);
 	return 0;
 }

@@ -12,6 +12,7 @@ Raw lines (from bench/vm/bench.sh and the programs it runs):
   ALLOC size run alloc_us free_us         bench/exporter-cost.c
   ATTACH size rounds am_med am_min am_max ud_med ud_min ud_max  (ns)
   MMAP kind size run MiB/s
+  KCOPY kind size rounds med min max      (ns) in-kernel copy of SIZE bytes
 
 Every figure is the median over the repeated runs with [min, max].
 --check: fail unless every part produced positive figures (the ctest).
@@ -72,6 +73,8 @@ def parse(paths):
                     data[("FREE", int(w[1]))].append(float(w[4]))
                 elif kind == "ATTACH":
                     attach[int(w[1])] = [int(x) for x in w[2:]]
+                elif kind == "KCOPY":
+                    attach[(w[1], int(w[2]))] = [int(x) for x in w[3:]]
                 elif kind == "MMAP":
                     data[("MMAP", w[1], int(w[2]))].append(float(w[4]))
     return data, attach
@@ -237,6 +240,8 @@ def main():
         missing.append("registration")
 
     # 4. exporter
+    kcopy = {k: v for k, v in attach.items() if isinstance(k, tuple)}
+    attach = {k: v for k, v in attach.items() if not isinstance(k, tuple)}
     sizes = sorted({k[1] for k in data if k[0] == "ALLOC"})
     if sizes and attach:
         md.append("\n## 4. Exporter costs\n")
@@ -267,9 +272,22 @@ def main():
             if min(v) <= 0:
                 missing.append(f"mmap {kind}")
             md.append(f"| {names.get(kind, kind)} | {human(s)} | {fmt(v)} |")
+    knames = {"copy_to_bar": "kernel: RAM → BAR (memcpy_toio via vmap, rxe's dma-buf MR path)",
+              "copy_from_bar": "kernel: BAR → RAM (memcpy_fromio via vmap)",
+              "memcpy_ram": "kernel: RAM → RAM memcpy (rxe's host MR path)"}
+    for (kind, s), v in sorted(kcopy.items()):
+        rounds, med, lo, hi = v
+        if min(v) <= 0:
+            missing.append(f"kernel copy {kind}")
+            continue
+        md.append(f"| {knames.get(kind, kind)} | {human(s)} | {s / med * 1e9 / MIB:.0f} "
+                  f"[{s / hi * 1e9 / MIB:.0f}, {s / lo * 1e9 / MIB:.0f}] ({rounds} rounds) |")
     for kind in ("bar_write", "bar_read", "host_memcpy"):
         if not any(k[0] == "MMAP" and k[1] == kind for k in data):
             missing.append(f"mmap {kind}")
+    for kind in knames:
+        if not any(k[0] == kind for k in kcopy):
+            missing.append(f"kernel copy {kind}")
 
     with open(os.path.join(out, "results.md"), "w") as f:
         f.write("\n".join(md) + "\n")

@@ -3,18 +3,20 @@
 # and exporter costs), then two guests (RDMA between the nodes), then the
 # report: OUT/results.md with the tables, PNG plots, the raw measurements
 # and the versions. Run on the testbed from a built tree (make build).
-# usage: bench/run.sh [--short] [--build-dir DIR] [--out DIR]
+# usage: bench/run.sh [--short|--sweep] [--build-dir DIR] [--out DIR]
 #   --short  few sizes and runs, and fail unless every figure was produced
 #            and is positive (the `bench` ctest)
+#   --sweep  READ and SEND at every size too, not only WRITE (about 1 h)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$top/build mode=full out=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--short) mode=short ;;
+	--sweep) mode=sweep ;;
 	--build-dir) build=$(cd "$2" && pwd); shift ;;
 	--out) out=$2; shift ;;
-	*) echo "usage: $0 [--short] [--build-dir DIR] [--out DIR]" >&2; exit 2 ;;
+	*) echo "usage: $0 [--short|--sweep] [--build-dir DIR] [--out DIR]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -25,10 +27,10 @@ image=$(cat "$build/testbed/image.path")
 [ -x "$build/bench/perftest/src/ib_write_bw" ] ||
 	{ echo "bench: build first (make build)" >&2; exit 1; }
 
-if [ "$mode" = full ]; then
+if [ "$mode" != short ]; then
 	# room for 1 GiB of host memory and a 1 GiB dma-buf (registration)
-	one=(--mem 3G --bar-size 2G --timeout 1500)
-	two=(--timeout 1200)
+	one=(--mem 3G --bar-size 2G --timeout 3000)
+	two=(--timeout 3000)
 else
 	one=(--timeout 500)
 	two=(--timeout 500)

@@ -15,23 +15,30 @@ bin=$P2PBAR_BUILD/bench
 out=$P2PBAR_RUN/bench-$NODE_ID.txt
 mode=${1:-full}
 
-# Each perftest run moves about pt_bytes (at least pt_min iterations):
-# per-run setup costs seconds under TCG, so sizes are few.
-if [ "$mode" = full ]; then
-	reps=3 pt_bytes=$((16 << 20)) pt_min=10 lat_iters=200 lat_where="loopback two-guests"
-	sizes=(4096 65536 1048576 8388608)
+# Each perftest run moves about pt_bytes (at least pt_min iterations).
+# A run's setup costs 10-15 s under TCG on a loaded host, so the full
+# suite sweeps sizes with WRITE and measures READ and SEND at 1 MiB;
+# "sweep" does every verb at every size (for a quiet machine, ~1 h).
+# Latency (every verb, both MR kinds) runs in loopback in short mode.
+case $mode in
+full | sweep)
+	reps=3 pt_bytes=$((8 << 20)) pt_min=10 lat_iters=200 lat_where=none
+	write_sizes=(4096 65536 1048576 8388608) other_sizes=(1048576)
+	[ "$mode" = sweep ] && other_sizes=("${write_sizes[@]}")
 	bounce_sizes=(4096 65536 1048576 8388608) bounce_bytes=$((16 << 20))
 	reg_sizes=(4096 65536 1048576 16777216 268435456 1073741824)
 	alloc_sizes=(4096 1048576 67108864)
 	mmap_size=$((64 << 20))
-else
+	;;
+*)
 	reps=1 pt_bytes=$((4 << 20)) pt_min=10 lat_iters=100 lat_where=loopback
-	sizes=(65536)
+	write_sizes=(65536) other_sizes=(65536)
 	bounce_sizes=(65536 1048576) bounce_bytes=$((4 << 20))
 	reg_sizes=(4096 1048576 16777216)
 	alloc_sizes=(4096 1048576)
 	mmap_size=$((4 << 20))
-fi
+	;;
+esac
 max_size=${bounce_sizes[-1]}
 : >"$out"
 
@@ -76,7 +83,7 @@ measures() { [ "$NODE_COUNT" = 1 ] || [ "$NODE_ID" = 1 ]; }
 
 lat_here=0
 case " $lat_where " in *" $where "*) lat_here=1 ;; esac
-total=$((reps * 3 * 2 * (${#sizes[@]} + lat_here) + 3))
+total=$((reps * 2 * (${#write_sizes[@]} + 2 * ${#other_sizes[@]} + 3 * lat_here) + 3))
 step=0
 progress() {
 	step=$((step + 1))
@@ -86,6 +93,8 @@ progress() {
 # 1. bandwidth vs size, host MR vs dma-buf MR on both sides, alternating
 for k in $(seq 1 "$reps"); do
 	for verb in write read send; do
+		sizes=("${other_sizes[@]}")
+		[ "$verb" = write ] && sizes=("${write_sizes[@]}")
 		for size in "${sizes[@]}"; do
 			iters=$((pt_bytes / size > pt_min ? pt_bytes / size : pt_min))
 			for mem in host dmabuf; do

@@ -14,6 +14,10 @@
  *   hold FD   attach dynamically and keep the attachment
  *   time FD N N rounds of dynamic attach+map and unmap+detach, timed;
  *             one "TIME what rounds median min max" line (ns) for each
+ *   copy FD N N rounds of copying the whole buffer into and out of its
+ *             vmap with the iosys_map helpers (memcpy_toio/fromio, what
+ *             an importer copying by CPU uses) and between two kernel
+ *             buffers with memcpy; TIME lines as for time
  *   gone      the exporter's device was unbound: mapping the held
  *             attachment must fail with -ENODEV, vmap must still succeed
  *             (the core WARNs on a failing vmap); then let go
@@ -486,6 +490,52 @@ out:
 	kfree(down);
 }
 
+/* Time @rounds copies of the buffer's size through its vmap and in RAM. */
+static void cmd_copy(struct dma_buf *buf, unsigned int rounds)
+{
+	u64 *to = NULL, *from = NULL, *ram = NULL, t0;
+	void *a = NULL, *b = NULL;
+	struct iosys_map map;
+	unsigned int i;
+	int ret;
+
+	to = kcalloc(rounds, sizeof(*to), GFP_KERNEL);
+	from = kcalloc(rounds, sizeof(*from), GFP_KERNEL);
+	ram = kcalloc(rounds, sizeof(*ram), GFP_KERNEL);
+	a = kvzalloc(buf->size, GFP_KERNEL);
+	b = kvzalloc(buf->size, GFP_KERNEL);
+	if (!to || !from || !ram || !a || !b) {
+		report(false, "copy", "no memory for %zu bytes", buf->size);
+		goto out;
+	}
+	ret = dma_buf_vmap_unlocked(buf, &map);
+	if (ret) {
+		report(false, "copy", "vmap: %d", ret);
+		goto out;
+	}
+	for (i = 0; i < rounds; i++) {
+		t0 = ktime_get_ns();
+		iosys_map_memcpy_to(&map, 0, a, buf->size);
+		to[i] = ktime_get_ns() - t0;
+		t0 = ktime_get_ns();
+		iosys_map_memcpy_from(b, &map, 0, buf->size);
+		from[i] = ktime_get_ns() - t0;
+		t0 = ktime_get_ns();
+		memcpy(b, a, buf->size);
+		ram[i] = ktime_get_ns() - t0;
+	}
+	dma_buf_vunmap_unlocked(buf, &map);
+	time_report("copy_to_bar", to, rounds);
+	time_report("copy_from_bar", from, rounds);
+	time_report("memcpy_ram", ram, rounds);
+out:
+	kvfree(a);
+	kvfree(b);
+	kfree(to);
+	kfree(from);
+	kfree(ram);
+}
+
 static void cmd_hold(struct dma_buf *buf)
 {
 	struct dma_buf_attachment *at;
@@ -553,18 +603,21 @@ static ssize_t control_write(struct file *file, const char __user *ubuf,
 	} else if (sscanf(cmd, "run %d %llx", &fd, &phys) >= 1 ||
 		   sscanf(cmd, "map %d %llx", &fd, &phys) >= 1 ||
 		   sscanf(cmd, "hold %d", &fd) == 1 ||
-		   sscanf(cmd, "time %d %u", &fd, &rounds) == 2) {
+		   sscanf(cmd, "time %d %u", &fd, &rounds) == 2 ||
+		   sscanf(cmd, "copy %d %u", &fd, &rounds) == 2) {
 		buf = dma_buf_get(fd);
 		if (IS_ERR(buf)) {
 			mutex_unlock(&st_lock);
 			return PTR_ERR(buf);
 		}
-		if (cmd[0] == 't') {
-			if (rounds && rounds <= MAX_ROUNDS)
+		if (cmd[0] == 't' || cmd[0] == 'c') {
+			if (rounds && rounds <= MAX_ROUNDS && cmd[0] == 't')
 				cmd_time(buf, rounds);
+			else if (rounds && rounds <= MAX_ROUNDS)
+				cmd_copy(buf, rounds);
 			else
-				report(false, "time", "rounds must be 1..%d",
-				       MAX_ROUNDS);
+				report(false, cmd[0] == 't' ? "time" : "copy",
+				       "rounds must be 1..%d", MAX_ROUNDS);
 			dma_buf_put(buf);
 		} else if (cmd[0] == 'r') {
 			cmd_run(buf, phys);
