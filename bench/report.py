@@ -46,7 +46,7 @@ def fmt(vals, digits=0):
 
 def ratio(num, den):
     a, b = statistics.median(num), statistics.median(den)
-    return f"{a / b:.2f}" if b else "n/a"
+    return f"{a / b:.3g}" if b else "n/a"
 
 
 def parse(paths):
@@ -162,10 +162,15 @@ def main():
             for s in sizes:
                 h = data.get(("BW", where, verb, "host", s))
                 d = data.get(("BW", where, verb, "dmabuf", s))
-                if not h or not d or min(h + d) <= 0:
+                if not h and not d:
+                    continue  # not measured at this size
+                if not h or not d:
                     missing.append(f"bandwidth {where} {verb} {s}")
                     continue
-                md.append(f"| {human(s)} | {verb.upper()} | {fmt(h)} | {fmt(d)} | {ratio(d, h)} |")
+                if min(h + d) <= 0:
+                    missing.append(f"bandwidth {where} {verb} {s} (a run reported 0)")
+                md.append(f"| {human(s)} | {verb.upper()} | {fmt(h, 1)} | {fmt(d, 1)} "
+                          f"| {ratio(d, h)} |")
             for mem in ("host", "dmabuf"):
                 series.append((f"{verb.upper()} {mem}",
                                pts(data, lambda s: ("BW", where, verb, mem, s), sizes)))
@@ -185,13 +190,15 @@ def main():
                 else:
                     missing.append(f"latency {where} {verb}")
         one = [(v, data.get(("ONESIDE", where, v, MIB))) for v in ("write", "read", "send")]
-        if all(v for _, v in one) and min(sum((v for _, v in one), [])) > 0:
+        if all(v for _, v in one):
+            if min(sum((v for _, v in one), [])) <= 0:
+                missing.append(f"one-sided {where} (a run reported 0)")
             md.append(f"\nDma-buf MR at the server only (host MR at the client), 1 MiB, {where}: "
-                      + ", ".join(f"{v.upper()} {fmt(x)} MiB/s" for v, x in one) + "\n")
+                      + ", ".join(f"{v.upper()} {fmt(x, 1)} MiB/s" for v, x in one) + "\n")
         else:
             missing.append(f"one-sided {where}")
-    if not any(k[0] == "LAT" for k in data):
-        missing.append("latency")
+    if check and not any(k[0] == "LAT" for k in data):
+        missing.append("latency")  # the short run measures it
 
     # 2. bounce vs direct
     for where in ("loopback", "two-guests"):
@@ -210,7 +217,7 @@ def main():
             if not d or not b or min(d + b) <= 0:
                 missing.append(f"bounce {where} {s}")
                 continue
-            md.append(f"| {human(s)} | {fmt(d)} | {fmt(b)} | {ratio(d, b)} |")
+            md.append(f"| {human(s)} | {fmt(d, 1)} | {fmt(b, 1)} | {ratio(d, b)} |")
         png = gnuplot(out, f"bounce-{where}", f"direct vs bounce, {where}", "MiB/s",
                       [(m, pts(data, lambda s: ("BOUNCE", where, m, s), sizes))
                        for m in ("direct", "bounce")])
@@ -289,6 +296,9 @@ def main():
         if not any(k[0] == kind for k in kcopy):
             missing.append(f"kernel copy {kind}")
 
+    if missing:
+        md.append("\n## Missing or zero figures\n")
+        md.append("\n".join(f"- {m}" for m in missing))
     with open(os.path.join(out, "results.md"), "w") as f:
         f.write("\n".join(md) + "\n")
     if missing:
