@@ -22,7 +22,7 @@ mode=${1:-full}
 # Latency (every verb, both MR kinds) runs in loopback in short mode.
 case $mode in
 full | sweep)
-	reps=3 pt_bytes=$((8 << 20)) pt_min=10 lat_iters=200 lat_where=none
+	reps=3 pt_bytes=$((8 << 20)) pt_min=10 lat_iters=200 lat_where=none lat_reps=3
 	write_sizes=(4096 65536 1048576 8388608) other_sizes=(1048576)
 	[ "$mode" = sweep ] && other_sizes=("${write_sizes[@]}")
 	bounce_sizes=(4096 65536 1048576 8388608) bounce_bytes=$((16 << 20))
@@ -31,7 +31,7 @@ full | sweep)
 	mmap_size=$((64 << 20))
 	;;
 *)
-	reps=1 pt_bytes=$((4 << 20)) pt_min=10 lat_iters=100 lat_where=loopback
+	reps=2 pt_bytes=$((4 << 20)) pt_min=10 lat_iters=100 lat_where=loopback lat_reps=1
 	write_sizes=(65536) other_sizes=(65536)
 	bounce_sizes=(65536 1048576) bounce_bytes=$((4 << 20))
 	reg_sizes=(4096 1048576 16777216)
@@ -74,16 +74,35 @@ perftest_run() {
 	cat "$log"
 }
 
+# perftest under TCG now and then reports 0.00 MiB/s for a run that took
+# seconds, with host and dma-buf MRs alike (cause open: see
+# bench/results/2026-11-21/NOTES.md). Such a run is logged as ZERO (the
+# report lists them) and gives no figure; in one guest it is run again, at
+# most twice (two guests cannot: the server has moved on to the next run).
+# usage: bw_run SIZE LABEL PERFTEST ARGS...   prints MiB/s or nothing
+bw_run() {
+	local size=$1 label=$2 try bw tries=3
+	shift 2
+	[ "$NODE_COUNT" = 1 ] || tries=1
+	for try in $(seq 1 "$tries"); do
+		bw=$(perftest_run "$@" | awk -v s="$size" '$1 == s && NF >= 5 { print $4 }')
+		measures || return 0
+		[ -n "$bw" ] || die "no result from $*"
+		awk -v b="$bw" 'BEGIN { exit !(b > 0) }' && { echo "$bw"; return 0; }
+		log "bench: $label reported $bw MiB/s (attempt $try)" >&2
+		echo "ZERO $label $try" >>"$out"
+	done
+}
+
 # The client (or the only guest) measures; a two-guest server only serves.
 record() {
-	[ -n "$2" ] || die "no $1 result"
-	echo "$1 $2" >>"$out"
+	[ -z "$2" ] || echo "$1 $2" >>"$out"
 }
 measures() { [ "$NODE_COUNT" = 1 ] || [ "$NODE_ID" = 1 ]; }
 
 lat_here=0
 case " $lat_where " in *" $where "*) lat_here=1 ;; esac
-total=$((reps * 2 * (${#write_sizes[@]} + 2 * ${#other_sizes[@]} + 3 * lat_here) + 3))
+total=$((reps * 2 * (${#write_sizes[@]} + 2 * ${#other_sizes[@]}) + 6 * lat_here * lat_reps + 3))
 step=0
 progress() {
 	step=$((step + 1))
@@ -101,9 +120,9 @@ for k in $(seq 1 "$reps"); do
 				progress "ib_${verb}_bw $mem $size B x $iters, run $k"
 				opt=()
 				[ "$mem" = dmabuf ] && opt=(--use_p2pbar)
-				bw=$(perftest_run "$pt/ib_${verb}_bw" -d rxe0 "${PERFTEST_OPTS[@]}" \
-					-s "$size" -n "$iters" "${opt[@]}" |
-					awk -v s="$size" '$1 == s && NF >= 5 { print $4 }')
+				bw=$(bw_run "$size" "$where-$verb-$mem-$size-$k" \
+					"$pt/ib_${verb}_bw" -d rxe0 "${PERFTEST_OPTS[@]}" \
+					-s "$size" -n "$iters" "${opt[@]}")
 				measures || continue
 				record "BW $where $verb $mem $size $k" "$bw"
 			done
@@ -115,16 +134,15 @@ done
 for verb in write read send; do
 	progress "ib_${verb}_bw dma-buf at the server only, 1 MiB"
 	server_only=(--use_p2pbar)
-	bw=$(perftest_run "$pt/ib_${verb}_bw" -d rxe0 "${PERFTEST_OPTS[@]}" -s 1048576 \
-		-n "$pt_min" |
-		awk '$1 == 1048576 && NF >= 5 { print $4 }')
+	bw=$(bw_run 1048576 "$where-$verb-server-only" \
+		"$pt/ib_${verb}_bw" -d rxe0 "${PERFTEST_OPTS[@]}" -s 1048576 -n "$pt_min")
 	measures || continue
 	record "ONESIDE $where $verb 1048576" "$bw"
 done
 server_only=()
 
 # latency of 4 KiB messages (perftest's t_typical)
-for k in $(seq 1 "$reps"); do
+for k in $(seq 1 "$lat_reps"); do
 	[ "$lat_here" = 1 ] || break
 	for verb in write read send; do
 		for mem in host dmabuf; do
