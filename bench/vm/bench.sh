@@ -102,7 +102,7 @@ measures() { [ "$NODE_COUNT" = 1 ] || [ "$NODE_ID" = 1 ]; }
 
 lat_here=0
 case " $lat_where " in *" $where "*) lat_here=1 ;; esac
-total=$((reps * 2 * (${#write_sizes[@]} + 2 * ${#other_sizes[@]}) + 6 * lat_here * lat_reps + 3))
+total=$((reps * (2 * ${#write_sizes[@]} + 4 * ${#other_sizes[@]} + 3) + 6 * lat_here * lat_reps))
 step=0
 progress() {
 	step=$((step + 1))
@@ -131,13 +131,15 @@ for k in $(seq 1 "$reps"); do
 done
 
 # one side only: dma-buf MR at the server, host MR at the client
-for verb in write read send; do
-	progress "ib_${verb}_bw dma-buf at the server only, 1 MiB"
-	server_only=(--use_p2pbar)
-	bw=$(bw_run 1048576 "$where-$verb-server-only" \
-		"$pt/ib_${verb}_bw" -d rxe0 "${PERFTEST_OPTS[@]}" -s 1048576 -n "$pt_min")
-	measures || continue
-	record "ONESIDE $where $verb 1048576" "$bw"
+for k in $(seq 1 "$reps"); do
+	for verb in write read send; do
+		progress "ib_${verb}_bw dma-buf at the server only, 1 MiB, run $k"
+		server_only=(--use_p2pbar)
+		bw=$(bw_run 1048576 "$where-$verb-server-only-$k" \
+			"$pt/ib_${verb}_bw" -d rxe0 "${PERFTEST_OPTS[@]}" -s 1048576 -n "$pt_min")
+		measures || continue
+		record "ONESIDE $where $verb 1048576" "$bw"
+	done
 done
 server_only=()
 
