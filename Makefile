@@ -3,7 +3,7 @@ MAKEFLAGS += --no-print-directory
 BUILD ?= build
 CTEST_ARGS ?=
 
-.PHONY: all deps configure build test demo clean
+.PHONY: all deps configure build test demo bench clean
 all: build
 
 deps:
@@ -26,6 +26,11 @@ test: build
 demo: build
 	@testbed/run-in-guest --build-dir $(BUILD) --name demo --guests 2 \
 	  --host-post tests/host/exporter-verify.py demo/bar-to-bar.sh
+
+# The benchmark suite: tables and plots in build/bench/<date>/results.md
+# (bench/run.sh; about 30 min under TCG).
+bench: build
+	@bench/run.sh --build-dir $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

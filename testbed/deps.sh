@@ -7,7 +7,7 @@ pkgs=(
 	qemu-system-x86 qemu-utils mmdebstrap e2fsprogs cpio xz-utils
 	python3 cmake make gcc libc6-dev pkg-config ca-certificates
 	debian-archive-keyring apt-utils libibverbs-dev
-	curl patch git perl clang-format util-linux
+	curl patch git perl clang-format util-linux gnuplot-nox
 )
 
 missing=()

@@ -1,0 +1,424 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bounce: receive a stream of RDMA messages into device memory, either
+ * straight into the BAR (a p2pbar dma-buf MR) or, as an application must
+ * without peer-to-peer, into a host staging buffer that it then copies
+ * into the BAR with the CPU. Both modes run the same protocol, so the
+ * difference is the staging copy and the MR type:
+ *   the client RDMA-WRITEs-with-immediate message i into slot i % SLOTS of
+ *   the server's target (BAR or staging buffer); the server, on the
+ *   completion, copies the slot into the same slot of its BAR buffer
+ *   (bounce mode only), checks the message's first word and returns a
+ *   credit (a zero-length SEND). The client keeps at most SLOTS messages
+ *   in flight. Time: first post to last credit, at the client.
+ * After each round the server verifies both BAR slots word by word.
+ *
+ * usage: bounce server MAX_SIZE PORT
+ *        bounce client MAX_SIZE PORT SERVER_IP REPEAT BYTES SIZE...
+ * A round sends BYTES / SIZE messages (MIN_MSGS .. MAX_MSGS). The client
+ * prints one "BOUNCE mode size repeat MiB/s" line per round; modes
+ * alternate within each size and repetition.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <infiniband/verbs.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <p2pbar.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SLOTS	 2 /* double buffering: copy one slot while the next lands */
+#define RECVS	 16
+#define DEV_IOVA 0x100000000ULL
+#define SEED	 0xb0c3ULL
+#define MIN_MSGS 8
+#define MAX_MSGS 256 /* bounds a round of small messages under TCG */
+
+#define die(...)                                         \
+	do {                                             \
+		fprintf(stderr, "bounce: " __VA_ARGS__); \
+		fputc('\n', stderr);                     \
+		exit(1);                                 \
+	} while (0)
+
+enum mode { DIRECT, BOUNCE };
+static const char *const mode_name[] = { "direct", "bounce" };
+
+struct peer_info {
+	uint32_t qpn;
+	uint32_t dev_rkey;
+	uint32_t host_rkey;
+	uint32_t pad;
+	uint64_t host_addr;
+	uint8_t gid[16];
+};
+
+/* One round, announced by the client over the side channel. */
+struct round {
+	uint32_t mode;
+	uint32_t count;
+	uint64_t size;
+};
+
+struct node {
+	struct ibv_context *ctx;
+	struct ibv_pd *pd;
+	struct ibv_cq *scq, *rcq;
+	struct ibv_qp *qp;
+	enum ibv_mtu mtu;
+	int gid_idx;
+	union ibv_gid gid;
+	struct p2pbar_buf bar; /* server: SLOTS * MAX_SIZE in the BAR */
+	struct ibv_mr *bar_mr;
+	uint64_t *host; /* server: staging; client: source */
+	struct ibv_mr *host_mr;
+};
+
+static uint64_t pat(uint64_t i)
+{
+	uint64_t x = ((i + 1) * 0x9E3779B97F4A7C15ULL) ^ SEED;
+
+	x ^= x >> 29;
+	return x * 0xBF58476D1CE4E5B9ULL;
+}
+
+static double now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static void xfer(int sock, void *p, size_t len, int out)
+{
+	for (size_t done = 0; done < len;) {
+		ssize_t n = out ? write(sock, (char *)p + done, len - done)
+				: read(sock, (char *)p + done, len - done);
+
+		if (n <= 0)
+			die("side channel: %s", n ? strerror(errno) : "closed");
+		done += n;
+	}
+}
+
+static int sock_open(const char *peer, int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int s = socket(AF_INET, SOCK_STREAM, 0), one = 1, c;
+
+	if (s < 0)
+		die("socket: %s", strerror(errno));
+	if (!peer) {
+		setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) || listen(s, 1))
+			die("listen on %d: %s", port, strerror(errno));
+		c = accept(s, NULL, NULL);
+		if (c < 0)
+			die("accept: %s", strerror(errno));
+		close(s);
+		return c;
+	}
+	if (inet_pton(AF_INET, peer, &sa.sin_addr) != 1)
+		die("bad address %s", peer);
+	for (int i = 0; connect(s, (struct sockaddr *)&sa, sizeof(sa)); i++) {
+		if (i == 600)
+			die("connect to %s:%d: %s", peer, port, strerror(errno));
+		usleep(100000); /* the server may not listen yet */
+	}
+	return s;
+}
+
+static void setup(struct node *n, size_t len, int server)
+{
+	struct ibv_qp_init_attr qa = { .qp_type = IBV_QPT_RC,
+				       .cap = { .max_send_wr = RECVS,
+						.max_recv_wr = RECVS,
+						.max_send_sge = 1,
+						.max_recv_sge = 1 } };
+	const int access = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE;
+	struct ibv_device **list = ibv_get_device_list(NULL);
+	struct ibv_port_attr port;
+
+	if (!list || !list[0])
+		die("no RDMA device");
+	n->ctx = ibv_open_device(list[0]);
+	ibv_free_device_list(list);
+	if (!n->ctx || ibv_query_port(n->ctx, 1, &port))
+		die("cannot open the RDMA device");
+	n->mtu = port.active_mtu;
+	n->pd = ibv_alloc_pd(n->ctx);
+	n->scq = ibv_create_cq(n->ctx, 2 * RECVS, NULL, NULL, 0);
+	n->rcq = ibv_create_cq(n->ctx, 2 * RECVS, NULL, NULL, 0);
+	if (!n->pd || !n->scq || !n->rcq)
+		die("pd/cq: %s", strerror(errno));
+	qa.send_cq = n->scq;
+	qa.recv_cq = n->rcq;
+	n->qp = ibv_create_qp(n->pd, &qa);
+	if (!n->qp)
+		die("ibv_create_qp: %s", strerror(errno));
+	for (n->gid_idx = 0; n->gid_idx < 16; n->gid_idx++)
+		if (!ibv_query_gid(n->ctx, 1, n->gid_idx, &n->gid) && n->gid.global.interface_id &&
+		    !(n->gid.raw[0] == 0xfe && n->gid.raw[1] == 0x80))
+			break; /* a routable GID (not link-local) */
+	if (n->gid_idx == 16)
+		die("no routable GID on port 1");
+
+	n->host = aligned_alloc(4096, len);
+	if (!n->host)
+		die("no memory for %zu bytes", len);
+	memset(n->host, 0, len);
+	n->host_mr = ibv_reg_mr(n->pd, n->host, len, access);
+	if (!n->host_mr)
+		die("host MR: %s", strerror(errno));
+	if (server) {
+		struct p2pbar_dev *dev;
+		int err = p2pbar_open(NULL, &dev);
+
+		if (!err)
+			err = p2pbar_alloc(dev, len, 0, P2PBAR_PLACEMENT_DEVICE, &n->bar);
+		if (!err)
+			err = p2pbar_buf_map(&n->bar);
+		if (err)
+			die("p2pbar: %s", p2pbar_last_error());
+		p2pbar_close(dev);
+		n->bar_mr = p2pbar_reg_mr(n->pd, &n->bar, 0, len, DEV_IOVA, access);
+		if (!n->bar_mr)
+			die("p2pbar_reg_mr: %s", p2pbar_last_error());
+	}
+}
+
+static void connect_qp(struct node *n, const struct peer_info *peer)
+{
+	struct ibv_qp_attr a = { .qp_state = IBV_QPS_INIT,
+				 .port_num = 1,
+				 .qp_access_flags = IBV_ACCESS_REMOTE_WRITE };
+
+	if (ibv_modify_qp(n->qp, &a,
+			  IBV_QP_STATE | IBV_QP_PKEY_INDEX | IBV_QP_PORT | IBV_QP_ACCESS_FLAGS))
+		die("QP to INIT: %s", strerror(errno));
+	memset(&a, 0, sizeof(a));
+	a.qp_state = IBV_QPS_RTR;
+	a.path_mtu = n->mtu;
+	a.dest_qp_num = peer->qpn;
+	a.max_dest_rd_atomic = 1;
+	a.min_rnr_timer = 12;
+	a.ah_attr.is_global = 1;
+	memcpy(a.ah_attr.grh.dgid.raw, peer->gid, 16);
+	a.ah_attr.grh.sgid_index = n->gid_idx;
+	a.ah_attr.grh.hop_limit = 64;
+	a.ah_attr.port_num = 1;
+	if (ibv_modify_qp(n->qp, &a,
+			  IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU | IBV_QP_DEST_QPN |
+				  IBV_QP_RQ_PSN | IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER))
+		die("QP to RTR: %s", strerror(errno));
+	memset(&a, 0, sizeof(a));
+	a.qp_state = IBV_QPS_RTS;
+	a.timeout = 20; /* 4 s; see PERFTEST_OPTS in tests/vm/lib.sh */
+	a.retry_cnt = 7;
+	a.rnr_retry = 7;
+	a.max_rd_atomic = 1;
+	if (ibv_modify_qp(n->qp, &a,
+			  IBV_QP_STATE | IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
+				  IBV_QP_SQ_PSN | IBV_QP_MAX_QP_RD_ATOMIC))
+		die("QP to RTS: %s", strerror(errno));
+}
+
+static void post_recv(struct node *n)
+{
+	struct ibv_recv_wr wr = { 0 }, *bad;
+
+	if (ibv_post_recv(n->qp, &wr, &bad))
+		die("ibv_post_recv: %s", strerror(errno));
+}
+
+static void post(struct node *n, struct ibv_send_wr *wr)
+{
+	struct ibv_send_wr *bad;
+
+	if (ibv_post_send(n->qp, wr, &bad))
+		die("ibv_post_send: %s", strerror(errno));
+}
+
+/* Wait for one completion on @cq; returns its immediate data. */
+static uint32_t wait_cq(struct ibv_cq *cq)
+{
+	struct ibv_wc wc;
+	int k;
+
+	while (!(k = ibv_poll_cq(cq, 1, &wc)))
+		;
+	if (k < 0 || wc.status != IBV_WC_SUCCESS)
+		die("completion: %s", k < 0 ? "poll failed" : ibv_wc_status_str(wc.status));
+	return ntohl(wc.imm_data);
+}
+
+/* Server side of one round; returns nonzero when the BAR is wrong. */
+static int serve_round(struct node *n, const struct round *r)
+{
+	const size_t words = r->size / 8;
+	struct ibv_send_wr credit = { .opcode = IBV_WR_SEND, .send_flags = IBV_SEND_SIGNALED };
+	uint64_t *bar = n->bar.map;
+
+	for (uint32_t i = 0; i < r->count; i++) {
+		uint32_t msg = wait_cq(n->rcq);
+		size_t slot = (size_t)(msg % SLOTS) * r->size;
+
+		post_recv(n);
+		if (r->mode == BOUNCE)
+			memcpy((char *)bar + slot, (char *)n->host + slot, r->size);
+		if (msg != i || bar[slot / 8] != i)
+			die("message %u: got %u, first word %" PRIu64, i, msg, bar[slot / 8]);
+		post(n, &credit);
+		wait_cq(n->scq);
+	}
+	for (uint32_t s = 0; s < SLOTS && s < r->count; s++) {
+		const uint64_t *p = bar + s * words;
+
+		for (size_t w = 1; w < words; w++)
+			if (p[w] != pat(w))
+				return 1;
+	}
+	return 0;
+}
+
+/* Client side of one round; returns MiB/s. */
+static double run_round(struct node *n, const struct peer_info *peer, const struct round *r)
+{
+	struct ibv_sge sge = { .length = r->size, .lkey = n->host_mr->lkey };
+	struct ibv_send_wr wr = { .sg_list = &sge,
+				  .num_sge = 1,
+				  .opcode = IBV_WR_RDMA_WRITE_WITH_IMM,
+				  .send_flags = IBV_SEND_SIGNALED };
+	uint64_t base = r->mode == DIRECT ? DEV_IOVA : peer->host_addr;
+	double t0 = now();
+
+	wr.wr.rdma.rkey = r->mode == DIRECT ? peer->dev_rkey : peer->host_rkey;
+	for (uint32_t i = 0; i < r->count; i++) {
+		size_t slot = (size_t)(i % SLOTS) * r->size;
+
+		if (i >= SLOTS) {
+			wait_cq(n->rcq); /* a credit: slot i % SLOTS is free again */
+			post_recv(n);
+		}
+		n->host[slot / 8] = i;
+		sge.addr = (uintptr_t)n->host + slot;
+		wr.wr.rdma.remote_addr = base + slot;
+		wr.imm_data = htonl(i);
+		post(n, &wr);
+		wait_cq(n->scq);
+	}
+	for (uint32_t i = 0; i < SLOTS && i < r->count; i++) {
+		wait_cq(n->rcq);
+		post_recv(n);
+	}
+	return (double)r->size * r->count / (now() - t0) / (1 << 20);
+}
+
+int main(int argc, char **argv)
+{
+	struct peer_info me = { 0 }, peer;
+	struct node n = { 0 };
+	size_t max, len;
+	int server, sock;
+
+	if (argc < 4 || (strcmp(argv[1], "server") && strcmp(argv[1], "client")) ||
+	    (!strcmp(argv[1], "client") && argc < 8))
+		die("usage: bounce server MAX_SIZE PORT | "
+		    "client MAX_SIZE PORT SERVER_IP REPEAT BYTES SIZE...");
+	server = !strcmp(argv[1], "server");
+	max = strtoull(argv[2], NULL, 0);
+	if (!max || max % 8)
+		die("MAX_SIZE must be a positive multiple of 8");
+	len = SLOTS * max;
+
+	setup(&n, len, server);
+	me.qpn = n.qp->qp_num;
+	me.dev_rkey = server ? n.bar_mr->rkey : 0;
+	me.host_rkey = n.host_mr->rkey;
+	me.host_addr = (uintptr_t)n.host;
+	memcpy(me.gid, n.gid.raw, 16);
+
+	sock = sock_open(server ? NULL : argv[4], atoi(argv[3]));
+	xfer(sock, &me, sizeof(me), 1);
+	xfer(sock, &peer, sizeof(peer), 0);
+	connect_qp(&n, &peer);
+	for (int i = 0; i < RECVS; i++)
+		post_recv(&n);
+	xfer(sock, &me, 1, 1); /* both QPs are ready, receives posted */
+	xfer(sock, &peer, 1, 0);
+
+	if (server) {
+		struct round r;
+
+		for (;;) {
+			char bad;
+
+			xfer(sock, &r, sizeof(r), 0);
+			if (!r.count)
+				break;
+			if (r.size > max || r.size % 8 || r.mode > BOUNCE)
+				die("bad round: mode %u size %" PRIu64, r.mode, r.size);
+			bad = serve_round(&n, &r);
+			xfer(sock, &bad, 1, 1);
+		}
+	} else {
+		int repeat = atoi(argv[5]);
+		uint64_t bytes = strtoull(argv[6], NULL, 0);
+
+		for (int a = 7; a < argc; a++) {
+			struct round r = { .size = strtoull(argv[a], NULL, 0) };
+
+			if (!r.size || r.size > max || r.size % 8)
+				die("size %s: a multiple of 8 up to MAX_SIZE", argv[a]);
+			r.count = bytes / r.size;
+			r.count = r.count < MIN_MSGS   ? MIN_MSGS
+				  : r.count > MAX_MSGS ? MAX_MSGS
+						       : r.count;
+			/* the same pattern in every slot, with the message index in word 0 */
+			for (size_t s = 0; s < SLOTS; s++)
+				for (size_t w = 0; w < r.size / 8; w++)
+					n.host[s * r.size / 8 + w] = pat(w);
+			for (int k = 0; k < repeat; k++) {
+				for (r.mode = DIRECT; r.mode <= BOUNCE; r.mode++) {
+					double mibs;
+					char bad;
+
+					xfer(sock, &r, sizeof(r), 1);
+					mibs = run_round(&n, &peer, &r);
+					xfer(sock, &bad, 1, 0);
+					if (bad)
+						die("%s %" PRIu64
+						    ": the server found wrong bytes in its "
+						    "BAR",
+						    mode_name[r.mode], r.size);
+					printf("BOUNCE %s %" PRIu64 " %d %.1f\n", mode_name[r.mode],
+					       r.size, k, mibs);
+					fflush(stdout);
+				}
+			}
+		}
+		struct round end = { 0 };
+
+		xfer(sock, &end, sizeof(end), 1);
+	}
+	close(sock);
+	ibv_dereg_mr(n.host_mr);
+	if (n.bar_mr)
+		ibv_dereg_mr(n.bar_mr);
+	ibv_destroy_qp(n.qp);
+	ibv_destroy_cq(n.scq);
+	ibv_destroy_cq(n.rcq);
+	ibv_dealloc_pd(n.pd);
+	ibv_close_device(n.ctx);
+	if (server)
+		p2pbar_buf_free(&n.bar);
+	free(n.host);
+	return 0;
+}

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Build perftest with our p2pbar memory type (bench/perftest/*.patch) from
+# the Debian source of exactly the guest's perftest, in the guest image's
+# chroot (so it matches the guest's libibverbs): Debian's own patch series
+# first, then ours, so the result is the stock guest binary plus our
+# backend. libp2pbar is compiled in the chroot as a static library from
+# lib/. The image has libibumad3 and libpci3 but not their -dev packages,
+# which perftest's configure requires: their .debs of exactly the image's
+# versions are fetched once into $P2PBAR_CACHE/perftest-VERSION-dev and
+# used from the build directory (headers), linking against the image's
+# own .so.3 libraries. The .orig and .debian tarballs are downloaded once (sha256 from
+# the Sources index) and unpacked into $P2PBAR_CACHE/perftest-VERSION;
+# the patched copy and its build live in OUT (binaries in OUT/src).
+# usage: build-perftest.sh IMAGE OUT_DIR
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+. "$top/testbed/common.sh"
+[ $# -eq 2 ] || { echo "usage: $0 IMAGE OUT_DIR" >&2; exit 2; }
+image=$1 out=$2
+[ -f "$image" ] && image=$(cat "$image")
+image=$(cd "$image" && pwd)
+. "$image/image.env"
+full=$VERSION_PERFTEST # e.g. 25.01.0+0.80-1
+cache="$P2PBAR_CACHE/perftest-$full"
+
+# Download one file of the source package (.orig.tar or .debian.tar).
+fetch_part() {
+	local pattern=$1 dest=$2 uri url name sum
+	uri=$(guest_apt apt-get source --download-only --print-uris \
+		"perftest=$full" 2>/dev/null | grep -F "$pattern" | head -n1)
+	[ -n "$uri" ] || { echo "build-perftest: no $pattern for perftest $full" >&2; return 1; }
+	url=$(echo "$uri" | awk '{print $1}' | tr -d "'")
+	name=$(echo "$uri" | awk '{print $2}')
+	sum=$(echo "$uri" | awk '{print $4}' | sed 's/^SHA256://')
+	curl -fsSL -o "$dest/$name" "$url"
+	echo "$sum  $dest/$name" | sha256sum -c --quiet
+	echo "$dest/$name"
+}
+
+if [ ! -f "$cache/.unpacked" ]; then
+	echo "build-perftest: fetching perftest $full source" >&2
+	guest_apt_setup
+	guest_apt apt-get update -qq >/dev/null
+	rm -rf "$cache.tmp"
+	mkdir -p "$cache.tmp/src"
+	orig=$(fetch_part .orig.tar "$cache.tmp")
+	deb=$(fetch_part .debian.tar "$cache.tmp")
+	tar -xf "$orig" -C "$cache.tmp/src" --strip-components=1
+	tar -xf "$deb" -C "$cache.tmp/src"
+	rm -f "$orig" "$deb"
+	touch "$cache.tmp/src/.unpacked"
+	rm -rf "$cache"
+	mv "$cache.tmp/src" "$cache"
+	rmdir "$cache.tmp"
+fi
+
+root="$image/rootfs"
+devcache="$P2PBAR_CACHE/perftest-$full-dev"
+if [ ! -f "$devcache/.unpacked" ]; then
+	echo "build-perftest: fetching libibumad-dev and libpci-dev" >&2
+	guest_apt_setup
+	guest_apt apt-get update -qq >/dev/null
+	rm -rf "$devcache.tmp"
+	mkdir -p "$devcache.tmp"
+	for pkg in libibumad libpci; do
+		ver=$(chroot "$root" dpkg-query -W -f '${Version}' "${pkg}3")
+		uri=$(guest_apt apt-get download --print-uris "$pkg-dev=$ver" 2>/dev/null | head -n1)
+		[ -n "$uri" ] || { echo "build-perftest: no $pkg-dev $ver" >&2; exit 1; }
+		url=$(echo "$uri" | awk '{print $1}' | tr -d "'")
+		sum=$(echo "$uri" | awk '{print $4}' | sed 's/^SHA256://')
+		curl -fsSL -o "$devcache.tmp/$pkg.deb" "$url"
+		echo "$sum  $devcache.tmp/$pkg.deb" | sha256sum -c --quiet
+		dpkg-deb -x "$devcache.tmp/$pkg.deb" "$devcache.tmp"
+		rm -f "$devcache.tmp/$pkg.deb"
+	done
+	touch "$devcache.tmp/.unpacked"
+	rm -rf "$devcache"
+	mv "$devcache.tmp" "$devcache"
+fi
+
+stamp=$(cat "$here"/perftest/*.patch "$top"/lib/*.c "$top"/lib/*.h "$top"/lib/include/*.h \
+	"$top"/p2p-kmod/include/uapi/linux/*.h "$0" | sha256sum | cut -c1-16)
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+src="$out/src"
+if [ "$(cat "$src/.stamp" 2>/dev/null)" != "$stamp" ]; then
+	rm -rf "$src" "$out/libp2pbar"
+	mkdir -p "$src"
+	cp -a "$cache/." "$src/"
+	# Debian's quilt series (commented-out entries are not applied)
+	series=()
+	if [ -f "$src/debian/patches/series" ]; then
+		while read -r p _; do
+			case $p in '' | '#'*) continue ;; esac
+			series+=("$src/debian/patches/$p")
+		done <"$src/debian/patches/series"
+	fi
+	apply_patches "$src" 1 ${series[@]+"${series[@]}"}
+	apply_patches "$src" 1 "$here"/perftest/*.patch
+	mkdir -p "$out/libp2pbar/include/linux"
+	cp "$top"/lib/*.c "$top"/lib/*.h "$out/libp2pbar/"
+	cp "$top"/lib/include/p2pbar.h "$out/libp2pbar/include/"
+	cp "$top"/p2p-kmod/include/uapi/linux/p2pbar.h "$out/libp2pbar/include/linux/"
+	rm -rf "$out/dev"
+	mkdir -p "$out/dev/lib"
+	cp -a "$devcache/usr/include" "$out/dev/"
+	for lib in libibumad libpci; do
+		ln -s "/usr/lib/x86_64-linux-gnu/$lib.so.3" "$out/dev/lib/$lib.so"
+	done
+	echo "$stamp" >"$src/.stamp"
+fi
+
+chroot "$root" sh -c 'command -v autoreconf && command -v make && command -v cc' >/dev/null || {
+	echo "build-perftest: the image lacks autoconf/make/cc (testbed/build-image.sh)" >&2
+	exit 1
+}
+unshare --mount --propagation private -- bash -euo pipefail -c '
+	root=$1 out=$2
+	mount -t proc proc "$root/proc"
+	mount --bind "$out" "$root/p2pbar/build"
+	chroot "$root" sh -ec "
+		cd /p2pbar/build/libp2pbar
+		if [ ! -f lib/libp2pbar.a ]; then
+			mkdir -p lib
+			for f in *.c; do
+				cc -O2 -std=gnu11 -Wall -Wextra -Werror -fPIC -Iinclude -c \$f -o \${f%.c}.o
+			done
+			ar rcs lib/libp2pbar.a *.o
+		fi
+		cd /p2pbar/build/src
+		if [ ! -f Makefile ]; then
+			autoreconf -fi >/dev/null 2>&1
+			./configure -q --enable-p2pbar --with-p2pbar=/p2pbar/build/libp2pbar \\
+				CPPFLAGS=\"-I/p2pbar/build/dev/include -I/p2pbar/build/dev/include/x86_64-linux-gnu\" LDFLAGS=-L/p2pbar/build/dev/lib >/dev/null
+		fi
+		make -j2 >/dev/null
+	"
+' build-perftest "$root" "$out" >&2
+ls "$out/src/ib_write_bw"

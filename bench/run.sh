@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The benchmark suite (`make bench`): one guest (rxe loopback, registration
+# and exporter costs), then two guests (RDMA between the nodes), then the
+# report: OUT/results.md with the tables, PNG plots, the raw measurements
+# and the versions. Run on the testbed from a built tree (make build).
+# usage: bench/run.sh [--short|--sweep] [--build-dir DIR] [--out DIR]
+#   --short  few sizes and runs, and fail unless every figure was produced
+#            and is positive (the `bench` ctest)
+#   --sweep  READ and SEND at every size too, not only WRITE (about 1 h)
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=$top/build mode=full out=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--short) mode=short ;;
+	--sweep) mode=sweep ;;
+	--build-dir) build=$(cd "$2" && pwd); shift ;;
+	--out) out=$2; shift ;;
+	*) echo "usage: $0 [--short|--sweep] [--build-dir DIR] [--out DIR]" >&2; exit 2 ;;
+	esac
+	shift
+done
+out=${out:-$build/bench/$(date -u +%Y%m%d-%H%M%S)}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+image=$(cat "$build/testbed/image.path")
+[ -x "$build/bench/perftest/src/ib_write_bw" ] ||
+	{ echo "bench: build first (make build)" >&2; exit 1; }
+
+if [ "$mode" != short ]; then
+	# room for 1 GiB of host memory and a 1 GiB dma-buf (registration)
+	one=(--mem 3G --bar-size 2G --timeout 3000)
+	two=(--timeout 3000)
+else
+	one=(--timeout 500)
+	two=(--timeout 500)
+fi
+
+start=$SECONDS
+echo "bench ($mode): 1/2 one guest: rxe loopback, registration, exporter costs"
+"$top/testbed/run-in-guest" --build-dir "$build" --name "bench-$mode-loopback" "${one[@]}" \
+	--host-post "cp \"\$P2PBAR_GUEST_DIR0/bench-0.txt\" '$out/raw-loopback.txt'" \
+	"$top/bench/vm/bench.sh" "$mode"
+echo "bench ($mode): 2/2 two guests ($((SECONDS - start)) s so far)"
+"$top/testbed/run-in-guest" --build-dir "$build" --name "bench-$mode-two-guests" --guests 2 \
+	"${two[@]}" \
+	--host-post "cp \"\$P2PBAR_GUEST_DIR1/bench-1.txt\" '$out/raw-two-guests.txt'" \
+	"$top/bench/vm/bench.sh" "$mode"
+
+cp "$image/image.env" "$out/versions.env"
+note="Run $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) host CPU(s), load average \
+$(cut -d' ' -f1-3 /proc/loadavg) at the end (other builds and guests shared the machine), \
+source $(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown), $mode run, \
+$((SECONDS - start)) s."
+check=()
+[ "$mode" = short ] && check=(--check)
+"$top/bench/report.py" "$out" "$out/versions.env" "$out"/raw-*.txt --note "$note" "${check[@]}"
+echo "bench ($mode): done in $((SECONDS - start)) s: $out/results.md"
