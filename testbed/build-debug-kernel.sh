@@ -9,6 +9,7 @@
 #   modules/lib/modules/KVER/          (modules_install, modules.builtin...)
 #   modules/lib/modules/KVER/build/    (what out-of-tree modules build against)
 # usage: build-debug-kernel.sh IMAGE   (the image directory or a file naming it)
+# P2PBAR_KERNEL_JOBS: make -j (default: the number of CPUs)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
@@ -46,7 +47,7 @@ start=$SECONDS
 # chroot's /mnt (a tmpfs, so the image is not touched) and vanish with us.
 cd /
 unshare --mount --propagation private -- bash -euo pipefail -c '
-	root=$1 ksrc=$2 obj=$3 out=$4 fragment=$5
+	root=$1 ksrc=$2 obj=$3 out=$4 fragment=$5 jobs=$6
 	mount -t proc proc "$root/proc"
 	mount -t tmpfs tmpfs "$root/mnt"
 	mkdir "$root/mnt/src" "$root/mnt/obj" "$root/mnt/out"
@@ -71,12 +72,13 @@ unshare --mount --propagation private -- bash -euo pipefail -c '
 		esac || { echo "build-debug-kernel: not in .config: $line" >&2; bad=1; }
 	done <"$fragment"
 	[ $bad -eq 0 ]
-	kmake -j"$(nproc)" bzImage modules
+	kmake -j"$jobs" bzImage modules
 	kmake INSTALL_MOD_PATH=/mnt/out/modules modules_install >/dev/null
 	kver=$(cat "$obj/include/config/kernel.release")
 	rm -f "$out/modules/lib/modules/$kver/build"
 	kmake run-command KBUILD_RUN_COMMAND="\$(srctree)/scripts/package/install-extmod-build /mnt/out/modules/lib/modules/$kver/build"
-' build-debug-kernel "$image/rootfs" "$ksrc" "$obj" "$tmp" "$fragment"
+' build-debug-kernel "$image/rootfs" "$ksrc" "$obj" "$tmp" "$fragment" \
+	"${P2PBAR_KERNEL_JOBS:-$(nproc)}"
 
 cp "$obj/arch/x86/boot/bzImage" "$obj/.config" "$tmp/"
 mv "$tmp/.config" "$tmp/config"
