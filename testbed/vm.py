@@ -437,7 +437,8 @@ def main():
                 rc = rc or st
             trouble = g.kernel_trouble()
             if trouble and not a.allow_kernel_warnings:
-                print(f"run-in-guest: {g.name}: kernel log shows trouble:", flush=True)
+                print(f"run-in-guest: {g.name}: kernel log shows trouble "
+                      f"(full reports: {g.dir}/dmesg.txt, kmemleak.txt):", flush=True)
                 for line in trouble[:20]:
                     print("  " + line, flush=True)
                 rc = rc or EXIT_KERNEL
