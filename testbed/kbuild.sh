@@ -3,10 +3,19 @@
 # exactly the guest kernel, inside a chroot of the guest image's rootfs (its
 # gcc and its kernel's build scripts). The sources are copied to OUT_DIR so
 # the source tree stays clean.
-# usage: kbuild.sh IMAGE SRC_DIR OUT_DIR [make args...]
-# IMAGE is the image directory or a file holding its path.
+# usage: kbuild.sh [--kernel DEBUG_KERNEL] IMAGE SRC_DIR OUT_DIR [make args...]
+# IMAGE is the image directory or a file holding its path. --kernel builds
+# against the debug kernel flavour instead of the image's stock kernel:
+# DEBUG_KERNEL is build-debug-kernel.sh's output directory or a file
+# holding its path.
 set -euo pipefail
-[ $# -ge 3 ] || { echo "usage: $0 IMAGE SRC_DIR OUT_DIR [make args]" >&2; exit 2; }
+kernel=
+if [ "${1:-}" = --kernel ]; then
+	kernel=$2
+	shift 2
+	[ -f "$kernel" ] && kernel=$(cat "$kernel")
+fi
+[ $# -ge 3 ] || { echo "usage: $0 [--kernel DIR] IMAGE SRC_DIR OUT_DIR [make args]" >&2; exit 2; }
 image=$1
 [ -f "$image" ] && image=$(cat "$image")
 image=$(cd "$image" && pwd)
@@ -15,21 +24,38 @@ out=$3
 shift 3
 root="$image/rootfs"
 . "$image/image.env"
-chroot "$root" test -d "/lib/modules/$KVER/build" || {
-	echo "kbuild: no headers for $KVER in $root" >&2
-	exit 1
-}
+if [ -n "$kernel" ]; then
+	KVER=$(cat "$kernel/kernel.release")
+	kdir="$kernel/modules/lib/modules/$KVER/build"
+	[ -f "$kdir/Module.symvers" ] || {
+		echo "kbuild: no debug kernel build tree in $kdir" >&2
+		exit 1
+	}
+else
+	kdir=
+	chroot "$root" test -d "/lib/modules/$KVER/build" || {
+		echo "kbuild: no headers for $KVER in $root" >&2
+		exit 1
+	}
+fi
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 # Copy only changed sources so make's timestamps stay meaningful.
 cp -a -u "$src/." "$out/"
 
-# A private mount namespace: the bind mounts vanish with the process.
+# A private mount namespace: the bind mounts vanish with the process. The
+# debug kernel's build tree appears at the chroot's /mnt.
+cd /
 exec unshare --mount --propagation private -- bash -euo pipefail -c '
-	root=$1 out=$2 kver=$3
-	shift 3
+	root=$1 out=$2 kver=$3 kdir=$4
+	shift 4
 	mount -t proc proc "$root/proc"
 	mount --bind "$out" "$root/p2pbar/build"
-	chroot "$root" make -C "/lib/modules/$kver/build" M=/p2pbar/build \
+	build=/lib/modules/$kver/build
+	if [ -n "$kdir" ]; then
+		mount --bind -o ro "$kdir" "$root/mnt"
+		build=/mnt
+	fi
+	chroot "$root" make -C "$build" M=/p2pbar/build \
 		KBUILD_MODPOST_WARN= W=1 "$@"
-' kbuild "$root" "$out" "$KVER" "$@"
+' kbuild "$root" "$out" "$KVER" "$kdir" "$@"

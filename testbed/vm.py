@@ -8,9 +8,16 @@ directory (read-write: script, env, output, exit status, dmesg), the source
 tree and the build tree (both read-only). With two guests their NICs are
 joined by a unix stream socket (lossless).
 
+Two kernel flavours: stock (the image's Debian kernel and initrd) and debug
+(testbed/build-debug-kernel.sh: lockdep, KASAN, kmemleak, DMA-API debug,
+dma-buf move-notify, P2PDMA; booted without initrd, its modules shared over
+9p). Out-of-tree modules of the running flavour are under $P2PBAR_KMOD in
+the guest, with the build tree's layout.
+
 The exit status is the script's (the first non-zero one of the guests), or
 124 on timeout, 125 when a guest died without reporting a status, 126 when
-the kernel log shows a warning, oops or sanitizer report.
+the kernel log shows a warning, oops or sanitizer report, or the debug
+kernel's kmemleak a leak.
 """
 
 import argparse
@@ -29,12 +36,20 @@ SRC = os.path.dirname(HERE)
 SHM_PREFIX = "/dev/shm/p2pbar-tb-"
 GUEST_NET = "10.77.0."
 
-# Kernel log lines that fail a run unless --allow-kernel-warnings.
+# Kernel log lines that fail a run unless --allow-kernel-warnings: WARN,
+# BUG (incl. "BUG: KASAN:", "BUG: sleeping function called from invalid
+# context", "BUG: MAX_LOCKDEP_..."), lockdep's splats (WARNING: possible
+# circular/recursive locking, inconsistent lock state, ...; INFO: for
+# uninitialised locks), DMA-API debug's reports (not its two boot lines),
+# kmemleak (its report lines in the guest's kmemleak.txt are checked with
+# this too).
 KERNEL_TROUBLE = re.compile(
     r"WARNING: |BUG: |Oops|general protection fault|kernel BUG"
     r"|KASAN|UBSAN|possible circular locking|possible recursive locking"
     r"|inconsistent lock state|suspicious RCU usage|unreferenced object"
-    r"|DMA-API: |Kernel panic"
+    r"|INFO: trying to register non-static key|possible irq lock inversion"
+    r"|new suspected memory leaks|Kernel panic"
+    r"|DMA-API: (?!debugging enabled by kernel config|preallocated \d+ debug entries)"
 )
 
 EXIT_TIMEOUT, EXIT_NO_STATUS, EXIT_KERNEL = 124, 125, 126
@@ -65,6 +80,23 @@ def remove_stale_shm():
         pid = name[len(SHM_PREFIX) - len("/dev/shm/"):].split("-")[0]
         if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
             os.unlink(path)
+
+
+def find_debug_kernel(build_dir, kernel):
+    """build-debug-kernel.sh's output: bzImage, kernel.release, modules/."""
+    kernel = kernel or os.environ.get("P2PBAR_DEBUG_KERNEL")
+    if not kernel:
+        marker = os.path.join(build_dir, "testbed", "debug-kernel.path")
+        if not os.path.exists(marker):
+            sys.exit(f"run-in-guest: no debug kernel ({marker} missing); "
+                     "run `make build` first")
+        with open(marker) as f:
+            kernel = f.read().strip()
+    for part in ("bzImage", "kernel.release", "modules"):
+        if not os.path.exists(os.path.join(kernel, part)):
+            sys.exit(f"run-in-guest: {kernel}/{part} missing; "
+                     "rebuild the debug kernel")
+    return kernel
 
 
 def find_image(build_dir, image):
@@ -104,7 +136,11 @@ class Guest:
         os.chmod(os.path.join(self.dir, "script"), 0o755)
         count = self.args.guests
         peer = GUEST_NET + str(2 - self.index) if count == 2 else ""
+        a = self.args
         env = {
+            "P2PBAR_FLAVOUR": a.flavour,
+            "P2PBAR_KVER": a.kver,
+            "P2PBAR_KMOD": "/p2pbar/build" + ("/debug" if a.flavour == "debug" else ""),
             "NODE_ID": self.index,
             "NODE_COUNT": count,
             "NODE_IP": GUEST_NET + str(self.index + 1),
@@ -126,6 +162,13 @@ class Guest:
         a = self.args
         cmdline = ("console=ttyS0 root=/dev/vda rw init=/sbin/p2pbar-init "
                    "panic=-1 mitigations=off net.ifnames=0 " + a.append).strip()
+        if a.flavour == "debug":
+            # Root disk drivers and ext4 are built in: no initrd.
+            boot = ["-kernel", os.path.join(a.debug_kernel, "bzImage")]
+            cmdline += " rootfstype=ext4"
+        else:
+            boot = ["-kernel", os.path.join(image, "vmlinuz"),
+                    "-initrd", os.path.join(image, "initrd.img")]
         mac = f"52:54:00:77:00:{self.index + 1:02x}"
         if a.guests == 2:
             # A stream socket, not datagrams: a lossless wire, so RDMA
@@ -148,8 +191,7 @@ class Guest:
             "-display", "none", "-no-reboot",
             "-machine", "q35", "-cpu", "max",
             "-smp", str(a.smp), "-m", a.mem,
-            "-kernel", os.path.join(image, "vmlinuz"),
-            "-initrd", os.path.join(image, "initrd.img"),
+            *boot,
             "-append", cmdline,
             "-drive", f"file={os.path.join(image, 'rootfs.ext4')},"
                       "if=virtio,format=raw,snapshot=on",
@@ -163,6 +205,10 @@ class Guest:
         ]
         shares = [("run", self.dir, False), ("src", SRC, True),
                   ("build", build_dir, True)]
+        if a.flavour == "debug":
+            # /lib/modules of the debug kernel (main.sh mounts it there)
+            shares.append(("modules", os.path.join(a.debug_kernel, "modules",
+                                                   "lib", "modules"), True))
         for tag, path, ro in shares:
             opt = f"local,path={path},mount_tag={tag},security_model=none"
             cmd += ["-virtfs", opt + (",readonly=on" if ro else "")]
@@ -231,8 +277,17 @@ class Guest:
         path = os.path.join(self.dir, "dmesg.txt")
         if not os.path.exists(path):
             path = self.console
-        with open(path, errors="replace") as f:
-            return [l.rstrip() for l in f if KERNEL_TROUBLE.search(l)]
+        return kernel_trouble(path, os.path.join(self.dir, "kmemleak.txt"))
+
+
+def kernel_trouble(*paths):
+    """The lines of the kernel log and kmemleak report that fail a run."""
+    lines = []
+    for path in paths:
+        if os.path.exists(path):
+            with open(path, errors="replace") as f:
+                lines += [l.rstrip() for l in f if KERNEL_TROUBLE.search(l)]
+    return lines
 
 
 def shquote(s):
@@ -292,6 +347,13 @@ def main():
     p.add_argument("--log-dir", default=None)
     p.add_argument("--build-dir", default=os.path.join(SRC, "build"))
     p.add_argument("--image", default=None)
+    p.add_argument("--flavour", choices=("stock", "debug"), default="stock",
+                   help="guest kernel: the image's stock Debian kernel, or the "
+                   "debug one (lockdep, KASAN, kmemleak, DMA-API debug, "
+                   "move-notify, P2PDMA)")
+    p.add_argument("--debug-kernel", default=None,
+                   help="build-debug-kernel.sh's output directory (default: "
+                   "the build tree's testbed/debug-kernel.path)")
     p.add_argument("--append", default="", help="extra kernel command line")
     p.add_argument("--iommu", action="store_true", help="add intel-iommu")
     p.add_argument("--qemu-arg", action="append", default=[],
@@ -312,6 +374,13 @@ def main():
     if not os.path.isdir(build_dir):
         p.error(f"no build directory {build_dir}; run `make build` first")
     image = find_image(build_dir, a.image)
+    if a.flavour == "debug":
+        a.debug_kernel = find_debug_kernel(build_dir, a.debug_kernel)
+        with open(os.path.join(a.debug_kernel, "kernel.release")) as f:
+            a.kver = f.read().strip()
+    else:
+        with open(os.path.join(image, "image.env")) as f:
+            a.kver = re.search(r"^KVER=(\S+)", f.read(), re.M).group(1)
 
     name = a.name or os.path.splitext(os.path.basename(a.script))[0]
     log_root = a.log_dir or os.path.join(build_dir, "testbed", "logs")
@@ -326,7 +395,8 @@ def main():
     try:
         for g in guests:
             g.prepare(a.script, a.script_args)
-        print(f"run-in-guest: {name}: {a.guests} guest(s), smp {a.smp}, mem {a.mem}, "
+        print(f"run-in-guest: {name}: {a.flavour} kernel {a.kver}, "
+              f"{a.guests} guest(s), smp {a.smp}, mem {a.mem}, "
               f"BAR {size >> 20} MiB, timeout {a.timeout} s, logs {run_dir}", flush=True)
         if a.host_pre and run_hook(a.host_pre, guests, run_dir, "pre"):
             return 1
@@ -367,7 +437,8 @@ def main():
                 rc = rc or st
             trouble = g.kernel_trouble()
             if trouble and not a.allow_kernel_warnings:
-                print(f"run-in-guest: {g.name}: kernel log shows trouble:", flush=True)
+                print(f"run-in-guest: {g.name}: kernel log shows trouble "
+                      f"(full reports: {g.dir}/dmesg.txt, kmemleak.txt):", flush=True)
                 for line in trouble[:20]:
                     print("  " + line, flush=True)
                 rc = rc or EXIT_KERNEL

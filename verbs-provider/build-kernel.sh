@@ -4,12 +4,15 @@
 # kernel's Debian linux-source package (cached by version), copy it to OUT,
 # apply verbs-provider/kernel/*.patch there and run Kbuild in the image's
 # chroot (testbed/kbuild.sh). Only our patches are in the repository.
-# usage: build-kernel.sh IMAGE OUT_DIR
+# usage: build-kernel.sh [--kernel DEBUG_KERNEL] IMAGE OUT_DIR
+# (--kernel: against the debug kernel flavour, as for testbed/kbuild.sh)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 . "$top/testbed/common.sh"
-[ $# -eq 2 ] || { echo "usage: $0 IMAGE OUT_DIR" >&2; exit 2; }
+flavour=()
+[ "${1:-}" != --kernel ] || { flavour=(--kernel "$2"); shift 2; }
+[ $# -eq 2 ] || { echo "usage: $0 [--kernel DIR] IMAGE OUT_DIR" >&2; exit 2; }
 image=$1 out=$2
 rxe=drivers/infiniband/sw/rxe
 ksrc=$("$top/testbed/kernel-source.sh" "$image" "$rxe")
@@ -29,5 +32,5 @@ if [ "$(cat "$src/.stamp" 2>/dev/null)" != "$stamp" ]; then
 	rm -f "$src/Makefile"
 	echo "$stamp" >"$src/.stamp"
 fi
-"$top/testbed/kbuild.sh" "$image" "$src" "$out/build" >&2
+"$top/testbed/kbuild.sh" "${flavour[@]}" "$image" "$src" "$out/build" >&2
 ls "$out/build/rdma_rxe.ko"

@@ -181,7 +181,7 @@ if [ "$NODE_COUNT" = 1 ]; then
 	log "bench: registration cost, ${#reg_sizes[@]} sizes x $reps runs"
 	"$bin/regcost" "$reps" "${reg_sizes[@]}" | tee -a "$out" || die "regcost failed"
 	# 4. exporter costs, attach+map through the test importer
-	insmod "$P2PBAR_BUILD/p2p-kmod/selftest/p2pbar_selftest.ko" ||
+	insmod "$P2PBAR_KMOD/p2p-kmod/selftest/p2pbar_selftest.ko" ||
 		die "cannot load p2pbar_selftest.ko"
 	log "bench: exporter costs"
 	"$bin/exporter-cost" "$reps" "$mmap_size" "${alloc_sizes[@]}" | tee -a "$out" ||

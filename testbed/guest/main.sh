@@ -1,14 +1,16 @@
 #!/bin/sh
 # PID 1 of a testbed guest after p2pbar-init mounted the run share: set up
 # the guest, run the script with its output on the console and in
-# output.log, record its exit status and the kernel log, power off.
+# output.log, record its exit status and the kernel log (on the debug
+# flavour also kmemleak's report), power off.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root LANG=C.UTF-8
 run=/p2pbar/run
 cd "$run" || exit 1
 . "$run/env"
 export NODE_ID NODE_COUNT NODE_IP PEER_IP P2PBAR_BAR_SIZE P2PBAR_SRC \
-	P2PBAR_BUILD P2PBAR_RUN
+	P2PBAR_BUILD P2PBAR_RUN P2PBAR_FLAVOUR P2PBAR_KVER P2PBAR_KMOD
+kmemleak=/sys/kernel/debug/kmemleak
 
 fail() {
 	echo "guest setup: $*" | tee -a "$run/output.log" >/dev/console
@@ -27,6 +29,14 @@ mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,ro src /p2pbar/src ||
 	fail "cannot mount the source share"
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,ro build /p2pbar/build ||
 	fail "cannot mount the build share"
+if [ "$P2PBAR_FLAVOUR" = debug ]; then
+	# the debug kernel's modules, in place of the image's
+	mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,ro modules /lib/modules ||
+		fail "cannot mount the debug kernel's modules"
+	[ -w $kmemleak ] || fail "kmemleak is off: $(dmesg | grep -m1 kmemleak)"
+fi
+[ "$(uname -r)" = "$P2PBAR_KVER" ] ||
+	fail "running kernel $(uname -r), expected $P2PBAR_KVER ($P2PBAR_FLAVOUR)"
 hostname "p2pbar-g$NODE_ID"
 ulimit -l unlimited # RDMA registers memory
 
@@ -35,12 +45,24 @@ modprobe virtio_net || fail "cannot load virtio_net"
 ip link set eth0 mtu 9000 up || fail "no eth0"
 ip addr add "$NODE_IP/24" dev eth0 || fail "cannot address eth0"
 date +%s >"$run/booted"
+# Leaks count from here: the boot's own allocations are not our business.
+[ "$P2PBAR_FLAVOUR" != debug ] || echo clear >$kmemleak
 
 {
 	./script "$@"
 	echo $? >"$run/status.tmp"
 } 2>&1 | tee "$run/output.log" >/dev/console
 
+if [ "$P2PBAR_FLAVOUR" = debug ]; then
+	# Two scans: kmemleak reports an object only when it was unreferenced
+	# and unchanged in two scans in a row.
+	if echo scan >$kmemleak && echo scan >$kmemleak; then
+		cat $kmemleak >"$run/kmemleak.txt"
+	else
+		echo "guest teardown: kmemleak scan failed" | tee -a "$run/output.log" >/dev/console
+		echo 125 >"$run/status.tmp"
+	fi
+fi
 dmesg >"$run/dmesg.txt"
 mv "$run/status.tmp" "$run/status"
 sync

@@ -3,6 +3,7 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "testbed"))
@@ -53,10 +54,31 @@ class StaleShm(unittest.TestCase):
 class KernelTrouble(unittest.TestCase):
     def test_patterns(self):
         for line in ("WARNING: CPU: 0 PID: 1 at foo.c:1", "BUG: KASAN: use-after-free",
-                     "unreferenced object 0xffff", "WARNING: possible circular locking"):
+                     "unreferenced object 0xffff", "WARNING: possible circular locking",
+                     "BUG: sleeping function called from invalid context at x.c:1",
+                     "WARNING: inconsistent lock state",
+                     "INFO: trying to register non-static key.",
+                     "kmemleak: 2 new suspected memory leaks (see /sys/kernel/debug/kmemleak)",
+                     "DMA-API: pci 0000:00:03.0: device driver tries to free DMA memory"):
             self.assertTrue(vm.KERNEL_TROUBLE.search(line), line)
-        for line in ("p2pbar: exporting BAR 2", "rxe0: port active"):
+        for line in ("p2pbar: exporting BAR 2", "rxe0: port active",
+                     "kmemleak: Kernel memory leak detector initialized (mem pool available: 31000)",
+                     "DMA-API: debugging enabled by kernel config",
+                     "DMA-API: preallocated 65536 debug entries"):
             self.assertFalse(vm.KERNEL_TROUBLE.search(line), line)
+
+    def test_kmemleak_report_fails_a_run(self):
+        with tempfile.TemporaryDirectory() as d:
+            dmesg, leaks = os.path.join(d, "dmesg.txt"), os.path.join(d, "kmemleak.txt")
+            with open(dmesg, "w") as f:
+                f.write("[    1.0] virtio_net virtio1 eth0: renamed\n")
+            self.assertEqual(vm.kernel_trouble(dmesg, leaks), [])
+            with open(leaks, "w") as f:
+                f.write("unreferenced object 0xffff888003a1c000 (size 64):\n"
+                        "  comm \"insmod\", pid 201, jiffies 4294937296\n"
+                        "  backtrace (crc 0):\n")
+            self.assertEqual(vm.kernel_trouble(dmesg, leaks),
+                             ["unreferenced object 0xffff888003a1c000 (size 64):"])
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ echo 1 >"$tr/events/p2pbar/enable"
 for c in "$@"; do
 	log "case $c"
 	if [ "$c" = pinned ] || [ "$c" = reset ]; then
-		insmod "$P2PBAR_BUILD/p2p-kmod/selftest/p2pbar_selftest.ko" ||
+		insmod "$P2PBAR_KMOD/p2p-kmod/selftest/p2pbar_selftest.ko" ||
 			die "cannot load p2pbar_selftest.ko"
 	fi
 	"$t" "$c" "$node" || die "case $c"

@@ -18,7 +18,7 @@ pci=$(basename "$(readlink -f "$dev/device")")
 # importer: under intel-iommu it is translated, so it must get an IOVA.
 load_selftest() {
 	lsmod | grep -q '^p2pbar_selftest ' ||
-		insmod "$P2PBAR_BUILD/p2p-kmod/selftest/p2pbar_selftest.ko" \
+		insmod "$P2PBAR_KMOD/p2p-kmod/selftest/p2pbar_selftest.ko" \
 			pci_importer="$pci" ||
 		die "cannot load p2pbar_selftest.ko"
 }

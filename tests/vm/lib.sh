@@ -1,6 +1,9 @@
 # Helpers for test scripts that run inside a testbed guest (sourced).
 # The runner exports NODE_ID, NODE_COUNT, NODE_IP, PEER_IP, P2PBAR_BAR_SIZE,
-# P2PBAR_SRC (source tree, read-only), P2PBAR_BUILD (build tree, read-only).
+# P2PBAR_SRC (source tree, read-only), P2PBAR_BUILD (build tree, read-only),
+# P2PBAR_FLAVOUR (stock or debug kernel) and P2PBAR_KMOD: where the running
+# flavour's out-of-tree modules are, with the build tree's layout (e.g.
+# $P2PBAR_KMOD/p2p-kmod/p2pbar.ko); every insmod of ours goes through it.
 
 log() { echo "[$(hostname)] $*"; }
 die() { echo "FAIL: $*" >&2; exit 1; }
@@ -26,9 +29,9 @@ rxe_up() {
 	wait_for 30 port_active rxe0 || die "rxe0 port never became active"
 }
 
-# The p2pbar module from the build tree.
+# The p2pbar module built for the running kernel flavour.
 p2pbar_load() {
-	insmod "$P2PBAR_BUILD/p2p-kmod/p2pbar.ko" "$@" || die "cannot load p2pbar.ko"
+	insmod "$P2PBAR_KMOD/p2p-kmod/p2pbar.ko" "$@" || die "cannot load p2pbar.ko"
 }
 
 # The first p2pbar class device, e.g. /sys/class/p2pbar/p2pbar0.

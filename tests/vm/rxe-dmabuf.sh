@@ -21,7 +21,7 @@ for c in "$@"; do
 	case $c in
 	probe) "$t" probe || die "case probe" ;;
 	notify)
-		insmod "$P2PBAR_BUILD/tests/rxe/notify-kmod/dmabuf_notify.ko" ||
+		insmod "$P2PBAR_KMOD/tests/rxe/notify-kmod/dmabuf_notify.ko" ||
 			die "cannot load dmabuf_notify.ko"
 		"$t" notify "$P2PBAR_NODE" || die "case notify"
 		rmmod dmabuf_notify

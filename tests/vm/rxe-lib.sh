@@ -8,7 +8,7 @@ rxe_dmabuf_up() {
 	# the stock module's dependencies, then ours in its place
 	modprobe rdma_rxe || die "cannot load the stock rdma_rxe's dependencies"
 	rmmod rdma_rxe || die "cannot unload the stock rdma_rxe"
-	insmod "$vp/kernel/build/rdma_rxe.ko" || die "cannot load our rdma_rxe.ko"
+	insmod "$P2PBAR_KMOD/verbs-provider/kernel/build/rdma_rxe.ko" || die "cannot load our rdma_rxe.ko"
 	grep -q . /sys/module/rdma_rxe/taint || die "rdma_rxe is not ours (not tainted O)"
 	mount -t tmpfs p2pbar-verbs /etc/libibverbs.d
 	echo "driver $vp/rdma-core/build/lib/librxe" >/etc/libibverbs.d/rxe.driver
