@@ -15,7 +15,8 @@ dma-buf move-notify, P2PDMA; booted without initrd, its modules shared over
 the guest, with the build tree's layout.
 
 The exit status is the script's (the first non-zero one of the guests), or
-124 on timeout, 125 when a guest died without reporting a status, 126 when
+123 when a guest died before its script started, 124 on timeout, 125 when a
+guest died without reporting a status, 126 when
 the kernel log shows a warning, oops or sanitizer report, or the debug
 kernel's kmemleak a leak.
 """
@@ -52,7 +53,7 @@ KERNEL_TROUBLE = re.compile(
     r"|DMA-API: (?!debugging enabled by kernel config|preallocated \d+ debug entries)"
 )
 
-EXIT_TIMEOUT, EXIT_NO_STATUS, EXIT_KERNEL = 124, 125, 126
+EXIT_BOOT, EXIT_TIMEOUT, EXIT_NO_STATUS, EXIT_KERNEL = 123, 124, 125, 126
 
 
 def parse_size(text):
@@ -432,7 +433,14 @@ def main():
                 why = "timed out" if timed_out else "died without an exit status"
                 print(f"run-in-guest: {g.name} {why}; console tail "
                       f"({g.console}):\n{tail(g.console)}", flush=True)
-                rc = rc or (EXIT_TIMEOUT if timed_out else EXIT_NO_STATUS)
+                if timed_out:
+                    rc = rc or EXIT_TIMEOUT
+                elif g.booted_after is None:
+                    # Died before main.sh reached the script: a boot failure
+                    # (run-in-guest boots once more), not the test's.
+                    rc = rc or EXIT_BOOT
+                else:
+                    rc = rc or EXIT_NO_STATUS
             elif st:
                 rc = rc or st
             trouble = g.kernel_trouble()
