@@ -49,7 +49,7 @@ echo "bench ($mode): 2/2 two guests ($((SECONDS - start)) s so far)"
 
 cp "$image/image.env" "$out/versions.env"
 note="Run $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) host CPU(s), load average \
-$(cut -d' ' -f1-3 /proc/loadavg) at the end (other builds and guests shared the machine), \
+$(cut -d' ' -f1-3 /proc/loadavg) at the end (the benchmark's own guests count in it; well above 2 means something else shared the machine), \
 source $(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown), $mode run, \
 $((SECONDS - start)) s."
 check=()
