@@ -24,28 +24,14 @@ image=$(cd "$image" && pwd)
 full=$VERSION_PERFTEST # e.g. 25.01.0+0.80-1
 cache="$P2PBAR_CACHE/perftest-$full"
 
-# Download one file of the source package (.orig.tar or .debian.tar).
-fetch_part() {
-	local pattern=$1 dest=$2 uri url name sum
-	uri=$(guest_apt apt-get source --download-only --print-uris \
-		"perftest=$full" 2>/dev/null | grep -F "$pattern" | head -n1)
-	[ -n "$uri" ] || { echo "build-perftest: no $pattern for perftest $full" >&2; return 1; }
-	url=$(echo "$uri" | awk '{print $1}' | tr -d "'")
-	name=$(echo "$uri" | awk '{print $2}')
-	sum=$(echo "$uri" | awk '{print $4}' | sed 's/^SHA256://')
-	curl -fsSL -o "$dest/$name" "$url"
-	echo "$sum  $dest/$name" | sha256sum -c --quiet
-	echo "$dest/$name"
-}
-
 if [ ! -f "$cache/.unpacked" ]; then
 	echo "build-perftest: fetching perftest $full source" >&2
 	guest_apt_setup
 	guest_apt apt-get update -qq >/dev/null
 	rm -rf "$cache.tmp"
 	mkdir -p "$cache.tmp/src"
-	orig=$(fetch_part .orig.tar "$cache.tmp")
-	deb=$(fetch_part .debian.tar "$cache.tmp")
+	orig=$(debian_source_file "perftest=$full" .orig.tar "$cache.tmp")
+	deb=$(debian_source_file "perftest=$full" .debian.tar "$cache.tmp")
 	tar -xf "$orig" -C "$cache.tmp/src" --strip-components=1
 	tar -xf "$deb" -C "$cache.tmp/src"
 	rm -f "$orig" "$deb"
@@ -67,10 +53,7 @@ if [ ! -f "$devcache/.unpacked" ]; then
 		ver=$(chroot "$root" dpkg-query -W -f '${Version}' "${pkg}3")
 		uri=$(guest_apt apt-get download --print-uris "$pkg-dev=$ver" 2>/dev/null | head -n1)
 		[ -n "$uri" ] || { echo "build-perftest: no $pkg-dev $ver" >&2; exit 1; }
-		url=$(echo "$uri" | awk '{print $1}' | tr -d "'")
-		sum=$(echo "$uri" | awk '{print $4}' | sed 's/^SHA256://')
-		curl -fsSL -o "$devcache.tmp/$pkg.deb" "$url"
-		echo "$sum  $devcache.tmp/$pkg.deb" | sha256sum -c --quiet
+		apt_uri_fetch "$uri" "$devcache.tmp/$pkg.deb"
 		dpkg-deb -x "$devcache.tmp/$pkg.deb" "$devcache.tmp"
 		rm -f "$devcache.tmp/$pkg.deb"
 	done

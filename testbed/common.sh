@@ -60,3 +60,27 @@ apply_patches() {
 		}
 	done
 }
+
+# Download the file named by one line of apt's --print-uris output
+# ('URL' NAME SIZE SHA256:SUM) to DEST and check its sha256.
+apt_uri_fetch() {
+	local line=$1 dest=$2 url sum
+	url=$(echo "$line" | awk '{print $1}' | tr -d "'")
+	sum=$(echo "$line" | awk '{print $4}' | sed 's/^SHA256://')
+	curl -fsSL -o "$dest" "$url"
+	echo "$sum  $dest" | sha256sum -c --quiet
+}
+
+# One file of a Debian source package (PATTERN: .orig.tar, .debian.tar),
+# downloaded into DIR and checked; prints its path. The caller has run
+# guest_apt_setup and apt-get update.
+# usage: debian_source_file PKG=VERSION PATTERN DIR
+debian_source_file() {
+	local spec=$1 pattern=$2 dir=$3 line name
+	line=$(guest_apt apt-get source --download-only --print-uris "$spec" 2>/dev/null |
+		grep -F "$pattern" | head -n1)
+	[ -n "$line" ] || { echo "no $pattern in the Debian source of $spec" >&2; return 1; }
+	name=$(echo "$line" | awk '{print $2}')
+	apt_uri_fetch "$line" "$dir/$name"
+	echo "$dir/$name"
+}

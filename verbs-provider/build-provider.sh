@@ -23,17 +23,10 @@ if [ ! -f "$cache/.unpacked" ]; then
 	echo "build-provider: fetching rdma-core $upver source" >&2
 	guest_apt_setup
 	guest_apt apt-get update -qq >/dev/null
-	uri=$(guest_apt apt-get source --download-only --print-uris \
-		"rdma-core=$full" 2>/dev/null | grep -F ".orig.tar" | head -n1)
-	[ -n "$uri" ] || { echo "build-provider: no orig tarball for rdma-core $full" >&2; exit 1; }
-	url=$(echo "$uri" | awk '{print $1}' | tr -d "'")
-	name=$(echo "$uri" | awk '{print $2}')
-	sum=$(echo "$uri" | awk '{print $4}' | sed 's/^SHA256://')
 	mkdir -p "$cache.tmp"
-	curl -fsSL -o "$cache.tmp/$name" "$url"
-	echo "$sum  $cache.tmp/$name" | sha256sum -c --quiet
-	tar -xf "$cache.tmp/$name" -C "$cache.tmp" --strip-components=1
-	rm -f "$cache.tmp/$name"
+	orig=$(debian_source_file "rdma-core=$full" .orig.tar "$cache.tmp")
+	tar -xf "$orig" -C "$cache.tmp" --strip-components=1
+	rm -f "$orig"
 	touch "$cache.tmp/.unpacked"
 	rm -rf "$cache"
 	mv "$cache.tmp" "$cache"
