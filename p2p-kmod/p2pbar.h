@@ -74,6 +74,8 @@ struct p2pbar_dev {
 	atomic64_t evictions;
 	atomic64_t migrations;
 	atomic64_t bytes_moved;
+	u64 fence_context; /* of the error fences revoked buffers carry */
+	atomic64_t fence_seqno;
 	struct dentry *debugfs;
 };
 

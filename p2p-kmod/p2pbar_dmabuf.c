@@ -16,6 +16,7 @@
  * (zapping on unbind).
  */
 #include <linux/dma-buf.h>
+#include <linux/dma-fence.h>
 #include <linux/dma-mapping.h>
 #include <linux/dma-resv.h>
 #include <linux/file.h>
@@ -652,11 +653,53 @@ static void p2pbar_buf_revoke_range(struct p2pbar_buf *buf)
 	buf->placement = P2PBAR_PLACEMENT_HOST;
 }
 
+static const char *p2pbar_fence_name(struct dma_fence *fence)
+{
+	return "p2pbar";
+}
+
+static const struct dma_fence_ops p2pbar_revoke_fence_ops = {
+	.get_driver_name = p2pbar_fence_name,
+	.get_timeline_name = p2pbar_fence_name,
+};
+
+static DEFINE_SPINLOCK(p2pbar_revoke_fence_lock);
+
+/*
+ * What tells a CPU importer (rxe) that the buffer is gone: it has no DMA
+ * mapping whose re-map could fail, and a vmap must not fail. After
+ * move_notify importers wait for the buffer's kernel fences before they
+ * map again; this one is signalled with -ENODEV, as DRM drivers signal
+ * the fences of work lost to a GPU reset, so an importer that checks
+ * their status learns the content is lost. Best effort: without memory
+ * the buffer is revoked all the same, map/pin/mmap fail as always.
+ */
+static void p2pbar_buf_fence_revoked(struct p2pbar_buf *buf)
+{
+	struct dma_resv *resv = buf->dmabuf->resv;
+	struct p2pbar_dev *p = buf->p;
+	struct dma_fence *fence;
+
+	dma_resv_assert_held(resv);
+	fence = kzalloc(sizeof(*fence), GFP_KERNEL);
+	if (!fence)
+		return;
+	dma_fence_init(fence, &p2pbar_revoke_fence_ops,
+		       &p2pbar_revoke_fence_lock, p->fence_context,
+		       atomic64_inc_return(&p->fence_seqno));
+	dma_fence_set_error(fence, -ENODEV);
+	dma_fence_signal(fence);
+	if (!dma_resv_reserve_fences(resv, 1))
+		dma_resv_add_fence(resv, fence, DMA_RESV_USAGE_KERNEL);
+	dma_fence_put(fence);
+}
+
 /*
  * Revoke every buffer: on unbind (p->gone is set) or RESET (@reset).
  * Tell dynamic importers, under the reservation lock as the core
- * requires, so they drop their mappings (a new map fails with -ENODEV);
- * then zap every CPU mapping so the next access faults and gets SIGBUS.
+ * requires, so they drop their mappings (a new map fails with -ENODEV,
+ * and the buffer's kernel fences carry -ENODEV for those who only
+ * vmap); then zap every CPU mapping so the next access faults and gets SIGBUS.
  * A buffer on the list cannot be freed while we hold bufs_lock (release
  * takes it), so its dma_buf and struct file are still there; if the
  * file count already hit zero no mapping is left. Lock order: bufs_lock
@@ -679,6 +722,7 @@ u64 p2pbar_bufs_revoke(struct p2pbar_dev *p, bool reset)
 		trace_p2pbar_revoke(buf->id);
 		WRITE_ONCE(buf->revoked, true);
 		n++;
+		p2pbar_buf_fence_revoked(buf);
 		p2pbar_invalidate_mappings(buf->dmabuf);
 		if (reset)
 			p2pbar_buf_revoke_range(buf);

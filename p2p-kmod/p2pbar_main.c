@@ -6,6 +6,7 @@
  * default (any other function through driver_override or new_id), picks
  * the BAR to export and hands it to the char device.
  */
+#include <linux/dma-fence.h>
 #include <linux/io.h>
 #include <linux/module.h>
 #include <linux/pci.h>
@@ -97,6 +98,7 @@ static int p2pbar_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	p->pci_devfn = pdev->devfn;
 	init_rwsem(&p->lock);
 	mutex_init(&p->bufs_lock);
+	p->fence_context = dma_fence_context_alloc(1);
 	INIT_LIST_HEAD(&p->bufs);
 	atomic_set(&p->pinned, 0);
 	atomic_set(&p->attachments, 0);
