@@ -651,9 +651,14 @@ static struct ibv_wc wait_any(struct rdma *r)
 	return wc;
 }
 
-static void revoker(const char *how, const char *node, const char *pci)
+/* Child: once traffic is flowing (*streamed WRs done), reset or unbind. */
+static void revoker(const char *how, const char *node, const char *pci, volatile int *streamed)
 {
-	usleep(300000);
+	for (int ms = 0; *streamed < 8; ms++) {
+		if (ms > 120000)
+			_exit(2);
+		usleep(1000);
+	}
 	if (!strcmp(how, "reset")) {
 		struct p2pbar_reset rs = { .argsz = sizeof(rs) };
 		int dev = open(node, O_RDWR | O_CLOEXEC);
@@ -675,6 +680,7 @@ static int case_revoke(int argc, char **argv)
 {
 	const size_t len = 1 << 20, chunk = 64 << 10;
 	int ok = 0, status = 0, i;
+	volatile int *streamed;
 	struct ibv_mr *hmr, *dmr;
 	struct ibv_wc wc = { 0 };
 	bool reaped = false;
@@ -693,29 +699,35 @@ static int case_revoke(int argc, char **argv)
 	dmr = ibv_reg_dmabuf_mr(r.pd, 0, len, IOVA_BASE, b.fd, ACCESS_ALL);
 	if (!hmr || !dmr)
 		FAIL("revoke: MRs: %s", strerror(errno));
+	streamed = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (streamed == MAP_FAILED)
+		FAIL("mmap");
+	*streamed = 0;
 	child = fork();
 	if (child < 0)
 		FAIL("fork");
 	if (!child)
-		revoker(argv[2], argv[3], argv[4]);
+		revoker(argv[2], argv[3], argv[4], streamed);
 	/*
 	 * Stream until the revoker is done, then one WR more: the WRs before
 	 * complete ok, the first error ends it (the QP is in error then), and
 	 * a WR posted after the revoke must end in an error.
 	 */
 	for (i = 0;; i++) {
-		reaped = reaped || (i >= 400 && waitpid(child, &status, WNOHANG) == child);
+		reaped = reaped || waitpid(child, &status, WNOHANG) == child;
 		post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk, dmr->rkey,
 		     IOVA_BASE + (i % 16) * chunk);
 		wc = wait_any(&r);
 		if (wc.status != IBV_WC_SUCCESS || reaped)
 			break;
-		ok++;
+		*streamed = ++ok;
 	}
 	if (!reaped)
 		waitpid(child, &status, 0);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		FAIL("the %s failed", argv[2]);
+		FAIL("the %s failed (revoker exit status %d)", argv[2], WEXITSTATUS(status));
+	if (ok < 8)
+		FAIL("only %d WRs completed before the %s: traffic never got going", ok, argv[2]);
 	if (wc.status == IBV_WC_SUCCESS)
 		FAIL("an RDMA WRITE into the MR of a revoked buffer (%s) completed successfully",
 		     argv[2]);
