@@ -4,9 +4,9 @@ BUILD ?= build
 CTEST_ARGS ?=
 # Guest kernel flavours (FLAVOURS=stock skips the debug kernel) and which
 # vm tests run on the debug one: default (the DEBUG_DEFAULT subset of
-# tests/CMakeLists.txt) or all.
+# tests/CMakeLists.txt) or all (build-debug/, make test-debug's tree).
 FLAVOURS ?= stock;debug
-DEBUG_TESTS ?= default
+DEBUG_TESTS ?= $(if $(filter build-debug,$(BUILD)),all,default)
 
 .PHONY: all deps configure build test test-debug demo bench clean
 all: build
