@@ -2,7 +2,11 @@
 MAKEFLAGS += --no-print-directory
 BUILD ?= build
 CTEST_ARGS ?=
-FLAVOURS ?= stock
+# Guest kernel flavours (FLAVOURS=stock skips the debug kernel) and which
+# vm tests run on the debug one: default (the DEBUG_DEFAULT subset of
+# tests/CMakeLists.txt) or all (build-debug/, make test-debug's tree).
+FLAVOURS ?= stock;debug
+DEBUG_TESTS ?= $(if $(filter build-debug,$(BUILD)),all,default)
 
 .PHONY: all deps configure build test test-debug demo bench clean
 all: build
@@ -12,7 +16,7 @@ deps:
 
 configure: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  "-DP2PBAR_FLAVOURS=$(FLAVOURS)" >/dev/null
+	  "-DP2PBAR_FLAVOURS=$(FLAVOURS)" -DP2PBAR_DEBUG_TESTS=$(DEBUG_TESTS) >/dev/null
 
 build: configure
 	@cmake --build $(BUILD)
@@ -24,9 +28,10 @@ test: build
 	  exit $$rc
 
 # Every vm test on the debug kernel flavour (lockdep, KASAN, kmemleak,
-# DMA-API debug, move-notify), in build-debug/; not part of `make test` yet.
+# DMA-API debug, move-notify), in build-debug/; `make test` runs only the
+# DEBUG_DEFAULT subset on it.
 test-debug:
-	@$(MAKE) test BUILD=build-debug "FLAVOURS=stock;debug" CTEST_ARGS="-L debug"
+	@$(MAKE) test BUILD=build-debug "FLAVOURS=stock;debug" DEBUG_TESTS=all CTEST_ARGS="-L debug"
 
 # Two guests: node 1 RDMA-writes its BAR into node 0's BAR; the host then
 # checks the bytes in node 0's ivshmem file (demo/bar-to-bar.sh).

@@ -40,6 +40,7 @@
 #include <linux/iommu.h>
 #include <linux/iosys-map.h>
 #include <linux/kthread.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/platform_device.h>
@@ -172,10 +173,21 @@ static int map_check(struct dma_buf_attachment *at, unsigned int max_seg,
 	return map_check_addr(at, max_seg, nents, NULL, NULL, why, whylen);
 }
 
-/* The placement a table shows: pages are HOST, no pages the BAR. */
+/*
+ * Whether a table maps HOST pages (system RAM) rather than the BAR. Not
+ * by sg_page(): an importer must not look at the pages, and with
+ * CONFIG_DMABUF_DEBUG the core scrambles them (a BAR table's NULL pages
+ * read as non-NULL). The DMA address instead: our importers have no
+ * IOMMU, so it is the CPU physical address.
+ */
+static bool sgt_host(struct sg_table *sgt)
+{
+	return page_is_ram(PHYS_PFN(sg_dma_address(sgt->sgl)));
+}
+
 static const char *sgt_place(struct sg_table *sgt)
 {
-	return sg_page(sgt->sgl) ? "host" : "device";
+	return sgt_host(sgt) ? "host" : "device";
 }
 
 /*
@@ -208,7 +220,7 @@ static void case_static(struct dma_buf *buf, bool fixed)
 	if (IS_ERR(sgt)) {
 		report(false, "static_attach", "map: %ld", PTR_ERR(sgt));
 	} else {
-		report(!fixed && sg_page(sgt->sgl) && notified == 1,
+		report(!fixed && sgt_host(sgt) && notified == 1,
 		       "static_attach",
 		       "static importer got %s memory, %d move_notify to the watcher",
 		       sgt_place(sgt), notified);
@@ -236,7 +248,7 @@ static void case_nop2p(struct dma_buf *buf, bool fixed)
 	if (IS_ERR(sgt)) {
 		report(false, "no_peer2peer", "map: %ld", PTR_ERR(sgt));
 	} else {
-		report(!fixed && sg_page(sgt->sgl), "no_peer2peer",
+		report(!fixed && sgt_host(sgt), "no_peer2peer",
 		       "importer without P2P mapped %s memory", sgt_place(sgt));
 		dma_buf_unmap_attachment(at, sgt, DMA_BIDIRECTIONAL);
 	}
@@ -259,7 +271,7 @@ static void case_back_to_device(struct dma_buf *buf)
 	if (IS_ERR(sgt)) {
 		report(false, "back_to_device", "map: %ld", PTR_ERR(sgt));
 	} else {
-		report(!sg_page(sgt->sgl), "back_to_device",
+		report(!sgt_host(sgt), "back_to_device",
 		       "a P2P importer's map got %s memory", sgt_place(sgt));
 		dma_buf_unmap_attachment(at, sgt, DMA_BIDIRECTIONAL);
 	}

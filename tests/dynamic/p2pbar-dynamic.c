@@ -14,12 +14,17 @@
  *   reset     RESET revokes every buffer: the importer is notified and
  *             its map fails with ENODEV, CPU mappings SIGBUS, MIGRATE and
  *             mmap ENODEV, the BAR is free for new buffers at once
+ *   concurrent  migrations in parallel: one thread per buffer moving it
+ *             back and forth and writing it through its mapping, and two
+ *             threads moving one shared buffer in opposite directions
+ *             while it is read; every byte verified after each move
  * Prints RESULT: lines with the figures; exits non-zero on any failure.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -265,6 +270,98 @@ static int case_mmap(void)
 	return 0;
 }
 
+#define NCONC	   4
+#define CONC_LEN   (2 << 20)
+#define CONC_MOVES 20
+
+struct conc {
+	int fd;
+	uint32_t first; /* the placement this thread moves to first */
+	uint64_t seed;
+	volatile uint64_t *m;
+	int own; /* the buffer is this thread's: it rewrites it */
+};
+
+/*
+ * One thread: CONC_MOVES moves of its buffer, alternating from ->first.
+ * An own buffer is rewritten with a new seed after each move and checked
+ * before the next; the shared one is only read (its pattern never changes).
+ */
+static void *conc_thread(void *arg)
+{
+	struct conc *c = arg;
+	uint64_t seed = c->seed;
+
+	for (int k = 0; k < CONC_MOVES; k++) {
+		uint32_t to = (c->first + k) % 2;
+		int rc = migrate(c->fd, to);
+
+		if (rc)
+			fail("concurrent MIGRATE fd %d to %u: %s", c->fd, to, strerror(-rc));
+		verify(c->m, CONC_LEN, seed,
+		       c->own ? "own buffer after a move" : "shared buffer after a move");
+		if (c->own) {
+			seed = c->seed + k + 1;
+			fill(c->m, CONC_LEN, seed);
+		}
+	}
+	c->seed = seed;
+	return NULL;
+}
+
+static int case_concurrent(void)
+{
+	struct conc c[NCONC + 2];
+	pthread_t t[NCONC + 2];
+	struct p2pbar_info i0 = info(), i1;
+	uint64_t *shared;
+	int sfd;
+
+	for (int b = 0; b < NCONC; b++) {
+		c[b].fd = alloc(CONC_LEN, P2PBAR_PLACEMENT_DEVICE, 0);
+		c[b].m = map(c[b].fd, CONC_LEN);
+		c[b].first = P2PBAR_PLACEMENT_HOST;
+		c[b].seed = 100 * (b + 1);
+		c[b].own = 1;
+		fill(c[b].m, CONC_LEN, c[b].seed);
+	}
+	sfd = alloc(CONC_LEN, P2PBAR_PLACEMENT_DEVICE, 0);
+	shared = map(sfd, CONC_LEN);
+	fill(shared, CONC_LEN, 99);
+	for (int b = NCONC; b < NCONC + 2; b++) {
+		c[b].fd = sfd;
+		c[b].m = shared;
+		c[b].first = b == NCONC ? P2PBAR_PLACEMENT_HOST : P2PBAR_PLACEMENT_DEVICE;
+		c[b].seed = 99;
+		c[b].own = 0;
+	}
+	for (int b = 0; b < NCONC + 2; b++)
+		if (pthread_create(&t[b], NULL, conc_thread, &c[b]))
+			fail("pthread_create");
+	for (int b = 0; b < NCONC + 2; b++)
+		pthread_join(t[b], NULL);
+	for (int b = 0; b < NCONC; b++) {
+		verify(c[b].m, CONC_LEN, c[b].seed, "own buffer at the end");
+		munmap((void *)c[b].m, CONC_LEN);
+		close(c[b].fd);
+	}
+	verify(shared, CONC_LEN, 99, "shared buffer at the end");
+	munmap(shared, CONC_LEN);
+	close(sfd);
+	i1 = info();
+	/* Own buffers move every time; the shared one at least once. */
+	if (i1.migrations - i0.migrations < (uint64_t)NCONC * CONC_MOVES + 1)
+		fail("%" PRIu64 " migrations, want at least %d",
+		     (uint64_t)(i1.migrations - i0.migrations), NCONC * CONC_MOVES + 1);
+	if (i1.used || i1.buffers)
+		fail("leak after the concurrent moves");
+	printf("RESULT: %d threads moved their own %d MiB buffers %d times each and 2 threads "
+	       "one shared buffer in opposite directions: %" PRIu64 " migrations, every "
+	       "byte verified\n",
+	       NCONC, CONC_LEN >> 20, CONC_MOVES, (uint64_t)(i1.migrations - i0.migrations));
+	return 0;
+}
+
 static void expect(const char *what, int rc, int want)
 {
 	if (rc != -want)
@@ -473,6 +570,8 @@ int main(int argc, char **argv)
 		return case_pinned();
 	if (!strcmp(argv[1], "reset"))
 		return case_reset();
+	if (!strcmp(argv[1], "concurrent"))
+		return case_concurrent();
 	fprintf(stderr, "unknown case %s\n", argv[1]);
 	return 2;
 }

@@ -9,13 +9,14 @@ set -euo pipefail
 [ "$P2PBAR_FLAVOUR" = debug ] || die "run me with --flavour debug"
 [ "$(uname -r)" = "$P2PBAR_KVER" ] || die "kernel $(uname -r), expected $P2PBAR_KVER"
 zcat /proc/config.gz >/tmp/config || die "no /proc/config.gz"
-missing=0
-while IFS= read -r line; do
-	case $line in
-	CONFIG_*=*) grep -qxF "$line" /tmp/config || { echo "not set: $line"; missing=1; } ;;
-	esac
-done <"$P2PBAR_SRC/testbed/debug-kernel.config"
-[ $missing -eq 0 ] || die "the running kernel lacks options of debug-kernel.config"
+# One grep for all options, not one per line: every exec costs ~0.5 s on
+# the debug kernel under TCG (KASAN, lockdep, kmemleak).
+grep '^CONFIG_[A-Za-z0-9_]*=' "$P2PBAR_SRC/testbed/debug-kernel.config" >/tmp/want ||
+	die "no options in debug-kernel.config"
+if grep -vxFf /tmp/config /tmp/want >/tmp/missing; then
+	sed 's/^/not set: /' /tmp/missing
+	die "the running kernel lacks options of debug-kernel.config"
+fi
 result "debug kernel $(uname -r): every option of debug-kernel.config is set"
 
 grep -q 'debug_locks: *1$' /proc/lockdep_stats ||
