@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Summarise bench/vm/abprobe.sh's PROBE lines: one row per case (verb,
-size, client/server memory, rdma_rxe.ko, preemption mode), each figure the
+size, client/server memory, rdma_rxe.ko, preemption mode, perftest
+options), each figure the
 median [min, max] over the runs.
 
 usage: abprobe-summary.py ABPROBE_TXT [KO_LABEL=SUBSTRING ...]
@@ -31,12 +32,13 @@ def main():
                 ko = next((lab for lab, sub in labels if sub in path),
                           path.rsplit("/", 1)[-1])
         kv = dict(t.split("=", 1) for t in w[2:] if "=" in t)
+        opts = " ".join(x for x in case[5:] if "=" not in x) or "-"
         key = (case[0], case[1], f"{case[3]}/{case[4]}", ko,
-               kv.get("preempt", "voluntary"))
+               kv.get("preempt", "voluntary"), opts)
         groups.setdefault(key, []).append(kv)
-    print("| verb | size | client/server MR | rdma_rxe.ko | preempt | runs "
-          "| MiB/s | context switches |")
-    print("| --- | ---: | --- | --- | --- | ---: | ---: | ---: |")
+    print("| verb | size | client/server MR | rdma_rxe.ko | preempt | options "
+          "| runs | MiB/s | context switches |")
+    print("| --- | ---: | --- | --- | --- | --- | ---: | ---: | ---: |")
     for key, runs in groups.items():
         bw = [float(r["bw"]) for r in runs]
         ctxt = [int(r["ctxt"]) for r in runs if "ctxt" in r]

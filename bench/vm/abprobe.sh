@@ -56,8 +56,6 @@ moved() {
 	awk 'NR == FNR { a[$1] = $2; next } $2 != a[$1] { printf "%s=%d ", $1, $2 - a[$1] }' "$1" "$2"
 }
 
-memopt() { [ "$1" = dmabuf ] && echo --use_p2pbar || true; }
-
 port=18700
 for k in $(seq 1 "$reps"); do
 	for c in "$@"; do
@@ -71,13 +69,16 @@ for k in $(seq 1 "$reps"); do
 			*) extra+=("$x") ;;
 			esac
 		done
+		sopt=() copt=()
+		[ "$smem" != dmabuf ] || sopt=(--use_p2pbar)
+		[ "$cmem" != dmabuf ] || copt=(--use_p2pbar)
 		port=$((port + 1))
 		opts=(-d rxe0 "${PERFTEST_OPTS[@]}" -s "$size" -n "$iters" -p "$port" "${extra[@]}")
-		perftest_server /tmp/ab-server.log "$pt/ib_${verb}_bw" "${opts[@]}" $(memopt "$smem")
+		perftest_server /tmp/ab-server.log "$pt/ib_${verb}_bw" "${opts[@]}" "${sopt[@]}"
 		snap >/tmp/ab-before
 		t0=$(date +%s.%N)
 		perftest_client /tmp/ab-client.log "$PERFTEST_SERVER_PID" "$pt/ib_${verb}_bw" \
-			"${opts[@]}" $(memopt "$cmem") "$NODE_IP" >&2 || die "$c (client) failed"
+			"${opts[@]}" "${copt[@]}" "$NODE_IP" >&2 || die "$c (client) failed"
 		t1=$(date +%s.%N)
 		wait "$PERFTEST_SERVER_PID" || { cat /tmp/ab-server.log >&2; die "$c (server) failed"; }
 		snap >/tmp/ab-after
