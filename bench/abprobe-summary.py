@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""Summarise bench/vm/abprobe.sh's PROBE lines: one row per case (verb,
+size, client/server memory, rdma_rxe.ko, preemption mode, perftest
+options), each figure the
+median [min, max] over the runs.
+
+usage: abprobe-summary.py ABPROBE_TXT [KO_LABEL=SUBSTRING ...]
+  KO_LABEL=SUBSTRING names the rdma_rxe.ko a case's rxe=PATH swapped in
+  (first label whose SUBSTRING is in PATH; default: the file name)
+"""
+import statistics
+import sys
+
+
+def fmt(vals, digits):
+    return (f"{statistics.median(vals):.{digits}f} "
+            f"[{min(vals):.{digits}f}, {max(vals):.{digits}f}]")
+
+
+def main():
+    labels = [a.split("=", 1) for a in sys.argv[2:]]
+    groups = {}
+    ko = "default"
+    for line in open(sys.argv[1]):
+        w = line.split()
+        if len(w) < 3 or w[0] != "PROBE":
+            continue
+        case = w[1].split(",")
+        for setting in case[5:]:
+            if setting.startswith("rxe="):
+                path = setting[4:]
+                ko = next((lab for lab, sub in labels if sub in path),
+                          path.rsplit("/", 1)[-1])
+        kv = dict(t.split("=", 1) for t in w[2:] if "=" in t)
+        opts = " ".join(x for x in case[5:] if "=" not in x) or "-"
+        key = (case[0], case[1], f"{case[3]}/{case[4]}", ko,
+               kv.get("preempt", "voluntary"), opts)
+        groups.setdefault(key, []).append(kv)
+    print("| verb | size | client/server MR | rdma_rxe.ko | preempt | options "
+          "| runs | MiB/s | context switches |")
+    print("| --- | ---: | --- | --- | --- | --- | ---: | ---: | ---: |")
+    for key, runs in groups.items():
+        bw = [float(r["bw"]) for r in runs]
+        ctxt = [int(r["ctxt"]) for r in runs if "ctxt" in r]
+        print(f"| {' | '.join(key)} | {len(runs)} | {fmt(bw, 2)} | "
+              f"{fmt(ctxt, 0) if ctxt else '-'} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+#!/bin/bash
+# A/B probe for one perftest case in one guest (rxe loopback): runs each
+# CASE in turn, REPS rounds, alternating, and records per run the bandwidth,
+# the client's wall time, rxe's hw counters that moved and the guest's CPU
+# time split (user/sys/idle, in ticks) and context switches, so a gap between two cases can be
+# pinned on retransmits, RNR NAKs, CPU or time outside the transfer.
+# Raw lines go to $P2PBAR_RUN/abprobe.txt (one PROBE line per run).
+# usage (through testbed/run-in-guest): abprobe.sh REPS CASE...
+#   CASE = VERB,SIZE,ITERS,CLIENT_MEM,SERVER_MEM[,SETTING...][,PERFTEST_OPTION...]
+#   VERB write|read|send, MEM host|dmabuf (dmabuf = --use_p2pbar), e.g.
+#   abprobe.sh 6 send,1048576,10,host,host send,1048576,10,dmabuf,dmabuf
+#   SETTING, applied before the run and kept until a case sets it again:
+#   preempt=none|voluntary|full  the kernel's preemption mode (debugfs)
+#   rxe=PATH                     this rdma_rxe.ko (relative to the build
+#                                tree), swapped in for rxe0
+set -euo pipefail
+. "$P2PBAR_SRC/tests/vm/lib.sh"
+. "$P2PBAR_SRC/tests/vm/rxe-lib.sh"
+export LD_LIBRARY_PATH=$P2PBAR_BUILD/lib
+pt=$P2PBAR_BUILD/bench/perftest/src
+out=$P2PBAR_RUN/abprobe.txt
+reps=$1
+shift
+[ "$NODE_COUNT" = 1 ] || die "abprobe.sh runs in one guest"
+: >"$out"
+
+p2pbar_load
+rxe_dmabuf_up
+hwc=/sys/class/infiniband/rxe0/ports/1/hw_counters
+
+[ -d /sys/kernel/debug/sched ] || mount -t debugfs none /sys/kernel/debug
+rxe_ko=$P2PBAR_KMOD/verbs-provider/kernel/build/rdma_rxe.ko
+
+# rxe0 on another rdma_rxe.ko
+rxe_swap() {
+	[ "$1" != "$rxe_ko" ] || return 0
+	rdma link delete rxe0
+	rmmod rdma_rxe || die "cannot unload rdma_rxe"
+	insmod "$1" || die "cannot load $1"
+	rdma link add rxe0 type rxe netdev eth0 || die "cannot create rxe0 on eth0"
+	wait_for 30 port_active rxe0 || die "rxe0 port never became active"
+	rxe_ko=$1
+}
+
+snap() {
+	local f
+	for f in "$hwc"/*; do
+		echo "$(basename "$f") $(cat "$f")"
+	done
+	awk '$1 == "cpu" { print "cpu_user", $2 + $3; print "cpu_sys", $4 + $7 + $8; print "cpu_idle", $5 + $6 }
+		$1 == "ctxt" { print "ctxt", $2 }' /proc/stat
+}
+
+# counters that moved between two snapshots, as name=delta
+moved() {
+	awk 'NR == FNR { a[$1] = $2; next } $2 != a[$1] { printf "%s=%d ", $1, $2 - a[$1] }' "$1" "$2"
+}
+
+port=18700
+for k in $(seq 1 "$reps"); do
+	for c in "$@"; do
+		IFS=, read -r -a f <<<"$c"
+		verb=${f[0]} size=${f[1]} iters=${f[2]} cmem=${f[3]} smem=${f[4]}
+		extra=()
+		for x in "${f[@]:5}"; do
+			case $x in
+			preempt=*) echo "${x#preempt=}" >/sys/kernel/debug/sched/preempt ;;
+			rxe=*) rxe_swap "$P2PBAR_BUILD/${x#rxe=}" ;;
+			*) extra+=("$x") ;;
+			esac
+		done
+		sopt=() copt=()
+		[ "$smem" != dmabuf ] || sopt=(--use_p2pbar)
+		[ "$cmem" != dmabuf ] || copt=(--use_p2pbar)
+		port=$((port + 1))
+		opts=(-d rxe0 "${PERFTEST_OPTS[@]}" -s "$size" -n "$iters" -p "$port" "${extra[@]}")
+		perftest_server /tmp/ab-server.log "$pt/ib_${verb}_bw" "${opts[@]}" "${sopt[@]}"
+		snap >/tmp/ab-before
+		t0=$(date +%s.%N)
+		perftest_client /tmp/ab-client.log "$PERFTEST_SERVER_PID" "$pt/ib_${verb}_bw" \
+			"${opts[@]}" "${copt[@]}" "$NODE_IP" >&2 || die "$c (client) failed"
+		t1=$(date +%s.%N)
+		wait "$PERFTEST_SERVER_PID" || { cat /tmp/ab-server.log >&2; die "$c (server) failed"; }
+		snap >/tmp/ab-after
+		bw=$(perftest_bw /tmp/ab-client.log "$size") || { cat /tmp/ab-client.log >&2; die "$c: no figure"; }
+		sbw=$(perftest_bw /tmp/ab-server.log "$size") || sbw=-
+		line="PROBE $c run=$k preempt=$(grep -o '([a-z]*)' /sys/kernel/debug/sched/preempt | tr -d '()') bw=$bw server_bw=$sbw wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') $(moved /tmp/ab-before /tmp/ab-after)"
+		echo "$line" >>"$out"
+		log "$line"
+	done
+done
+result "abprobe: $(wc -l <"$out") runs"
