@@ -37,8 +37,7 @@ rxe_swap() {
 	rdma link delete rxe0
 	rmmod rdma_rxe || die "cannot unload rdma_rxe"
 	insmod "$1" || die "cannot load $1"
-	rdma link add rxe0 type rxe netdev eth0 || die "cannot create rxe0 on eth0"
-	wait_for 30 port_active rxe0 || die "rxe0 port never became active"
+	rxe_link_up
 	rxe_ko=$1
 }
 

@@ -22,11 +22,16 @@ wait_for() {
 
 port_active() { ibv_devinfo -d "$1" 2>/dev/null | grep -q 'PORT_ACTIVE'; }
 
+# Soft-RoCE device rxe0 on eth0 (rdma_rxe loaded), its port active.
+rxe_link_up() {
+	rdma link add rxe0 type rxe netdev eth0 || die "cannot create rxe0 on eth0"
+	wait_for 30 port_active rxe0 || die "rxe0 port never became active"
+}
+
 # Create soft-RoCE device rxe0 on eth0 and wait for its port to be active.
 rxe_up() {
 	modprobe rdma_rxe || die "cannot load rdma_rxe"
-	rdma link add rxe0 type rxe netdev eth0 || die "cannot create rxe0 on eth0"
-	wait_for 30 port_active rxe0 || die "rxe0 port never became active"
+	rxe_link_up
 }
 
 # The p2pbar module built for the running kernel flavour.

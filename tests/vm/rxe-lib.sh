@@ -12,8 +12,7 @@ rxe_dmabuf_up() {
 	grep -q . /sys/module/rdma_rxe/taint || die "rdma_rxe is not ours (not tainted O)"
 	mount -t tmpfs p2pbar-verbs /etc/libibverbs.d
 	echo "driver $vp/rdma-core/build/lib/librxe" >/etc/libibverbs.d/rxe.driver
-	rdma link add rxe0 type rxe netdev eth0 || die "cannot create rxe0 on eth0"
-	wait_for 30 port_active rxe0 || die "rxe0 port never became active"
+	rxe_link_up
 }
 
 # Two guests: rxe bounds a requester's packets in flight, not a responder's
