@@ -54,6 +54,8 @@ KERNEL_TROUBLE = re.compile(
 )
 
 EXIT_BOOT, EXIT_TIMEOUT, EXIT_NO_STATUS, EXIT_KERNEL = 123, 124, 125, 126
+# Seconds the other guest(s) may go on after one died or failed.
+PEER_GRACE = 30
 
 
 def parse_size(text):
@@ -125,6 +127,7 @@ class Guest:
         self.shm = f"{SHM_PREFIX}{os.getpid()}-{self.name}"
         self.sock_dir = sock_dir
         self.proc = None
+        self.stopped = False
         self.started = None
         self.booted_after = None
         self.out_pos = 0
@@ -263,6 +266,7 @@ class Guest:
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
+            self.stopped = True
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:
                 self.proc.wait(5)
@@ -420,12 +424,23 @@ def main():
                                       preexec_fn=die_with_parent)
         deadline = time.monotonic() + a.timeout
         timed_out = False
+        # A guest that ended well ends the run only when all did; one that
+        # died or failed leaves its peer waiting for it, so the others get
+        # PEER_GRACE seconds to finish before they are stopped.
+        ended_badly = None
         while any(g.proc.poll() is None for g in guests):
             for g in guests:
                 g.poll_output(f"[{g.name}] " if a.guests > 1 else "")
-            # A guest that finished ends the run only when all did.
+            if ended_badly is None:
+                ended_badly = next((g for g in guests if g.proc.poll() is not None
+                                    and g.status() != 0), None)
+                if ended_badly:
+                    print(f"run-in-guest: {ended_badly.name} ended with exit status "
+                          f"{ended_badly.status()}; stopping the other guest(s) "
+                          f"in {PEER_GRACE} s", flush=True)
+                    deadline = min(deadline, time.monotonic() + PEER_GRACE)
             if time.monotonic() > deadline:
-                timed_out = True
+                timed_out = ended_badly is None
                 break
             time.sleep(0.2)
         for g in guests:
@@ -437,7 +452,10 @@ def main():
             boot = f"{g.booted_after:.1f} s" if g.booted_after else "never"
             print(f"run-in-guest: {g.name}: booted in {boot}, "
                   f"exit status {st if st is not None else 'none'}", flush=True)
-            if st is None:
+            if st is None and ended_badly not in (None, g) and g.stopped:
+                print(f"run-in-guest: {g.name} was stopped after "
+                      f"{ended_badly.name} ended", flush=True)
+            elif st is None:
                 why = "timed out" if timed_out else "died without an exit status"
                 print(f"run-in-guest: {g.name} {why}; console tail "
                       f"({g.console}):\n{tail(g.console)}", flush=True)
