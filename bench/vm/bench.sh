@@ -15,14 +15,17 @@ bin=$P2PBAR_BUILD/bench
 out=$P2PBAR_RUN/bench-$NODE_ID.txt
 mode=${1:-full}
 
-# Each perftest run moves about pt_bytes (at least pt_min iterations).
-# A run's setup costs 10-15 s under TCG on a loaded host, so the full
+# Each perftest run moves about pt_bytes (at least pt_min iterations):
+# 32 MiB in the full suite, 2-4 s of transfer at TCG's 8-30 MiB/s, so a
+# vCPU losing its host CPU for a moment moves a figure by a few percent,
+# not by the 20 % it did with 8 MiB (0.5-1 s). A run's setup costs
+# 10-15 s under TCG on a loaded host, so the full
 # suite sweeps sizes with WRITE and measures READ and SEND at 1 MiB;
 # "sweep" does every verb at every size (for a quiet machine, ~1 h).
 # Latency (every verb, both MR kinds) runs in loopback in short mode.
 case $mode in
 full | sweep)
-	reps=3 pt_bytes=$((8 << 20)) pt_min=10 lat_iters=200 lat_where=none lat_reps=3
+	reps=3 pt_bytes=$((32 << 20)) pt_min=10 lat_iters=200 lat_where=none lat_reps=3
 	write_sizes=(4096 65536 1048576 8388608) other_sizes=(1048576)
 	[ "$mode" = sweep ] && other_sizes=("${write_sizes[@]}")
 	bounce_sizes=(4096 65536 1048576 8388608) bounce_bytes=$((16 << 20))
@@ -140,8 +143,9 @@ for k in $(seq 1 "$reps"); do
 	for verb in write read send; do
 		progress "ib_${verb}_bw dma-buf at the server only, 1 MiB, run $k"
 		server_only=(--use_p2pbar)
+		iters=$((pt_bytes >> 20 > pt_min ? pt_bytes >> 20 : pt_min))
 		bw=$(bw_run 1048576 "$where-$verb-server-only-$k" \
-			"$pt/ib_${verb}_bw" -d rxe0 "${PERFTEST_OPTS[@]}" -s 1048576 -n "$pt_min")
+			"$pt/ib_${verb}_bw" -d rxe0 "${PERFTEST_OPTS[@]}" -s 1048576 -n "$iters")
 		measures || continue
 		record "ONESIDE $where $verb 1048576" "$bw"
 	done
