@@ -1,10 +1,13 @@
 #!/bin/bash
-# A/B probe for one perftest case in one guest (rxe loopback): runs each
-# CASE in turn, REPS rounds, alternating, and records per run the bandwidth,
-# the client's wall time, rxe's hw counters that moved and the guest's CPU
-# time split (user/sys/idle, in ticks) and context switches, so a gap between two cases can be
-# pinned on retransmits, RNR NAKs, CPU or time outside the transfer.
-# Raw lines go to $P2PBAR_RUN/abprobe.txt (one PROBE line per run).
+# A/B probe for perftest cases in one guest (rxe loopback) or two (node 0
+# serves, node 1 connects): runs each CASE in turn, REPS rounds,
+# alternating, and records per run the bandwidth, the client's wall time,
+# rxe's hw counters that moved and the guest's CPU time split
+# (user/sys/idle, in ticks) and context switches, so a gap between two
+# cases can be pinned on retransmits, RNR NAKs, CPU or time outside the
+# transfer. Raw lines go to $P2PBAR_RUN/abprobe.txt: one PROBE line per
+# run from the client's guest, and with two guests one SERVER line per run
+# from node 0 (its counters over the run).
 # usage (through testbed/run-in-guest): abprobe.sh REPS CASE...
 #   CASE = VERB,SIZE,ITERS,CLIENT_MEM,SERVER_MEM[,SETTING...][,PERFTEST_OPTION...]
 #   VERB write|read|send, MEM host|dmabuf (dmabuf = --use_p2pbar), e.g.
@@ -13,6 +16,9 @@
 #   preempt=none|voluntary|full  the kernel's preemption mode (debugfs)
 #   rxe=PATH                     this rdma_rxe.ko (relative to the build
 #                                tree), swapped in for rxe0
+#   qdisc=pfifo|fq_codel         eth0's root qdisc: pfifo is the lossless
+#                                wire of rxe_lossless_wire, fq_codel the
+#                                default
 set -euo pipefail
 . "$P2PBAR_SRC/tests/vm/lib.sh"
 . "$P2PBAR_SRC/tests/vm/rxe-lib.sh"
@@ -21,11 +27,11 @@ pt=$P2PBAR_BUILD/bench/perftest/src
 out=$P2PBAR_RUN/abprobe.txt
 reps=$1
 shift
-[ "$NODE_COUNT" = 1 ] || die "abprobe.sh runs in one guest"
 : >"$out"
 
 p2pbar_load
 rxe_dmabuf_up
+[ "$NODE_COUNT" = 1 ] || wait_for 60 ping -c1 -W1 "$PEER_IP" || die "peer $PEER_IP unreachable"
 hwc=/sys/class/infiniband/rxe0/ports/1/hw_counters
 
 [ -d /sys/kernel/debug/sched ] || mount -t debugfs none /sys/kernel/debug
@@ -65,6 +71,8 @@ for k in $(seq 1 "$reps"); do
 			case $x in
 			preempt=*) echo "${x#preempt=}" >/sys/kernel/debug/sched/preempt ;;
 			rxe=*) rxe_swap "$P2PBAR_BUILD/${x#rxe=}" ;;
+			qdisc=pfifo) rxe_lossless_wire ;;
+			qdisc=fq_codel) tc qdisc replace dev eth0 root fq_codel || die "cannot set fq_codel" ;;
 			*) extra+=("$x") ;;
 			esac
 		done
@@ -73,13 +81,30 @@ for k in $(seq 1 "$reps"); do
 		[ "$cmem" != dmabuf ] || copt=(--use_p2pbar)
 		port=$((port + 1))
 		opts=(-d rxe0 "${PERFTEST_OPTS[@]}" -s "$size" -n "$iters" -p "$port" "${extra[@]}")
-		perftest_server /tmp/ab-server.log "$pt/ib_${verb}_bw" "${opts[@]}" "${sopt[@]}"
+		if [ "$NODE_COUNT" = 2 ] && [ "$NODE_ID" = 0 ]; then
+			snap >/tmp/ab-before
+			"$pt/ib_${verb}_bw" "${opts[@]}" "${sopt[@]}" >/tmp/ab-server.log 2>&1 ||
+				{ cat /tmp/ab-server.log >&2; die "$c (server) failed"; }
+			snap >/tmp/ab-after
+			sbw=$(perftest_bw /tmp/ab-server.log "$size") || sbw=-
+			line="SERVER $c run=$k server_bw=$sbw $(moved /tmp/ab-before /tmp/ab-after)"
+			echo "$line" >>"$out"
+			log "$line"
+			continue
+		fi
+		server=$PEER_IP
+		if [ "$NODE_COUNT" = 1 ]; then
+			server=$NODE_IP
+			perftest_server /tmp/ab-server.log "$pt/ib_${verb}_bw" "${opts[@]}" "${sopt[@]}"
+		fi
 		snap >/tmp/ab-before
 		t0=$(date +%s.%N)
-		perftest_client /tmp/ab-client.log "$PERFTEST_SERVER_PID" "$pt/ib_${verb}_bw" \
-			"${opts[@]}" "${copt[@]}" "$NODE_IP" >&2 || die "$c (client) failed"
+		perftest_client /tmp/ab-client.log "${PERFTEST_SERVER_PID:-}" "$pt/ib_${verb}_bw" \
+			"${opts[@]}" "${copt[@]}" "$server" >&2 || die "$c (client) failed"
 		t1=$(date +%s.%N)
-		wait "$PERFTEST_SERVER_PID" || { cat /tmp/ab-server.log >&2; die "$c (server) failed"; }
+		if [ "$NODE_COUNT" = 1 ]; then
+			wait "$PERFTEST_SERVER_PID" || { cat /tmp/ab-server.log >&2; die "$c (server) failed"; }
+		fi
 		snap >/tmp/ab-after
 		bw=$(perftest_bw /tmp/ab-client.log "$size") || { cat /tmp/ab-client.log >&2; die "$c: no figure"; }
 		sbw=$(perftest_bw /tmp/ab-server.log "$size") || sbw=-
