@@ -87,8 +87,8 @@ static void rdma_open(struct rdma *r)
 			FAIL("ibv_create_qp: %s", strerror(errno));
 	}
 	gid_idx = find_gid(r->ctx, &gid, false);
-	qp_connect(r->qp[0], r->qp[1]->qp_num, &gid, gid_idx, IBV_MTU_1024);
-	qp_connect(r->qp[1], r->qp[0]->qp_num, &gid, gid_idx, IBV_MTU_1024);
+	qp_connect(r->qp[0], r->qp[1]->qp_num, &gid, gid_idx, IBV_MTU_1024, ACCESS_ALL, 16);
+	qp_connect(r->qp[1], r->qp[0]->qp_num, &gid, gid_idx, IBV_MTU_1024, ACCESS_ALL, 16);
 }
 
 static void rdma_close(struct rdma *r)
