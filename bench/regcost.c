@@ -21,12 +21,7 @@
 #include <string.h>
 #include <time.h>
 
-#define die(...)                                          \
-	do {                                              \
-		fprintf(stderr, "regcost: " __VA_ARGS__); \
-		fputc('\n', stderr);                      \
-		exit(1);                                  \
-	} while (0)
+#include "rdma-util.h" /* die() */
 
 static const int access = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ;
 
