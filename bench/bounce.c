@@ -88,15 +88,9 @@ static void setup(struct node *n, size_t len, int server)
 						.max_send_sge = 1,
 						.max_recv_sge = 1 } };
 	const int access = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE;
-	struct ibv_device **list = ibv_get_device_list(NULL);
 	struct ibv_port_attr port;
 
-	if (!list || !list[0])
-		die("no RDMA device");
-	n->ctx = ibv_open_device(list[0]);
-	ibv_free_device_list(list);
-	if (!n->ctx || ibv_query_port(n->ctx, 1, &port))
-		die("cannot open the RDMA device");
+	n->ctx = open_device(&port);
 	n->mtu = port.active_mtu;
 	n->pd = ibv_alloc_pd(n->ctx);
 	n->scq = ibv_create_cq(n->ctx, 2 * RECVS, NULL, NULL, 0);

@@ -82,6 +82,20 @@ void xfer(int sock, void *p, size_t len, bool out)
 		die("side channel: %s", errno ? strerror(errno) : "closed");
 }
 
+struct ibv_context *open_device(struct ibv_port_attr *port)
+{
+	struct ibv_device **list = ibv_get_device_list(NULL);
+	struct ibv_context *ctx;
+
+	if (!list || !list[0])
+		die("no RDMA device");
+	ctx = ibv_open_device(list[0]);
+	ibv_free_device_list(list);
+	if (!ctx || (port && ibv_query_port(ctx, 1, port)))
+		die("cannot open the RDMA device: %s", strerror(errno));
+	return ctx;
+}
+
 int find_gid(struct ibv_context *ctx, union ibv_gid *gid, bool routable)
 {
 	for (int i = 0; i < 16; i++) {

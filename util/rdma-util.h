@@ -50,6 +50,13 @@ void xfer(int sock, void *p, size_t len, bool out);
 /* --- verbs ----------------------------------------------------------- */
 
 /*
+ * Open the first RDMA device (a testbed guest has one: rxe0) and, when
+ * port is not NULL, query port 1 into it (its active_mtu is the path MTU
+ * for qp_connect). Dies when there is no device or it cannot be opened.
+ */
+struct ibv_context *open_device(struct ibv_port_attr *port);
+
+/*
  * The index of a GID of port 1, stored in *gid; routable skips link-local
  * ones (fe80::), which a peer on another node cannot route to. Dies when
  * there is none.

@@ -85,18 +85,12 @@ static void node_up(struct node *n, const char *p2pbar, const char *peer_ip, int
 						.max_recv_wr = 16,
 						.max_send_sge = 1,
 						.max_recv_sge = 1 } };
-	struct ibv_device **list = ibv_get_device_list(NULL);
 	struct wire_info me = { 0 }, peer;
 	struct ibv_port_attr port_attr;
 	union ibv_gid gid, peer_gid;
 	int gid_idx;
 
-	if (!list || !list[0])
-		FAIL("no RDMA device");
-	n->ctx = ibv_open_device(list[0]);
-	ibv_free_device_list(list);
-	if (!n->ctx || ibv_query_port(n->ctx, 1, &port_attr))
-		FAIL("cannot open the RDMA device");
+	n->ctx = open_device(&port_attr);
 	n->pd = ibv_alloc_pd(n->ctx);
 	n->cq = ibv_create_cq(n->ctx, 64, NULL, NULL, 0);
 	if (!n->pd || !n->cq)
