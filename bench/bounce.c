@@ -212,14 +212,12 @@ int main(int argc, char **argv)
 	memcpy(me.gid, n.gid.raw, 16);
 
 	sock = sock_open(server ? NULL : argv[4], atoi(argv[3]), 60);
-	xfer(sock, &me, sizeof(me), true);
-	xfer(sock, &peer, sizeof(peer), false);
+	sock_swap(sock, &me, &peer, sizeof(me));
 	memcpy(peer_gid.raw, peer.gid, 16);
 	qp_connect(n.qp, peer.qpn, &peer_gid, n.gid_idx, n.mtu, IBV_ACCESS_REMOTE_WRITE, 1);
 	for (int i = 0; i < RECVS; i++)
 		post_recv(n.qp, NULL, 0, 0);
-	xfer(sock, &me, 1, true); /* both QPs are ready, receives posted */
-	xfer(sock, &peer, 1, false);
+	sock_barrier(sock); /* both QPs are ready, receives posted */
 
 	if (server) {
 		struct round r;

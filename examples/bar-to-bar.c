@@ -179,13 +179,11 @@ int main(int argc, char **argv)
 
 	/* 4. swap QP numbers, keys and addresses; connect the QP to the peer's */
 	sock = sock_open(server ? NULL : argv[4], atoi(argv[3]), 60);
-	xfer(sock, &me, sizeof(me), true);
-	xfer(sock, &peer, sizeof(peer), false);
+	sock_swap(sock, &me, &peer, sizeof(me));
 	memcpy(peer_gid.raw, peer.gid, 16);
 	qp_connect(n.qp, peer.qpn, &peer_gid, n.gid_idx, n.mtu,
 		   IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ, 4);
-	xfer(sock, &me, 1, true); /* both QPs are ready */
-	xfer(sock, &peer, 1, false);
+	sock_barrier(sock); /* both QPs are ready */
 
 	if (server) {
 		char done;

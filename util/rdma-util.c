@@ -82,6 +82,20 @@ void xfer(int sock, void *p, size_t len, bool out)
 		die("side channel: %s", errno ? strerror(errno) : "closed");
 }
 
+void sock_swap(int sock, const void *mine, void *theirs, size_t len)
+{
+	xfer(sock, (void *)mine, len, true);
+	xfer(sock, theirs, len, false);
+}
+
+void sock_barrier(int sock)
+{
+	char c = 0;
+
+	xfer(sock, &c, 1, true);
+	xfer(sock, &c, 1, false);
+}
+
 struct ibv_context *open_device(struct ibv_port_attr *port)
 {
 	struct ibv_device **list = ibv_get_device_list(NULL);

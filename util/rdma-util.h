@@ -47,6 +47,16 @@ bool xfer_ok(int sock, void *p, size_t len, bool out);
 /* xfer_ok() or die("side channel: ..."). */
 void xfer(int sock, void *p, size_t len, bool out);
 
+/*
+ * Send len bytes from mine, then read the peer's len bytes into theirs:
+ * both sides call it at the same point with structs of the same layout
+ * (the QP number, keys, addresses, GID). Small enough not to block.
+ */
+void sock_swap(int sock, const void *mine, void *theirs, size_t len);
+
+/* Send a byte and read the peer's: both are past the same point. */
+void sock_barrier(int sock);
+
 /* --- verbs ----------------------------------------------------------- */
 
 /*

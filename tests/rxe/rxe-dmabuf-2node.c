@@ -126,12 +126,10 @@ static void node_up(struct node *n, const char *p2pbar, const char *peer_ip, int
 	}
 	memcpy(me.gid, gid.raw, 16);
 	n->sock = sock_open(peer_ip, port, 120); /* node 1 may not listen yet */
-	xfer(n->sock, &me, sizeof(me), true);
-	xfer(n->sock, &peer, sizeof(peer), false);
+	sock_swap(n->sock, &me, &peer, sizeof(me));
 	memcpy(peer_gid.raw, peer.gid, 16);
 	qp_connect(n->qp, peer.qpn, &peer_gid, gid_idx, port_attr.active_mtu, ACCESS_ALL, 16);
-	xfer(n->sock, &me, 1, true); /* both QPs are ready */
-	xfer(n->sock, &peer, 1, false);
+	sock_barrier(n->sock); /* both QPs are ready */
 	*out = peer;
 }
 
