@@ -2,8 +2,9 @@
 /*
  * Plumbing shared by the programs that run verbs between two processes
  * (bench/bounce.c, examples/bar-to-bar.c, tests/rxe): what every such
- * program needs and none of them is about. Every function here reports a
- * failure with die() and does not return, so callers need no error paths.
+ * program needs and none of them is about. Every function here but
+ * xfer_ok() reports a failure with die() and does not return, so callers
+ * need no error paths.
  * MIT, like libp2pbar and the example that links it.
  */
 #ifndef RDMA_UTIL_H
