@@ -24,14 +24,13 @@
 #include <errno.h>
 #include <infiniband/verbs.h>
 #include <inttypes.h>
-#include <netinet/in.h>
 #include <p2pbar.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "rdma-util.h"
 
 #define SLOTS	 2 /* double buffering: copy one slot while the next lands */
 #define RECVS	 16
@@ -39,13 +38,6 @@
 #define SEED	 0xb0c3ULL
 #define MIN_MSGS 8
 #define MAX_MSGS 256 /* bounds a round of small messages under TCG */
-
-#define die(...)                                         \
-	do {                                             \
-		fprintf(stderr, "bounce: " __VA_ARGS__); \
-		fputc('\n', stderr);                     \
-		exit(1);                                 \
-	} while (0)
 
 enum mode { DIRECT, BOUNCE };
 static const char *const mode_name[] = { "direct", "bounce" };
@@ -88,53 +80,6 @@ static uint64_t pat(uint64_t i)
 	return x * 0xBF58476D1CE4E5B9ULL;
 }
 
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
-
-static void xfer(int sock, void *p, size_t len, int out)
-{
-	for (size_t done = 0; done < len;) {
-		ssize_t n = out ? write(sock, (char *)p + done, len - done)
-				: read(sock, (char *)p + done, len - done);
-
-		if (n <= 0)
-			die("side channel: %s", n ? strerror(errno) : "closed");
-		done += n;
-	}
-}
-
-static int sock_open(const char *peer, int port)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int s = socket(AF_INET, SOCK_STREAM, 0), one = 1, c;
-
-	if (s < 0)
-		die("socket: %s", strerror(errno));
-	if (!peer) {
-		setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) || listen(s, 1))
-			die("listen on %d: %s", port, strerror(errno));
-		c = accept(s, NULL, NULL);
-		if (c < 0)
-			die("accept: %s", strerror(errno));
-		close(s);
-		return c;
-	}
-	if (inet_pton(AF_INET, peer, &sa.sin_addr) != 1)
-		die("bad address %s", peer);
-	for (int i = 0; connect(s, (struct sockaddr *)&sa, sizeof(sa)); i++) {
-		if (i == 600)
-			die("connect to %s:%d: %s", peer, port, strerror(errno));
-		usleep(100000); /* the server may not listen yet */
-	}
-	return s;
-}
-
 static void setup(struct node *n, size_t len, int server)
 {
 	struct ibv_qp_init_attr qa = { .qp_type = IBV_QPT_RC,
@@ -143,15 +88,9 @@ static void setup(struct node *n, size_t len, int server)
 						.max_send_sge = 1,
 						.max_recv_sge = 1 } };
 	const int access = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE;
-	struct ibv_device **list = ibv_get_device_list(NULL);
 	struct ibv_port_attr port;
 
-	if (!list || !list[0])
-		die("no RDMA device");
-	n->ctx = ibv_open_device(list[0]);
-	ibv_free_device_list(list);
-	if (!n->ctx || ibv_query_port(n->ctx, 1, &port))
-		die("cannot open the RDMA device");
+	n->ctx = open_device(&port);
 	n->mtu = port.active_mtu;
 	n->pd = ibv_alloc_pd(n->ctx);
 	n->scq = ibv_create_cq(n->ctx, 2 * RECVS, NULL, NULL, 0);
@@ -163,12 +102,7 @@ static void setup(struct node *n, size_t len, int server)
 	n->qp = ibv_create_qp(n->pd, &qa);
 	if (!n->qp)
 		die("ibv_create_qp: %s", strerror(errno));
-	for (n->gid_idx = 0; n->gid_idx < 16; n->gid_idx++)
-		if (!ibv_query_gid(n->ctx, 1, n->gid_idx, &n->gid) && n->gid.global.interface_id &&
-		    !(n->gid.raw[0] == 0xfe && n->gid.raw[1] == 0x80))
-			break; /* a routable GID (not link-local) */
-	if (n->gid_idx == 16)
-		die("no routable GID on port 1");
+	n->gid_idx = find_gid(n->ctx, &n->gid, true);
 
 	n->host = aligned_alloc(4096, len);
 	if (!n->host)
@@ -194,89 +128,31 @@ static void setup(struct node *n, size_t len, int server)
 	}
 }
 
-static void connect_qp(struct node *n, const struct peer_info *peer)
+/* Wait for one message or credit on the receive CQ; returns its immediate data. */
+static uint32_t wait_recv(struct node *n)
 {
-	struct ibv_qp_attr a = { .qp_state = IBV_QPS_INIT,
-				 .port_num = 1,
-				 .qp_access_flags = IBV_ACCESS_REMOTE_WRITE };
+	uint32_t imm = ntohl(spin_wc(n->rcq, 1, "receive").imm_data);
 
-	if (ibv_modify_qp(n->qp, &a,
-			  IBV_QP_STATE | IBV_QP_PKEY_INDEX | IBV_QP_PORT | IBV_QP_ACCESS_FLAGS))
-		die("QP to INIT: %s", strerror(errno));
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTR;
-	a.path_mtu = n->mtu;
-	a.dest_qp_num = peer->qpn;
-	a.max_dest_rd_atomic = 1;
-	a.min_rnr_timer = 12;
-	a.ah_attr.is_global = 1;
-	memcpy(a.ah_attr.grh.dgid.raw, peer->gid, 16);
-	a.ah_attr.grh.sgid_index = n->gid_idx;
-	a.ah_attr.grh.hop_limit = 64;
-	a.ah_attr.port_num = 1;
-	if (ibv_modify_qp(n->qp, &a,
-			  IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU | IBV_QP_DEST_QPN |
-				  IBV_QP_RQ_PSN | IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER))
-		die("QP to RTR: %s", strerror(errno));
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTS;
-	a.timeout = 20; /* 4 s; see PERFTEST_OPTS in tests/vm/lib.sh */
-	a.retry_cnt = 7;
-	a.rnr_retry = 7;
-	a.max_rd_atomic = 1;
-	if (ibv_modify_qp(n->qp, &a,
-			  IBV_QP_STATE | IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
-				  IBV_QP_SQ_PSN | IBV_QP_MAX_QP_RD_ATOMIC))
-		die("QP to RTS: %s", strerror(errno));
-}
-
-static void post_recv(struct node *n)
-{
-	struct ibv_recv_wr wr = { 0 }, *bad;
-
-	if (ibv_post_recv(n->qp, &wr, &bad))
-		die("ibv_post_recv: %s", strerror(errno));
-}
-
-static void post(struct node *n, struct ibv_send_wr *wr)
-{
-	struct ibv_send_wr *bad;
-
-	if (ibv_post_send(n->qp, wr, &bad))
-		die("ibv_post_send: %s", strerror(errno));
-}
-
-/* Wait for one completion on @cq; returns its immediate data. */
-static uint32_t wait_cq(struct ibv_cq *cq)
-{
-	struct ibv_wc wc;
-	int k;
-
-	while (!(k = ibv_poll_cq(cq, 1, &wc)))
-		;
-	if (k < 0 || wc.status != IBV_WC_SUCCESS)
-		die("completion: %s", k < 0 ? "poll failed" : ibv_wc_status_str(wc.status));
-	return ntohl(wc.imm_data);
+	post_recv(n->qp, NULL, 0, 0); /* in place of the one it used */
+	return imm;
 }
 
 /* Server side of one round; returns nonzero when the BAR is wrong. */
 static int serve_round(struct node *n, const struct round *r)
 {
 	const size_t words = r->size / 8;
-	struct ibv_send_wr credit = { .opcode = IBV_WR_SEND, .send_flags = IBV_SEND_SIGNALED };
 	uint64_t *bar = n->bar.map;
 
 	for (uint32_t i = 0; i < r->count; i++) {
-		uint32_t msg = wait_cq(n->rcq);
+		uint32_t msg = wait_recv(n);
 		size_t slot = (size_t)(msg % SLOTS) * r->size;
 
-		post_recv(n);
 		if (r->mode == BOUNCE)
 			memcpy((char *)bar + slot, (char *)n->host + slot, r->size);
 		if (msg != i || bar[slot / 8] != i)
 			die("message %u: got %u, first word %" PRIu64, i, msg, bar[slot / 8]);
-		post(n, &credit);
-		wait_cq(n->scq);
+		post_send(n->qp, IBV_WR_SEND, NULL, 0, 0, 0, 0, 0); /* the credit */
+		spin_wc(n->scq, 1, "credit");
 	}
 	for (uint32_t s = 0; s < SLOTS && s < r->count; s++) {
 		const uint64_t *p = bar + s * words;
@@ -291,33 +167,22 @@ static int serve_round(struct node *n, const struct round *r)
 /* Client side of one round; returns MiB/s. */
 static double run_round(struct node *n, const struct peer_info *peer, const struct round *r)
 {
-	struct ibv_sge sge = { .length = r->size, .lkey = n->host_mr->lkey };
-	struct ibv_send_wr wr = { .sg_list = &sge,
-				  .num_sge = 1,
-				  .opcode = IBV_WR_RDMA_WRITE_WITH_IMM,
-				  .send_flags = IBV_SEND_SIGNALED };
 	uint64_t base = r->mode == DIRECT ? DEV_IOVA : peer->host_addr;
+	uint32_t rkey = r->mode == DIRECT ? peer->dev_rkey : peer->host_rkey;
 	double t0 = now();
 
-	wr.wr.rdma.rkey = r->mode == DIRECT ? peer->dev_rkey : peer->host_rkey;
 	for (uint32_t i = 0; i < r->count; i++) {
 		size_t slot = (size_t)(i % SLOTS) * r->size;
 
-		if (i >= SLOTS) {
-			wait_cq(n->rcq); /* a credit: slot i % SLOTS is free again */
-			post_recv(n);
-		}
+		if (i >= SLOTS)
+			wait_recv(n); /* a credit: slot i % SLOTS is free again */
 		n->host[slot / 8] = i;
-		sge.addr = (uintptr_t)n->host + slot;
-		wr.wr.rdma.remote_addr = base + slot;
-		wr.imm_data = htonl(i);
-		post(n, &wr);
-		wait_cq(n->scq);
+		post_send(n->qp, IBV_WR_RDMA_WRITE_WITH_IMM, n->host_mr, (uintptr_t)n->host + slot,
+			  r->size, rkey, base + slot, i);
+		spin_wc(n->scq, 1, "RDMA WRITE_WITH_IMM");
 	}
-	for (uint32_t i = 0; i < SLOTS && i < r->count; i++) {
-		wait_cq(n->rcq);
-		post_recv(n);
-	}
+	for (uint32_t i = 0; i < SLOTS && i < r->count; i++)
+		wait_recv(n);
 	return (double)r->size * r->count / (now() - t0) / (1 << 20);
 }
 
@@ -325,6 +190,7 @@ int main(int argc, char **argv)
 {
 	struct peer_info me = { 0 }, peer;
 	struct node n = { 0 };
+	union ibv_gid peer_gid;
 	size_t max, len;
 	int server, sock;
 
@@ -345,14 +211,13 @@ int main(int argc, char **argv)
 	me.host_addr = (uintptr_t)n.host;
 	memcpy(me.gid, n.gid.raw, 16);
 
-	sock = sock_open(server ? NULL : argv[4], atoi(argv[3]));
-	xfer(sock, &me, sizeof(me), 1);
-	xfer(sock, &peer, sizeof(peer), 0);
-	connect_qp(&n, &peer);
+	sock = sock_open(server ? NULL : argv[4], atoi(argv[3]), 60);
+	sock_swap(sock, &me, &peer, sizeof(me));
+	memcpy(peer_gid.raw, peer.gid, 16);
+	qp_connect(n.qp, peer.qpn, &peer_gid, n.gid_idx, n.mtu, IBV_ACCESS_REMOTE_WRITE, 1);
 	for (int i = 0; i < RECVS; i++)
-		post_recv(&n);
-	xfer(sock, &me, 1, 1); /* both QPs are ready, receives posted */
-	xfer(sock, &peer, 1, 0);
+		post_recv(n.qp, NULL, 0, 0);
+	sock_barrier(sock); /* both QPs are ready, receives posted */
 
 	if (server) {
 		struct round r;
@@ -360,13 +225,13 @@ int main(int argc, char **argv)
 		for (;;) {
 			char bad;
 
-			xfer(sock, &r, sizeof(r), 0);
+			xfer(sock, &r, sizeof(r), false);
 			if (!r.count)
 				break;
 			if (r.size > max || r.size % 8 || r.mode > BOUNCE)
 				die("bad round: mode %u size %" PRIu64, r.mode, r.size);
 			bad = serve_round(&n, &r);
-			xfer(sock, &bad, 1, 1);
+			xfer(sock, &bad, 1, true);
 		}
 	} else {
 		int repeat = atoi(argv[5]);
@@ -390,9 +255,9 @@ int main(int argc, char **argv)
 					double mibs;
 					char bad;
 
-					xfer(sock, &r, sizeof(r), 1);
+					xfer(sock, &r, sizeof(r), true);
 					mibs = run_round(&n, &peer, &r);
-					xfer(sock, &bad, 1, 0);
+					xfer(sock, &bad, 1, false);
 					if (bad)
 						die("%s %" PRIu64
 						    ": the server found wrong bytes in its "
@@ -406,7 +271,7 @@ int main(int argc, char **argv)
 		}
 		struct round end = { 0 };
 
-		xfer(sock, &end, sizeof(end), 1);
+		xfer(sock, &end, sizeof(end), true);
 	}
 	close(sock);
 	ibv_dereg_mr(n.host_mr);

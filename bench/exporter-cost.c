@@ -33,15 +33,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rdma-util.h" /* die() */
+
 #define CONTROL	   "/sys/kernel/debug/p2pbar_selftest/control"
 #define MAP_ROUNDS 50
-
-#define die(...)                                                \
-	do {                                                    \
-		fprintf(stderr, "exporter-cost: " __VA_ARGS__); \
-		fputc('\n', stderr);                            \
-		exit(1);                                        \
-	} while (0)
 
 static double now_us(void)
 {

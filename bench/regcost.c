@@ -21,12 +21,7 @@
 #include <string.h>
 #include <time.h>
 
-#define die(...)                                          \
-	do {                                              \
-		fprintf(stderr, "regcost: " __VA_ARGS__); \
-		fputc('\n', stderr);                      \
-		exit(1);                                  \
-	} while (0)
+#include "rdma-util.h"
 
 static const int access = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ;
 
@@ -62,7 +57,6 @@ static void time_one(const char *kind, struct ibv_pd *pd, void *host, struct p2p
 
 int main(int argc, char **argv)
 {
-	struct ibv_device **list;
 	struct ibv_context *ctx;
 	struct p2pbar_dev *dev;
 	struct ibv_pd *pd;
@@ -73,14 +67,10 @@ int main(int argc, char **argv)
 	repeat = atoi(argv[1]);
 	if (repeat < 1)
 		die("REPEAT must be at least 1");
-	list = ibv_get_device_list(NULL);
-	if (!list || !list[0])
-		die("no RDMA device");
-	ctx = ibv_open_device(list[0]);
-	ibv_free_device_list(list);
-	pd = ctx ? ibv_alloc_pd(ctx) : NULL;
+	ctx = open_device(NULL);
+	pd = ibv_alloc_pd(ctx);
 	if (!pd)
-		die("cannot open the RDMA device: %s", strerror(errno));
+		die("ibv_alloc_pd: %s", strerror(errno));
 	if (p2pbar_open(NULL, &dev))
 		die("p2pbar: %s", p2pbar_last_error());
 

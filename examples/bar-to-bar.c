@@ -10,7 +10,9 @@
  *   ibv_post_send(RDMA_WRITE)      local dma-buf MR -> remote dma-buf MR
  *   ibv_post_send(RDMA_READ)       remote dma-buf MR -> local dma-buf MR
  * Keys are exchanged over a TCP side channel. For comparison the same
- * transfer also runs between two host-memory MRs on the same QP.
+ * transfer also runs between two host-memory MRs on the same QP. The
+ * plumbing that is not about p2pbar (the side channel, the QP's INIT ->
+ * RTR -> RTS, timing, errors) is in util/rdma-util.h.
  *
  * usage: bar-to-bar server SIZE PORT OUT_FILE
  *        bar-to-bar client SIZE PORT SERVER_IP
@@ -22,29 +24,20 @@
  * and compares.
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
 #include <infiniband/verbs.h>
 #include <inttypes.h>
-#include <netinet/in.h>
 #include <p2pbar.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "rdma-util.h"
 
 #define SEED	 0xba2ba2ULL
 #define DEV_IOVA 0x100000000ULL /* any iova: the MR is addressed by it */
 #define REPEAT	 3
-
-#define die(...)                                             \
-	do {                                                 \
-		fprintf(stderr, "bar-to-bar: " __VA_ARGS__); \
-		fputc('\n', stderr);                         \
-		exit(1);                                     \
-	} while (0)
 
 /* What each side tells the other. */
 struct peer_info {
@@ -77,26 +70,6 @@ static uint64_t pat(uint64_t seed, uint64_t i)
 
 	x ^= x >> 29;
 	return x * 0xBF58476D1CE4E5B9ULL;
-}
-
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
-
-static void xfer(int sock, void *p, size_t len, int out)
-{
-	for (size_t done = 0; done < len;) {
-		ssize_t n = out ? write(sock, (char *)p + done, len - done)
-				: read(sock, (char *)p + done, len - done);
-
-		if (n <= 0)
-			die("side channel: %s", n ? strerror(errno) : "closed");
-		done += n;
-	}
 }
 
 static void setup(struct node *n, size_t size)
@@ -136,12 +109,7 @@ static void setup(struct node *n, size_t size)
 	n->qp = ibv_create_qp(n->pd, &qa);
 	if (!n->qp)
 		die("ibv_create_qp: %s", strerror(errno));
-	for (n->gid_idx = 0; n->gid_idx < 16; n->gid_idx++)
-		if (!ibv_query_gid(n->ctx, 1, n->gid_idx, &n->gid) && n->gid.global.interface_id &&
-		    !(n->gid.raw[0] == 0xfe && n->gid.raw[1] == 0x80))
-			break; /* a routable GID (not link-local) */
-	if (n->gid_idx == 16)
-		die("no routable GID on port 1");
+	n->gid_idx = find_gid(n->ctx, &n->gid, true); /* routable: not link-local */
 
 	/* 3. the MRs: the dma-buf one through libp2pbar, a host one beside */
 	n->dev_mr = p2pbar_reg_mr(n->pd, &n->buf, 0, size, DEV_IOVA, access);
@@ -151,43 +119,6 @@ static void setup(struct node *n, size_t size)
 	n->host_mr = n->host ? ibv_reg_mr(n->pd, n->host, size, access) : NULL;
 	if (!n->host_mr)
 		die("host MR: %s", strerror(errno));
-}
-
-static void connect_qp(struct node *n, const struct peer_info *peer)
-{
-	struct ibv_qp_attr a = { .qp_state = IBV_QPS_INIT,
-				 .port_num = 1,
-				 .qp_access_flags =
-					 IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ };
-
-	if (ibv_modify_qp(n->qp, &a,
-			  IBV_QP_STATE | IBV_QP_PKEY_INDEX | IBV_QP_PORT | IBV_QP_ACCESS_FLAGS))
-		die("QP to INIT: %s", strerror(errno));
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTR;
-	a.path_mtu = n->mtu;
-	a.dest_qp_num = peer->qpn;
-	a.max_dest_rd_atomic = 4;
-	a.min_rnr_timer = 12;
-	a.ah_attr.is_global = 1;
-	memcpy(a.ah_attr.grh.dgid.raw, peer->gid, 16);
-	a.ah_attr.grh.sgid_index = n->gid_idx;
-	a.ah_attr.grh.hop_limit = 64;
-	a.ah_attr.port_num = 1;
-	if (ibv_modify_qp(n->qp, &a,
-			  IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU | IBV_QP_DEST_QPN |
-				  IBV_QP_RQ_PSN | IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER))
-		die("QP to RTR: %s", strerror(errno));
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTS;
-	a.timeout = 20; /* 4 s; see PERFTEST_OPTS in tests/vm/lib.sh */
-	a.retry_cnt = 7;
-	a.rnr_retry = 7;
-	a.max_rd_atomic = 4;
-	if (ibv_modify_qp(n->qp, &a,
-			  IBV_QP_STATE | IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
-				  IBV_QP_SQ_PSN | IBV_QP_MAX_QP_RD_ATOMIC))
-		die("QP to RTS: %s", strerror(errno));
 }
 
 /* One RDMA WRITE or READ of the whole buffer; returns the seconds it took. */
@@ -223,37 +154,11 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static int sock_open(const char *peer, int port)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int s = socket(AF_INET, SOCK_STREAM, 0), one = 1, c;
-
-	if (s < 0)
-		die("socket: %s", strerror(errno));
-	if (!peer) { /* server: accept one connection */
-		setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) || listen(s, 1))
-			die("listen on %d: %s", port, strerror(errno));
-		c = accept(s, NULL, NULL);
-		if (c < 0)
-			die("accept: %s", strerror(errno));
-		close(s);
-		return c;
-	}
-	if (inet_pton(AF_INET, peer, &sa.sin_addr) != 1)
-		die("bad address %s", peer);
-	for (int i = 0; connect(s, (struct sockaddr *)&sa, sizeof(sa)); i++) {
-		if (i == 600)
-			die("connect to %s:%d: %s", peer, port, strerror(errno));
-		usleep(100000); /* the server may not listen yet */
-	}
-	return s;
-}
-
 int main(int argc, char **argv)
 {
 	struct peer_info me = { 0 }, peer;
 	struct node n = { 0 };
+	union ibv_gid peer_gid;
 	int server, sock;
 	size_t size;
 
@@ -272,18 +177,19 @@ int main(int argc, char **argv)
 	me.host_addr = (uintptr_t)n.host;
 	memcpy(me.gid, n.gid.raw, 16);
 
-	sock = sock_open(server ? NULL : argv[4], atoi(argv[3]));
-	xfer(sock, &me, sizeof(me), 1);
-	xfer(sock, &peer, sizeof(peer), 0);
-	connect_qp(&n, &peer);
-	xfer(sock, &me, 1, 1); /* both QPs are ready */
-	xfer(sock, &peer, 1, 0);
+	/* 4. swap QP numbers, keys and addresses; connect the QP to the peer's */
+	sock = sock_open(server ? NULL : argv[4], atoi(argv[3]), 60);
+	sock_swap(sock, &me, &peer, sizeof(me));
+	memcpy(peer_gid.raw, peer.gid, 16);
+	qp_connect(n.qp, peer.qpn, &peer_gid, n.gid_idx, n.mtu,
+		   IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ, 4);
+	sock_barrier(sock); /* both QPs are ready */
 
 	if (server) {
 		char done;
 		FILE *f;
 
-		xfer(sock, &done, 1, 0); /* the client is done with our buffer */
+		xfer(sock, &done, 1, false); /* the client is done with our buffer */
 		f = fopen(argv[4], "w");
 		if (!f)
 			die("%s: %s", argv[4], strerror(errno));
@@ -322,7 +228,7 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < size / 8; i++)
 			if (p[i] != pat(SEED, i))
 				die("RDMA READ of the peer's device buffer: word %zu differs", i);
-		xfer(sock, &me, 1, 1); /* done: the server may go */
+		xfer(sock, &me, 1, true); /* done: the server may go */
 		qsort(t_dev, REPEAT, sizeof(double), cmp_double);
 		qsort(t_host, REPEAT, sizeof(double), cmp_double);
 		printf("client: RDMA WRITE %zu bytes, median of %d, alternating:\n", size, REPEAT);

@@ -23,10 +23,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <netinet/in.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "rxe-util.h"
@@ -79,62 +76,6 @@ struct reply {
 	char why[220];
 };
 
-/* false when the side channel broke (the peer failed or died) */
-static bool xfer_ok(int sock, void *p, size_t len, bool out)
-{
-	errno = 0;
-	for (size_t done = 0; done < len;) {
-		ssize_t n = out ? write(sock, (char *)p + done, len - done)
-				: read(sock, (char *)p + done, len - done);
-
-		if (n <= 0)
-			return false;
-		done += n;
-	}
-	return true;
-}
-
-static void xfer(int sock, void *p, size_t len, bool out)
-{
-	if (!xfer_ok(sock, p, len, out))
-		FAIL("side channel to the peer: %s", errno ? strerror(errno) : "closed");
-}
-
-static int sock_open(const char *peer, int port)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int s = socket(AF_INET, SOCK_STREAM, 0), one = 1, c;
-
-	if (s < 0)
-		FAIL("socket: %s", strerror(errno));
-	if (!peer) {
-		setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) || listen(s, 1))
-			FAIL("listen on %d: %s", port, strerror(errno));
-		c = accept(s, NULL, NULL);
-		if (c < 0)
-			FAIL("accept: %s", strerror(errno));
-		close(s);
-		return c;
-	}
-	if (inet_pton(AF_INET, peer, &sa.sin_addr) != 1)
-		FAIL("bad address %s", peer);
-	for (int i = 0; connect(s, (struct sockaddr *)&sa, sizeof(sa)); i++) {
-		if (i == 1200)
-			FAIL("connect to %s:%d: %s", peer, port, strerror(errno));
-		usleep(100000); /* node 1 may not listen yet */
-	}
-	return s;
-}
-
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
-
 /* Buffers, MRs and a QP; then swap details with the peer and connect. */
 static void node_up(struct node *n, const char *p2pbar, const char *peer_ip, int port,
 		    struct wire_info *out)
@@ -144,18 +85,12 @@ static void node_up(struct node *n, const char *p2pbar, const char *peer_ip, int
 						.max_recv_wr = 16,
 						.max_send_sge = 1,
 						.max_recv_sge = 1 } };
-	struct ibv_device **list = ibv_get_device_list(NULL);
 	struct wire_info me = { 0 }, peer;
 	struct ibv_port_attr port_attr;
 	union ibv_gid gid, peer_gid;
 	int gid_idx;
 
-	if (!list || !list[0])
-		FAIL("no RDMA device");
-	n->ctx = ibv_open_device(list[0]);
-	ibv_free_device_list(list);
-	if (!n->ctx || ibv_query_port(n->ctx, 1, &port_attr))
-		FAIL("cannot open the RDMA device");
+	n->ctx = open_device(&port_attr);
 	n->pd = ibv_alloc_pd(n->ctx);
 	n->cq = ibv_create_cq(n->ctx, 64, NULL, NULL, 0);
 	if (!n->pd || !n->cq)
@@ -190,13 +125,11 @@ static void node_up(struct node *n, const char *p2pbar, const char *peer_ip, int
 		me.base[k] = n->base[k];
 	}
 	memcpy(me.gid, gid.raw, 16);
-	n->sock = sock_open(peer_ip, port);
-	xfer(n->sock, &me, sizeof(me), true);
-	xfer(n->sock, &peer, sizeof(peer), false);
+	n->sock = sock_open(peer_ip, port, 120); /* node 1 may not listen yet */
+	sock_swap(n->sock, &me, &peer, sizeof(me));
 	memcpy(peer_gid.raw, peer.gid, 16);
-	qp_connect(n->qp, peer.qpn, &peer_gid, gid_idx, port_attr.active_mtu);
-	xfer(n->sock, &me, 1, true); /* both QPs are ready */
-	xfer(n->sock, &peer, 1, false);
+	qp_connect(n->qp, peer.qpn, &peer_gid, gid_idx, port_attr.active_mtu, ACCESS_ALL, 16);
+	sock_barrier(n->sock); /* both QPs are ready */
 	*out = peer;
 }
 

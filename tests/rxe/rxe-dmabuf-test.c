@@ -61,7 +61,6 @@ struct rdma {
 
 static void rdma_open(struct rdma *r)
 {
-	struct ibv_device **list = ibv_get_device_list(NULL);
 	struct ibv_qp_init_attr qa = { .qp_type = IBV_QPT_RC,
 				       .cap = { .max_send_wr = 16,
 						.max_recv_wr = 16,
@@ -70,12 +69,7 @@ static void rdma_open(struct rdma *r)
 	union ibv_gid gid;
 	int gid_idx;
 
-	if (!list || !list[0])
-		FAIL("no RDMA device");
-	r->ctx = ibv_open_device(list[0]);
-	ibv_free_device_list(list);
-	if (!r->ctx)
-		FAIL("ibv_open_device");
+	r->ctx = open_device(NULL);
 	r->pd = ibv_alloc_pd(r->ctx);
 	r->cq = ibv_create_cq(r->ctx, 64, NULL, NULL, 0);
 	if (!r->pd || !r->cq)
@@ -87,8 +81,8 @@ static void rdma_open(struct rdma *r)
 			FAIL("ibv_create_qp: %s", strerror(errno));
 	}
 	gid_idx = find_gid(r->ctx, &gid, false);
-	qp_connect(r->qp[0], r->qp[1]->qp_num, &gid, gid_idx, IBV_MTU_1024);
-	qp_connect(r->qp[1], r->qp[0]->qp_num, &gid, gid_idx, IBV_MTU_1024);
+	qp_connect(r->qp[0], r->qp[1]->qp_num, &gid, gid_idx, IBV_MTU_1024, ACCESS_ALL, 16);
+	qp_connect(r->qp[1], r->qp[0]->qp_num, &gid, gid_idx, IBV_MTU_1024, ACCESS_ALL, 16);
 }
 
 static void rdma_close(struct rdma *r)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Helpers shared by the rxe dma-buf MR test programs: dma-buf sources
- * (dbuf.c), verbs plumbing (verbs.c) and the data pattern (pattern.c).
+ * (dbuf.c) and the data pattern (pattern.c); the verbs plumbing they share
+ * with bench/ and examples/ is util/rdma-util.h.
  */
 #ifndef RXE_UTIL_H
 #define RXE_UTIL_H
@@ -12,6 +13,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include "rdma-util.h"
 
 #define FAIL(...)                                                  \
 	do {                                                       \
@@ -41,20 +44,16 @@ struct dbuf dbuf_vgem(size_t size);
 void dbuf_map(struct dbuf *b);
 void dbuf_free(struct dbuf *b);
 
-/* --- verbs plumbing (verbs.c) --------------------------------------- */
-
-/* A GID of port 1; routable: skip link-local ones (fe80::). */
-int find_gid(struct ibv_context *ctx, union ibv_gid *gid, bool routable);
-/* INIT -> RTR -> RTS with long timeouts and retries (see qp_connect). */
-void qp_connect(struct ibv_qp *qp, uint32_t dest_qpn, const union ibv_gid *gid, int gid_idx,
-		enum ibv_mtu mtu);
-void post(struct ibv_qp *qp, enum ibv_wr_opcode op, struct ibv_mr *lmr, uint64_t laddr,
-	  uint32_t len, uint32_t rkey, uint64_t raddr);
-void post_recv(struct ibv_qp *qp, struct ibv_mr *mr, uint64_t addr, uint32_t len);
-/* Wait for n successful completions; return the last. FAIL names what. */
-struct ibv_wc wait_wc(struct ibv_cq *cq, int n, const char *what);
+/* --- verbs: util/rdma-util.h, and what the tests post -------------- */
 
 #define IMM_DATA 0x5eed /* what WRITE_WITH_IMM carries */
+
+/* One signaled work request; a WRITE_WITH_IMM carries IMM_DATA. */
+static inline void post(struct ibv_qp *qp, enum ibv_wr_opcode op, struct ibv_mr *lmr,
+			uint64_t laddr, uint32_t len, uint32_t rkey, uint64_t raddr)
+{
+	post_send(qp, op, lmr, laddr, len, rkey, raddr, IMM_DATA);
+}
 
 /* --- data pattern (pattern.c) --------------------------------------- */
 
