@@ -107,7 +107,8 @@ for k in $(seq 1 "$reps"); do
 		fi
 		snap >/tmp/ab-after
 		bw=$(perftest_bw /tmp/ab-client.log "$size") || { cat /tmp/ab-client.log >&2; die "$c: no figure"; }
-		sbw=$(perftest_bw /tmp/ab-server.log "$size") || sbw=-
+		sbw=-
+		[ "$NODE_COUNT" = 2 ] || sbw=$(perftest_bw /tmp/ab-server.log "$size") || sbw=-
 		line="PROBE $c run=$k preempt=$(grep -o '([a-z]*)' /sys/kernel/debug/sched/preempt | tr -d '()') bw=$bw server_bw=$sbw wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') $(moved /tmp/ab-before /tmp/ab-after)"
 		echo "$line" >>"$out"
 		log "$line"
