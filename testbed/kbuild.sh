@@ -42,13 +42,20 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 # Copy only changed sources so make's timestamps stay meaningful.
 cp -a -u "$src/." "$out/"
+# Objects built against another kernel (the debug kernel rebuilt with a
+# new config, a new image) are cleaned first: Kbuild's dependency files
+# name the old kernel's headers, which are still there and unchanged, so
+# it would keep modules whose struct layouts no longer match.
+id="$image $KVER $kdir"
+clean=
+[ "$(cat "$out/.kbuild-kernel" 2>/dev/null)" = "$id" ] || clean=1
 
 # A private mount namespace: the bind mounts vanish with the process. The
 # debug kernel's build tree appears at the chroot's /mnt.
 cd /
-exec unshare --mount --propagation private -- bash -euo pipefail -c '
-	root=$1 out=$2 kver=$3 kdir=$4
-	shift 4
+unshare --mount --propagation private -- bash -euo pipefail -c '
+	root=$1 out=$2 kver=$3 kdir=$4 clean=$5
+	shift 5
 	mount -t proc proc "$root/proc"
 	mount --bind "$out" "$root/p2pbar/build"
 	build=/lib/modules/$kver/build
@@ -56,6 +63,8 @@ exec unshare --mount --propagation private -- bash -euo pipefail -c '
 		mount --bind -o ro "$kdir" "$root/mnt"
 		build=/mnt
 	fi
+	[ -z "$clean" ] || chroot "$root" make -s -C "$build" M=/p2pbar/build clean
 	chroot "$root" make -C "$build" M=/p2pbar/build \
 		KBUILD_MODPOST_WARN= W=1 "$@"
-' kbuild "$root" "$out" "$KVER" "$kdir" "$@"
+' kbuild "$root" "$out" "$KVER" "$kdir" "$clean" "$@"
+echo "$id" >"$out/.kbuild-kernel"
