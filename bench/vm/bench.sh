@@ -102,6 +102,13 @@ bw_run() {
 	done
 }
 
+# Iterations of SIZE-byte messages for one perftest run: about pt_bytes,
+# at least pt_min.
+iters_for() {
+	local n=$((pt_bytes / $1))
+	echo $((n > pt_min ? n : pt_min))
+}
+
 # The client (or the only guest) measures; a two-guest server only serves.
 record() {
 	[ -z "$2" ] || echo "$1 $2" >>"$out"
@@ -123,7 +130,7 @@ for k in $(seq 1 "$reps"); do
 		sizes=("${other_sizes[@]}")
 		[ "$verb" = write ] && sizes=("${write_sizes[@]}")
 		for size in "${sizes[@]}"; do
-			iters=$((pt_bytes / size > pt_min ? pt_bytes / size : pt_min))
+			iters=$(iters_for "$size")
 			for mem in host dmabuf; do
 				progress "ib_${verb}_bw $mem $size B x $iters, run $k"
 				opt=()
@@ -143,7 +150,7 @@ for k in $(seq 1 "$reps"); do
 	for verb in write read send; do
 		progress "ib_${verb}_bw dma-buf at the server only, 1 MiB, run $k"
 		server_only=(--use_p2pbar)
-		iters=$((pt_bytes >> 20 > pt_min ? pt_bytes >> 20 : pt_min))
+		iters=$(iters_for 1048576)
 		bw=$(bw_run 1048576 "$where-$verb-server-only-$k" \
 			"$pt/ib_${verb}_bw" -d rxe0 "${PERFTEST_OPTS[@]}" -s 1048576 -n "$iters")
 		measures || continue
