@@ -17,8 +17,9 @@ rxe_dmabuf_up
 rxe_lossless_wire
 wait_for 60 ping -c1 -W1 "$PEER_IP" || die "peer $PEER_IP unreachable"
 if [ "$NODE_ID" = 0 ]; then
-	"$demo" server "$size" 18515 "$P2PBAR_RUN/fill.txt" || die "server failed"
+	"$demo" server "$size" 18515 "$P2PBAR_RUN/fill.txt" || { rxe_counters; die "server failed"; }
 else
-	"$demo" client "$size" 18515 "$PEER_IP" || die "client failed"
+	"$demo" client "$size" 18515 "$PEER_IP" || { rxe_counters; die "client failed"; }
 fi
+rxe_counters
 result "bar-to-bar $((size >> 20)) MiB, node $NODE_ID done"

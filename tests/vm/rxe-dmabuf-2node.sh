@@ -9,16 +9,6 @@ set -euo pipefail
 t=$P2PBAR_BUILD/tests/rxe/rxe-dmabuf-2node
 port=18516
 
-# Retransmissions and drops: what makes a transfer slow on this testbed.
-rxe_counters() {
-	local f out=""
-	for f in /sys/class/infiniband/rxe0/ports/1/hw_counters/*; do
-		[ "$(cat "$f")" = 0 ] || out+=" $(basename "$f")=$(cat "$f")"
-	done
-	log "rxe0 counters:$out; eth0 qdisc: $(tc -s qdisc show dev eth0 | grep -o 'dropped [0-9]*')" \
-		"rx_dropped $(cat /sys/class/net/eth0/statistics/rx_dropped)"
-}
-
 rxe_p2pbar_up
 rxe_lossless_wire
 wait_for 60 ping -c1 -W1 "$PEER_IP" || die "peer $PEER_IP unreachable"

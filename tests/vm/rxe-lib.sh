@@ -25,6 +25,17 @@ rxe_lossless_wire() {
 	tc qdisc replace dev eth0 root pfifo limit 65536 || die "cannot set eth0's qdisc"
 }
 
+# rxe0's non-zero counters and eth0's drops: retransmissions and drops
+# are what make a transfer slow or fail on this testbed.
+rxe_counters() {
+	local f out=""
+	for f in /sys/class/infiniband/rxe0/ports/1/hw_counters/*; do
+		[ "$(cat "$f")" = 0 ] || out+=" $(basename "$f")=$(cat "$f")"
+	done
+	log "rxe0 counters:$out; eth0 qdisc: $(tc -s qdisc show dev eth0 | grep -o 'dropped [0-9]*')" \
+		"rx_dropped $(cat /sys/class/net/eth0/statistics/rx_dropped)"
+}
+
 # A fresh dmesg, rxe_dmabuf_up and p2pbar.ko; sets P2PBAR_DEV (the sysfs
 # device, for rxe_dmabuf_down) and P2PBAR_NODE (/dev/p2pbarN).
 rxe_p2pbar_up() {
