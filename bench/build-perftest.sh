@@ -4,12 +4,10 @@
 # chroot (so it matches the guest's libibverbs): Debian's own patch series
 # first, then ours, so the result is the stock guest binary plus our
 # backend. libp2pbar is compiled in the chroot as a static library from
-# lib/. The image has libibumad3 and libpci3 but not their -dev packages,
-# which perftest's configure requires: their .debs of exactly the image's
-# versions are fetched once into $P2PBAR_CACHE/perftest-VERSION-dev and
-# used from the build directory (headers), linking against the image's
-# own .so.3 libraries. The .orig and .debian tarballs are downloaded once (sha256 from
-# the Sources index) and unpacked into $P2PBAR_CACHE/perftest-VERSION;
+# lib/ (perftest's other build dependencies, libibumad-dev and libpci-dev,
+# are in the image). The .orig and .debian tarballs are downloaded once
+# (sha256 from the Sources index) and unpacked into
+# $P2PBAR_CACHE/perftest-VERSION;
 # the patched copy and its build live in OUT (binaries in OUT/src).
 # usage: build-perftest.sh IMAGE OUT_DIR
 set -euo pipefail
@@ -42,26 +40,6 @@ if [ ! -f "$cache/.unpacked" ]; then
 fi
 
 root="$image/rootfs"
-devcache="$P2PBAR_CACHE/perftest-$full-dev"
-if [ ! -f "$devcache/.unpacked" ]; then
-	echo "build-perftest: fetching libibumad-dev and libpci-dev" >&2
-	guest_apt_setup
-	guest_apt apt-get update -qq >/dev/null
-	rm -rf "$devcache.tmp"
-	mkdir -p "$devcache.tmp"
-	for pkg in libibumad libpci; do
-		ver=$(chroot "$root" dpkg-query -W -f '${Version}' "${pkg}3")
-		uri=$(guest_apt apt-get download --print-uris "$pkg-dev=$ver" 2>/dev/null | head -n1)
-		[ -n "$uri" ] || { echo "build-perftest: no $pkg-dev $ver" >&2; exit 1; }
-		apt_uri_fetch "$uri" "$devcache.tmp/$pkg.deb"
-		dpkg-deb -x "$devcache.tmp/$pkg.deb" "$devcache.tmp"
-		rm -f "$devcache.tmp/$pkg.deb"
-	done
-	touch "$devcache.tmp/.unpacked"
-	rm -rf "$devcache"
-	mv "$devcache.tmp" "$devcache"
-fi
-
 stamp=$(cat "$here"/perftest/*.patch "$top"/lib/*.c "$top"/lib/*.h "$top"/lib/include/*.h \
 	"$top"/p2p-kmod/include/uapi/linux/*.h "$0" | sha256sum | cut -c1-16)
 mkdir -p "$out"
@@ -85,17 +63,12 @@ if [ "$(cat "$src/.stamp" 2>/dev/null)" != "$stamp" ]; then
 	cp "$top"/lib/*.c "$top"/lib/*.h "$out/libp2pbar/"
 	cp "$top"/lib/include/p2pbar.h "$out/libp2pbar/include/"
 	cp "$top"/p2p-kmod/include/uapi/linux/p2pbar.h "$out/libp2pbar/include/linux/"
-	rm -rf "$out/dev"
-	mkdir -p "$out/dev/lib"
-	cp -a "$devcache/usr/include" "$out/dev/"
-	for lib in libibumad libpci; do
-		ln -s "/usr/lib/x86_64-linux-gnu/$lib.so.3" "$out/dev/lib/$lib.so"
-	done
 	echo "$stamp" >"$src/.stamp"
 fi
 
-chroot "$root" sh -c 'command -v autoreconf && command -v make && command -v cc' >/dev/null || {
-	echo "build-perftest: the image lacks autoconf/make/cc (testbed/build-image.sh)" >&2
+chroot "$root" sh -c 'command -v autoreconf && command -v make && command -v cc &&
+	printf "#include <infiniband/umad.h>\n#include <pci/pci.h>\n" | cc -E - >/dev/null' >/dev/null 2>&1 || {
+	echo "build-perftest: the image lacks autoconf/make/cc or perftest's -dev packages (testbed/build-image.sh)" >&2
 	exit 1
 }
 unshare --mount --propagation private -- bash -euo pipefail -c '
@@ -114,8 +87,7 @@ unshare --mount --propagation private -- bash -euo pipefail -c '
 		cd /p2pbar/build/src
 		if [ ! -f Makefile ]; then
 			autoreconf -fi >/dev/null 2>&1
-			./configure -q --enable-p2pbar --with-p2pbar=/p2pbar/build/libp2pbar \\
-				CPPFLAGS=\"-I/p2pbar/build/dev/include -I/p2pbar/build/dev/include/x86_64-linux-gnu\" LDFLAGS=-L/p2pbar/build/dev/lib >/dev/null
+			./configure -q --enable-p2pbar --with-p2pbar=/p2pbar/build/libp2pbar >/dev/null
 		fi
 		make -j2 >/dev/null
 	"

@@ -13,7 +13,7 @@ packages=(
 	perftest rdmacm-utils iproute2 iputils-ping kmod pciutils procps
 	python3 udev busybox util-linux sparse
 	cmake ninja-build pkgconf
-	autoconf automake libtool
+	autoconf automake libtool libibumad-dev libpci-dev
 	bc bison flex libelf-dev libssl-dev cpio rsync
 )
 # The packages whose versions define the image.
