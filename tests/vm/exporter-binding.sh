@@ -20,7 +20,7 @@ bind_edu() {
 p2pbar_load
 bind_edu
 [ ! -e "/sys/bus/pci/devices/$edu/driver" ] || die "p2pbar bound edu without a prefetchable BAR"
-dmesg | grep -q "$edu: no prefetchable memory BAR to export" || die "no clear message for edu"
+dmesg_has "$edu: no prefetchable memory BAR to export" || die "no clear message for edu"
 [ "$(p2pbar list | wc -l)" = 1 ] || die "expected only the ivshmem device"
 result "a device without a prefetchable BAR is refused: $(dmesg | grep "$edu: no prefetchable" | tail -n1 | cut -d']' -f2)"
 rmmod p2pbar
@@ -31,7 +31,7 @@ p2pbar_load bar=0
 bind_edu
 [ "$(basename "$(readlink -f "/sys/bus/pci/devices/$edu/driver")")" = p2pbar ] ||
 	die "driver_override did not bind edu to p2pbar"
-dmesg | grep -q "$ivshmem: BAR 0 is smaller than a page" || die "ivshmem BAR0 not refused"
+dmesg_has "$ivshmem: BAR 0 is smaller than a page" || die "ivshmem BAR0 not refused"
 p2pbar info "$edu" | tee /tmp/info
 grep -q "^bar_size *1048576$" /tmp/info || die "edu BAR0 is 1 MiB"
 grep -q "^bar  *0$" /tmp/info || die "edu: wrong BAR index"

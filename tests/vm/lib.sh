@@ -20,6 +20,12 @@ wait_for() {
 	done
 }
 
+# The kernel log has a line matching the grep pattern PATTERN. Not
+# "dmesg | grep -q": grep stops at the first match, dmesg's next write
+# then dies of SIGPIPE, and under pipefail the pipeline fails although the
+# line is there (smoke-debug-kernel failed so, KASAN's line being early).
+dmesg_has() { dmesg | grep -c -- "$1" >/dev/null; }
+
 port_active() { ibv_devinfo -d "$1" 2>/dev/null | grep -q 'PORT_ACTIVE'; }
 
 # Soft-RoCE device rxe0 on eth0 (rdma_rxe loaded), its port active.

@@ -21,7 +21,7 @@ result "debug kernel $(uname -r): every option of debug-kernel.config is set"
 
 grep -q 'debug_locks: *1$' /proc/lockdep_stats ||
 	die "lockdep is off: $(grep debug_locks /proc/lockdep_stats)"
-dmesg | grep -q 'KernelAddressSanitizer initialized' || die "KASAN did not initialise"
+dmesg_has 'KernelAddressSanitizer initialized' || die "KASAN did not initialise"
 [ -e /sys/kernel/debug/kmemleak ] || die "no kmemleak"
 [ -e /sys/kernel/debug/dma-api/error_count ] || die "no DMA-API debug"
 [ "$(cat /sys/kernel/debug/dma-api/disabled)" = N ] || die "DMA-API debug disabled itself"
