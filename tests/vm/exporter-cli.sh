@@ -37,9 +37,10 @@ p2pbar alloc 1M --host --fixed --verify 0 | grep -q "in host memory" || die "hos
 p2pbar alloc 1M --fill 5 --hold 30 >/tmp/held2 &
 holder=$!
 wait_for 20 grep -q filled /tmp/held2 || die "holder did not start"
-bfd=$(for f in /proc/$holder/fd/*; do
-	readlink "$f" | grep -q dmabuf && basename "$f"
-done | head -n1)
+bfd=""
+for f in /proc/$holder/fd/*; do
+	readlink "$f" | grep -q dmabuf && { bfd=$(basename "$f"); break; }
+done
 [ -n "$bfd" ] || die "no dma-buf fd in the holder"
 p2pbar migrate "$holder" "$bfd" host || die "migrate PID FD host failed"
 grep -q " host " "/sys/kernel/debug/p2pbar/$pci/buffers" || die "buffer not in host after migrate"
