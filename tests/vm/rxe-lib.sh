@@ -28,9 +28,10 @@ rxe_lossless_wire() {
 # rxe0's non-zero counters and eth0's drops: retransmissions and drops
 # are what make a transfer slow or fail on this testbed.
 rxe_counters() {
-	local f out=""
+	local f v out=""
 	for f in /sys/class/infiniband/rxe0/ports/1/hw_counters/*; do
-		[ "$(cat "$f")" = 0 ] || out+=" $(basename "$f")=$(cat "$f")"
+		v=$(cat "$f")
+		[ "$v" = 0 ] || out+=" $(basename "$f")=$v"
 	done
 	log "rxe0 counters:$out; eth0 qdisc: $(tc -s qdisc show dev eth0 | grep -o 'dropped [0-9]*')" \
 		"rx_dropped $(cat /sys/class/net/eth0/statistics/rx_dropped)"
