@@ -67,7 +67,7 @@ if [ "$(cat "$src/.stamp" 2>/dev/null)" != "$stamp" ]; then
 fi
 
 chroot "$root" sh -c 'command -v autoreconf && command -v make && command -v cc &&
-	printf "#include <infiniband/umad.h>\n#include <pci/pci.h>\n" | cc -E - >/dev/null' >/dev/null 2>&1 || {
+	printf "#include <infiniband/umad.h>\n#include <pci/pci.h>\n" | cc -E -' >/dev/null 2>&1 || {
 	echo "build-perftest: the image lacks autoconf/make/cc or perftest's -dev packages (testbed/build-image.sh)" >&2
 	exit 1
 }
