@@ -19,6 +19,9 @@
 #   qdisc=pfifo|fq_codel         eth0's root qdisc: pfifo is the lossless
 #                                wire of rxe_lossless_wire, fq_codel the
 #                                default
+#   trace=FUNC+FUNC...|off       function_graph on these kernel functions
+#                                in every guest: each line gets n_FUNC (calls)
+#                                and us_FUNC (total µs, sleeps included)
 set -euo pipefail
 . "$P2PBAR_SRC/tests/vm/lib.sh"
 . "$P2PBAR_SRC/tests/vm/rxe-lib.sh"
@@ -47,6 +50,47 @@ rxe_swap() {
 	rxe_ko=$1
 }
 
+# function_graph on the functions of trace=, so the time a path takes
+# per packet can be compared between cases
+tr=/sys/kernel/debug/tracing
+trace_funcs=()
+trace_set() {
+	local f
+	echo 0 >"$tr/tracing_on"
+	echo nop >"$tr/current_tracer"
+	trace_funcs=()
+	[ "$1" != off ] || return 0
+	IFS=+ read -r -a trace_funcs <<<"$1"
+	: >"$tr/set_ftrace_filter"
+	for f in "${trace_funcs[@]}"; do
+		# not every function can be traced (inlined, notrace): say so, go on
+		echo "$f" >>"$tr/set_ftrace_filter" 2>/dev/null || log "abprobe: cannot trace $f"
+	done
+	echo 16384 >"$tr/buffer_size_kb"
+	echo function_graph >"$tr/current_tracer"
+}
+trace_start() {
+	[ ${#trace_funcs[@]} -gt 0 ] || return 0
+	: >"$tr/trace"
+	echo 1 >"$tr/tracing_on"
+}
+# n_FUNC=calls us_FUNC=total µs for each traced function, from the
+# graph's nesting (per CPU: an entry "f() {", its exit "} DURATION") and
+# leaf lines "DURATION | f();"
+trace_stop() {
+	[ ${#trace_funcs[@]} -gt 0 ] || return 0
+	echo 0 >"$tr/tracing_on"
+	awk '/\|/ {
+		cpu = $1; s = substr($0, index($0, "|") + 1); us = 0
+		if (match($0, /[0-9]+\.[0-9]+ us/)) us = substr($0, RSTART, RLENGTH - 3) + 0
+		sub(/^ +/, "", s); sub(/ +$/, "", s)
+		if (s ~ /\{$/) { split(s, w, /[ (]/); st[cpu, ++d[cpu]] = w[1]; next }
+		if (s ~ /^\}/) { if (d[cpu] > 0) { f = st[cpu, d[cpu]--]; n[f]++; t[f] += us }; next }
+		if (s ~ /\);$/) { split(s, w, /[ (]/); n[w[1]]++; t[w[1]] += us }
+	}
+	END { for (f in n) printf "n_%s=%d us_%s=%d ", f, n[f], f, t[f] }' "$tr/trace"
+}
+
 snap() {
 	local f
 	for f in "$hwc"/*; do
@@ -73,6 +117,7 @@ for k in $(seq 1 "$reps"); do
 			rxe=*) rxe_swap "$P2PBAR_BUILD/${x#rxe=}" ;;
 			qdisc=pfifo) rxe_lossless_wire ;;
 			qdisc=fq_codel) tc qdisc replace dev eth0 root fq_codel || die "cannot set fq_codel" ;;
+			trace=*) trace_set "${x#trace=}" ;;
 			*) extra+=("$x") ;;
 			esac
 		done
@@ -83,11 +128,13 @@ for k in $(seq 1 "$reps"); do
 		opts=(-d rxe0 "${PERFTEST_OPTS[@]}" -s "$size" -n "$iters" -p "$port" "${extra[@]}")
 		if [ "$NODE_COUNT" = 2 ] && [ "$NODE_ID" = 0 ]; then
 			snap >/tmp/ab-before
+			trace_start
 			"$pt/ib_${verb}_bw" "${opts[@]}" "${sopt[@]}" >/tmp/ab-server.log 2>&1 ||
 				{ cat /tmp/ab-server.log >&2; die "$c (server) failed"; }
+			traced=$(trace_stop)
 			snap >/tmp/ab-after
 			sbw=$(perftest_bw /tmp/ab-server.log "$size") || sbw=-
-			line="SERVER $c run=$k server_bw=$sbw $(moved /tmp/ab-before /tmp/ab-after)"
+			line="SERVER $c run=$k server_bw=$sbw $(moved /tmp/ab-before /tmp/ab-after)$traced"
 			echo "$line" >>"$out"
 			log "$line"
 			continue
@@ -98,6 +145,7 @@ for k in $(seq 1 "$reps"); do
 			perftest_server /tmp/ab-server.log "$pt/ib_${verb}_bw" "${opts[@]}" "${sopt[@]}"
 		fi
 		snap >/tmp/ab-before
+		trace_start
 		t0=$(date +%s.%N)
 		perftest_client /tmp/ab-client.log "${PERFTEST_SERVER_PID:-}" "$pt/ib_${verb}_bw" \
 			"${opts[@]}" "${copt[@]}" "$server" >&2 || die "$c (client) failed"
@@ -105,11 +153,12 @@ for k in $(seq 1 "$reps"); do
 		if [ "$NODE_COUNT" = 1 ]; then
 			wait "$PERFTEST_SERVER_PID" || { cat /tmp/ab-server.log >&2; die "$c (server) failed"; }
 		fi
+		traced=$(trace_stop)
 		snap >/tmp/ab-after
 		bw=$(perftest_bw /tmp/ab-client.log "$size") || { cat /tmp/ab-client.log >&2; die "$c: no figure"; }
 		sbw=-
 		[ "$NODE_COUNT" = 2 ] || sbw=$(perftest_bw /tmp/ab-server.log "$size") || sbw=-
-		line="PROBE $c run=$k preempt=$(grep -o '([a-z]*)' /sys/kernel/debug/sched/preempt | tr -d '()') bw=$bw server_bw=$sbw wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') $(moved /tmp/ab-before /tmp/ab-after)"
+		line="PROBE $c run=$k preempt=$(grep -o '([a-z]*)' /sys/kernel/debug/sched/preempt | tr -d '()') bw=$bw server_bw=$sbw wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') $(moved /tmp/ab-before /tmp/ab-after)$traced"
 		echo "$line" >>"$out"
 		log "$line"
 	done
