@@ -124,6 +124,11 @@ progress() {
 	log "bench $where ($step/$total): $*"
 }
 
+# Which MR kind runs first in round K: host in odd rounds, dma-buf in even
+# ones, so that whatever a run leaves behind for the next one (or a drift
+# of the machine) does not always fall on the same kind.
+mem_order() { if [ $(($1 % 2)) = 1 ]; then echo host dmabuf; else echo dmabuf host; fi; }
+
 # 1. bandwidth vs size, host MR vs dma-buf MR on both sides, alternating
 for k in $(seq 1 "$reps"); do
 	for verb in write read send; do
@@ -131,7 +136,7 @@ for k in $(seq 1 "$reps"); do
 		[ "$verb" = write ] && sizes=("${write_sizes[@]}")
 		for size in "${sizes[@]}"; do
 			iters=$(iters_for "$size")
-			for mem in host dmabuf; do
+			for mem in $(mem_order "$k"); do
 				progress "ib_${verb}_bw $mem $size B x $iters, run $k"
 				opt=()
 				[ "$mem" = dmabuf ] && opt=(--use_p2pbar)
@@ -163,7 +168,7 @@ server_only=()
 for k in $(seq 1 "$lat_reps"); do
 	[ "$lat_here" = 1 ] || break
 	for verb in write read send; do
-		for mem in host dmabuf; do
+		for mem in $(mem_order "$k"); do
 			progress "ib_${verb}_lat $mem 4096 B x $lat_iters, run $k"
 			opt=()
 			[ "$mem" = dmabuf ] && opt=(--use_p2pbar)
