@@ -40,8 +40,14 @@ else
 fi
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-# Copy only changed sources so make's timestamps stay meaningful.
-cp -a -u "$src/." "$out/"
+# Copy the sources whose content differs, stamped with the time of the
+# copy: make then rebuilds what changed and only that, also when a source
+# went back to older content (`cp -u`, newer-only, kept the stale copy
+# when a patch was dropped from verbs-provider/kernel: the module was
+# built from the old patch set).
+(cd "$src" && find . -type f) | while read -r f; do
+	cmp -s "$src/$f" "$out/$f" 2>/dev/null || { mkdir -p "$out/${f%/*}" && cp "$src/$f" "$out/$f"; }
+done
 # Objects built against another kernel (the debug kernel rebuilt with a
 # new config, a new image) are cleaned first: Kbuild's dependency files
 # name the old kernel's headers, which are still there and unchanged, so
