@@ -52,6 +52,14 @@ def ratio(num, den):
     return f"{a / b:.3g}" if b else "n/a"
 
 
+def pair_ratios(data, where, verb, size):
+    """dma-buf ÷ host of each round that has both runs, as 'lo-hi' (or '')."""
+    host = dict(data.get(("BWRUN", where, verb, "host", size), []))
+    r = [d / host[k] for k, d in data.get(("BWRUN", where, verb, "dmabuf", size), [])
+         if host.get(k)]
+    return f"{min(r):.2f}-{max(r):.2f}" if r else ""
+
+
 def parse(paths):
     data = collections.defaultdict(list)
     attach = {}
@@ -64,6 +72,8 @@ def parse(paths):
                 kind = w[0]
                 if kind == "BW" or kind == "LAT":
                     data[(kind, w[1], w[2], w[3], int(w[4]))].append(float(w[6]))
+                    # by run, to pair each dma-buf run with its round's host run
+                    data[(kind + "RUN", w[1], w[2], w[3], int(w[4]))].append((w[5], float(w[6])))
                 elif kind == "ZERO" or kind == "CLOCK":
                     data[(kind,)].append(w[1])
                 elif kind == "ONESIDE":
@@ -151,7 +161,9 @@ def main():
               f"absolute figures are far below hardware; the ratios are the point).\n")
     if note:
         md.append(note + "\n")
-    md.append("Every figure: median [min, max] over the repeated runs.\n")
+    md.append("Every figure: median [min, max] over the repeated runs. \"÷ per round\": the "
+              "lowest and highest ratio of a dma-buf run to the host run of the same round "
+              "(how far single pairs swing on this testbed).\n")
 
     # 1. bandwidth
     for where in ("loopback", "two-guests"):
@@ -160,8 +172,8 @@ def main():
             missing.append(f"bandwidth {where}")
             continue
         md.append(f"\n## 1. Bandwidth, host MR vs p2pbar dma-buf MR, {where} (MiB/s)\n")
-        md.append("| size | verb | host MR | dma-buf MR | dma-buf ÷ host |")
-        md.append("| ---: | --- | ---: | ---: | ---: |")
+        md.append("| size | verb | host MR | dma-buf MR | dma-buf ÷ host | ÷ per round |")
+        md.append("| ---: | --- | ---: | ---: | ---: | ---: |")
         series = []
         for verb in ("write", "read", "send"):
             for s in sizes:
@@ -175,7 +187,7 @@ def main():
                 if min(h + d) <= 0:
                     missing.append(f"bandwidth {where} {verb} {s} (a run reported 0)")
                 md.append(f"| {human(s)} | {verb.upper()} | {fmt(h, 1)} | {fmt(d, 1)} "
-                          f"| {ratio(d, h)} |")
+                          f"| {ratio(d, h)} | {pair_ratios(data, where, verb, s)} |")
             for mem in ("host", "dmabuf"):
                 series.append((f"{verb.upper()} {mem}",
                                pts(data, lambda s: ("BW", where, verb, mem, s), sizes)))
