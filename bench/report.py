@@ -16,6 +16,12 @@ Raw lines (from bench/vm/bench.sh and the programs it runs):
   ATTACH size rounds am_med am_min am_max ud_med ud_min ud_max  (ns)
   MMAP kind size run MiB/s
   KCOPY kind size rounds med min max      (ns) in-kernel copy of SIZE bytes
+  ICOPY kind size rounds med min max      the same in the instruction-counted
+                                          guest (1 ns = 1 instruction)
+
+BW lines of where "icount" come from a guest under QEMU -icount shift=0
+(bench/run.sh): its clock advances 1 ns per instruction executed, so
+their MiB/s are MiB per 10^9 guest instructions.
 
 Every figure is the median over the repeated runs with [min, max].
 --check: fail unless every part produced positive figures (the ctest).
@@ -90,6 +96,8 @@ def parse(paths):
                     attach[int(w[1])] = [int(x) for x in w[2:]]
                 elif kind == "KCOPY":
                     attach[(w[1], int(w[2]))] = [int(x) for x in w[3:]]
+                elif kind == "ICOPY":
+                    data[(kind, w[1], int(w[2]))] = [int(x) for x in w[3:]]
                 elif kind == "MMAP":
                     data[("MMAP", w[1], int(w[2]))].append(float(w[4]))
     return data, attach
@@ -137,6 +145,54 @@ def pts(data, key_fn, sizes):
     return res
 
 
+ICOUNT_TEXT = (
+    "One guest under QEMU `-icount shift=0,sleep=off`, one vCPU: the guest's clock advances "
+    "1 ns per instruction executed and skips idle time, so a figure is bytes per instruction "
+    "of the whole data path (perftest, rxe, both MR kinds' copies) and does not move when the "
+    "host is busy. READ and SEND wait for CQ events (`-e`) instead of spinning, so that the "
+    "count is the transfer's work; WRITE polls (ib_write_bw has no `-e`). What it does not weigh: how long an instruction takes (under TCG "
+    "and on hardware, a copy from a BAR costs more per instruction than one from RAM; the "
+    "kernel-copy table below gives both per KiB).\n")
+
+
+def copy_gap(data):
+    """Instructions per KiB that a dma-buf MR's two copies (memcpy_fromio out
+    of one MR, memcpy_toio into the other) save over a host MR's two RAM
+    memcpys in the instruction-counted guest, or None if not measured."""
+    per_kib = {}
+    for k, v in data.items():
+        if k[0] == "ICOPY" and v[1] > 0:
+            per_kib[k[1]] = v[1] / (k[2] / KIB)
+    if not all(k in per_kib for k in ("memcpy_ram", "copy_from_bar", "copy_to_bar")):
+        return None
+    ram = per_kib["memcpy_ram"]
+    return (ram - per_kib["copy_from_bar"]) + (ram - per_kib["copy_to_bar"])
+
+
+def icopy_table(md, data, missing):
+    """The instruction-counted guest's kernel copies, in instructions per KiB."""
+    names = {"memcpy_ram": "RAM → RAM memcpy (rxe's host MR path)",
+             "copy_from_bar": "BAR → RAM memcpy_fromio (rxe's dma-buf MR, read)",
+             "copy_to_bar": "RAM → BAR memcpy_toio (rxe's dma-buf MR, write)"}
+    rows = sorted(k for k in data if k[0] == "ICOPY")
+    if not rows:
+        missing.append("instruction-counted kernel copies")
+        return
+    md.append("\n| kernel copy, instructions counted | size | instructions per KiB |")
+    md.append("| --- | ---: | ---: |")
+    for _, kind, size in rows:
+        rounds, med, lo, hi = data[("ICOPY", kind, size)]
+        if min(med, lo, hi) <= 0:
+            missing.append(f"instruction-counted kernel copy {kind}")
+            continue
+        kib = size / KIB
+        md.append(f"| {names.get(kind, kind)} | {human(size)} | {med / kib:.0f} "
+                  f"[{lo / kib:.0f}, {hi / kib:.0f}] ({rounds} rounds) |")
+    for kind in names:
+        if not any(k[1] == kind for k in rows):
+            missing.append(f"instruction-counted kernel copy {kind}")
+
+
 def main():
     args = sys.argv[1:]
     check = "--check" in args
@@ -166,14 +222,32 @@ def main():
               "(how far single pairs swing on this testbed).\n")
 
     # 1. bandwidth
-    for where in ("loopback", "two-guests"):
+    headings = {
+        "loopback": "loopback (MiB/s)",
+        "two-guests": "two-guests (MiB/s)",
+        "icount": "loopback, instructions counted (MiB per 10⁹ guest instructions)",
+    }
+    for where, heading in headings.items():
         sizes = sorted({k[4] for k in data if k[0] == "BW" and k[1] == where})
         if not sizes:
             missing.append(f"bandwidth {where}")
             continue
-        md.append(f"\n## 1. Bandwidth, host MR vs p2pbar dma-buf MR, {where} (MiB/s)\n")
-        md.append("| size | verb | host MR | dma-buf MR | dma-buf ÷ host | ÷ per round |")
-        md.append("| ---: | --- | ---: | ---: | ---: | ---: |")
+        md.append(f"\n## 1. Bandwidth, host MR vs p2pbar dma-buf MR, {heading}\n")
+        gap = copy_gap(data) if where == "icount" else None
+        if where == "icount":
+            md.append(ICOUNT_TEXT)
+        if gap is not None:
+            md.append(f"\"copies alike\": dma-buf ÷ host with the dma-buf run charged "
+                      f"{gap:.0f} more instructions per KiB moved, what its two MR copies "
+                      f"(one out of an MR, one into one) would have cost as RAM memcpys "
+                      f"(kernel-copy table below): the difference of the rest of the "
+                      f"data path.\n")
+            md.append("| size | verb | host MR | dma-buf MR | dma-buf ÷ host | ÷ per round "
+                      "| copies alike |")
+            md.append("| ---: | --- | ---: | ---: | ---: | ---: | ---: |")
+        else:
+            md.append("| size | verb | host MR | dma-buf MR | dma-buf ÷ host | ÷ per round |")
+            md.append("| ---: | --- | ---: | ---: | ---: | ---: |")
         series = []
         for verb in ("write", "read", "send"):
             for s in sizes:
@@ -186,13 +260,22 @@ def main():
                     continue
                 if min(h + d) <= 0:
                     missing.append(f"bandwidth {where} {verb} {s} (a run reported 0)")
-                md.append(f"| {human(s)} | {verb.upper()} | {fmt(h, 1)} | {fmt(d, 1)} "
-                          f"| {ratio(d, h)} | {pair_ratios(data, where, verb, s)} |")
+                row = (f"| {human(s)} | {verb.upper()} | {fmt(h, 1)} | {fmt(d, 1)} "
+                       f"| {ratio(d, h)} | {pair_ratios(data, where, verb, s)} |")
+                if gap is not None:
+                    # instructions per KiB = 10^9 / (MiB per 10^9 instructions * 1024)
+                    ih, idb = (1e9 / (statistics.median(v) * KIB) for v in (h, d))
+                    row += f" {ih / (idb + gap):.3g} |"
+                md.append(row)
             for mem in ("host", "dmabuf"):
                 series.append((f"{verb.upper()} {mem}",
                                pts(data, lambda s: ("BW", where, verb, mem, s), sizes)))
-        png = gnuplot(out, f"bw-{where}", f"RDMA bandwidth over rxe, {where}", "MiB/s", series)
+        png = gnuplot(out, f"bw-{where}", f"RDMA bandwidth over rxe, {where}",
+                      "MiB per 10^9 instructions" if where == "icount" else "MiB/s", series)
         md.append(f"\n![bandwidth {where}]({png})\n")
+        if where == "icount":
+            icopy_table(md, data, missing)
+            continue
         lat = [(v, m) for v in ("write", "read", "send") for m in ("host", "dmabuf")
                if data.get(("LAT", where, v, m, 4096))]
         if lat:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark suite (`make bench`): one guest (rxe loopback, registration
-# and exporter costs), then two guests (RDMA between the nodes), then the
+# and exporter costs), then two guests (RDMA between the nodes), then one
+# instruction-counted guest (rxe loopback with QEMU -icount), then the
 # report: OUT/results.md with the tables, PNG plots, the raw measurements
 # and the versions. Run on the testbed from a built tree (make build).
 # usage: bench/run.sh [--short|--sweep] [--build-dir DIR] [--out DIR]
@@ -31,21 +32,30 @@ if [ "$mode" != short ]; then
 	# room for 1 GiB of host memory and a 1 GiB dma-buf (registration)
 	one=(--mem 3G --bar-size 2G --timeout 3000)
 	two=(--timeout 3000)
+	counted=(--timeout 3000)
 else
 	one=(--timeout 500)
 	two=(--timeout 500)
+	counted=(--timeout 500)
 fi
 
 start=$SECONDS
-echo "bench ($mode): 1/2 one guest: rxe loopback, registration, exporter costs"
+echo "bench ($mode): 1/3 one guest: rxe loopback, registration, exporter costs"
 "$top/testbed/run-in-guest" --build-dir "$build" --name "bench-$mode-loopback" "${one[@]}" \
 	--host-post "cp \"\$P2PBAR_GUEST_DIR0/bench-0.txt\" '$out/raw-loopback.txt'" \
 	"$top/bench/vm/bench.sh" "$mode"
-echo "bench ($mode): 2/2 two guests ($((SECONDS - start)) s so far)"
+echo "bench ($mode): 2/3 two guests ($((SECONDS - start)) s so far)"
 "$top/testbed/run-in-guest" --build-dir "$build" --name "bench-$mode-two-guests" --guests 2 \
 	"${two[@]}" \
 	--host-post "cp \"\$P2PBAR_GUEST_DIR1/bench-1.txt\" '$out/raw-two-guests.txt'" \
 	"$top/bench/vm/bench.sh" "$mode"
+# One vCPU: with icount every vCPU runs in one host thread anyway, and a
+# second one would only add the scheduler's choices to the count.
+echo "bench ($mode): 3/3 one guest, instructions counted ($((SECONDS - start)) s so far)"
+"$top/testbed/run-in-guest" --build-dir "$build" --name "bench-$mode-icount" \
+	--icount 0 --smp 1 "${counted[@]}" \
+	--host-post "cp \"\$P2PBAR_GUEST_DIR0/bench-0.txt\" '$out/raw-icount.txt'" \
+	"$top/bench/vm/bench.sh" "$mode" icount
 
 cp "$image/image.env" "$out/versions.env"
 note="Run $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) host CPU(s), load average \

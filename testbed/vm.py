@@ -225,6 +225,11 @@ class Guest:
             opt = f"local,path={path},mount_tag={tag},security_model=none"
             cmd += ["-virtfs", opt + (",readonly=on" if ro else "")]
         cmd += a.qemu_arg
+        if a.icount is not None:
+            # Guest time counts instructions (2^shift ns each) and jumps
+            # over idle time: a run's figures depend on the work the
+            # guest did, not on what else the host ran. One TCG thread.
+            cmd += ["-icount", f"shift={a.icount},sleep=off"]
         if a.iommu:
             cmd[cmd.index("q35")] = "q35,kernel-irqchip=split"
             cmd += ["-device", "intel-iommu,intremap=on,caching-mode=on"]
@@ -369,6 +374,11 @@ def main():
                    "the build tree's testbed/debug-kernel.path)")
     p.add_argument("--append", default="", help="extra kernel command line")
     p.add_argument("--iommu", action="store_true", help="add intel-iommu")
+    p.add_argument("--icount", type=int, choices=range(0, 11), metavar="SHIFT",
+                   help="count instructions (QEMU -icount shift=SHIFT,sleep=off): "
+                   "the guest clock advances 2^SHIFT ns per instruction, so "
+                   "timings inside it are instruction counts, repeatable on a "
+                   "busy host; vCPUs share one host thread")
     p.add_argument("--qemu-arg", action="append", default=[],
                    help="extra QEMU argument (repeat), e.g. --qemu-arg=-device --qemu-arg=edu")
     p.add_argument("--host-pre", help="host command run before boot")
@@ -408,8 +418,9 @@ def main():
     try:
         for g in guests:
             g.prepare(a.script, a.script_args)
+        icount = "" if a.icount is None else f"icount shift {a.icount}, "
         print(f"run-in-guest: {name}: {a.flavour} kernel {a.kver}, "
-              f"{a.guests} guest(s), smp {a.smp}, mem {a.mem}, "
+              f"{a.guests} guest(s), smp {a.smp}, mem {a.mem}, {icount}"
               f"BAR {size >> 20} MiB, timeout {a.timeout} s, logs {run_dir}", flush=True)
         if a.host_pre and run_hook(a.host_pre, guests, run_dir, "pre"):
             return 1

@@ -3,9 +3,13 @@
 # testbed/run-in-guest). One guest: perftest over rxe loopback, bounce vs
 # direct over loopback, registration cost, exporter costs. Two guests:
 # perftest and bounce vs direct between the nodes (node 0 serves).
+# icount: one guest whose clock counts instructions (run.sh boots it with
+# --icount 0 --smp 1): perftest over rxe loopback, every verb at every
+# size, and the kernel copies, as instruction counts that a busy host
+# cannot disturb.
 # Raw measurement lines go to $P2PBAR_RUN/bench-NODE.txt; the host turns
 # them into tables and plots (bench/report.py).
-# usage: bench.sh full|short
+# usage: bench.sh full|short [wall|icount]
 set -euo pipefail
 . "$P2PBAR_SRC/tests/vm/lib.sh"
 . "$P2PBAR_SRC/tests/vm/rxe-lib.sh"
@@ -13,7 +17,7 @@ export LD_LIBRARY_PATH=$P2PBAR_BUILD/lib
 pt=$P2PBAR_BUILD/bench/perftest/src
 bin=$P2PBAR_BUILD/bench
 out=$P2PBAR_RUN/bench-$NODE_ID.txt
-mode=${1:-full}
+mode=${1:-full} clock=${2:-wall} events=()
 
 # Each perftest run moves about pt_bytes (at least pt_min iterations):
 # 32 MiB in the full suite, 2-4 s of transfer at TCG's 8-30 MiB/s, so a
@@ -42,6 +46,18 @@ full | sweep)
 	mmap_size=$((4 << 20))
 	;;
 esac
+case $clock in
+wall) ;;
+icount)
+	# READ and SEND wait for CQ events (-e) instead of busy polling: a
+	# spinning poller would be counted too, and the count is meant to be
+	# the data path's work (ib_write_bw has no -e: WRITE polls). A run is
+	# repeatable to ~2 %, so less data per run will do.
+	other_sizes=("${write_sizes[@]}") pt_bytes=$((16 << 20))
+	events=(-e)
+	;;
+*) die "usage: bench.sh full|short [wall|icount]" ;;
+esac
 max_size=${bounce_sizes[-1]}
 : >"$out"
 
@@ -50,6 +66,8 @@ rxe_dmabuf_up
 if [ "$NODE_COUNT" = 2 ]; then
 	where=two-guests
 	wait_for 60 ping -c1 -W1 "$PEER_IP" || die "peer $PEER_IP unreachable"
+elif [ "$clock" = icount ]; then
+	where=icount
 else
 	where=loopback
 fi
@@ -117,7 +135,9 @@ measures() { [ "$NODE_COUNT" = 1 ] || [ "$NODE_ID" = 1 ]; }
 
 lat_here=0
 case " $lat_where " in *" $where "*) lat_here=1 ;; esac
-total=$((reps * (2 * ${#write_sizes[@]} + 4 * ${#other_sizes[@]} + 3) + 6 * lat_here * lat_reps))
+oneside=3
+[ "$where" != icount ] || oneside=0
+total=$((reps * (2 * ${#write_sizes[@]} + 4 * ${#other_sizes[@]} + oneside) + 6 * lat_here * lat_reps))
 step=0
 progress() {
 	step=$((step + 1))
@@ -140,6 +160,7 @@ for k in $(seq 1 "$reps"); do
 				progress "ib_${verb}_bw $mem $size B x $iters, run $k"
 				opt=()
 				[ "$mem" = dmabuf ] && opt=(--use_p2pbar)
+				[ "$verb" = write ] || opt+=("${events[@]}")
 				bw=$(bw_run "$size" "$where-$verb-$mem-$size-$k" \
 					"$pt/ib_${verb}_bw" -d rxe0 "${PERFTEST_OPTS[@]}" \
 					-s "$size" -n "$iters" "${opt[@]}")
@@ -152,6 +173,7 @@ done
 
 # one side only: dma-buf MR at the server, host MR at the client
 for k in $(seq 1 "$reps"); do
+	[ "$oneside" -gt 0 ] || break
 	for verb in write read send; do
 		progress "ib_${verb}_bw dma-buf at the server only, 1 MiB, run $k"
 		server_only=(--use_p2pbar)
@@ -180,6 +202,19 @@ for k in $(seq 1 "$lat_reps"); do
 		done
 	done
 done
+
+if [ "$where" = icount ]; then
+	# the copies rxe makes for each MR kind, as instructions per byte
+	insmod "$P2PBAR_KMOD/p2p-kmod/selftest/p2pbar_selftest.ko" ||
+		die "cannot load p2pbar_selftest.ko"
+	log "bench: kernel copies, instruction-counted"
+	"$bin/exporter-cost" "$reps" "$mmap_size" "${alloc_sizes[0]}" >/tmp/cost.txt ||
+		die "exporter-cost failed"
+	sed -n 's/^KCOPY /ICOPY /p' /tmp/cost.txt | tee -a "$out"
+	rmmod p2pbar_selftest
+	result "bench $where ($mode): $(wc -l <"$out") measurements"
+	exit 0
+fi
 
 # 2. bounce through host memory vs direct into the BAR
 log "bench $where: bounce vs direct, ${#bounce_sizes[@]} sizes x $reps runs"
