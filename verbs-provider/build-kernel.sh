@@ -25,7 +25,11 @@ if [ "$(cat "$src/.stamp" 2>/dev/null)" != "$stamp" ]; then
 	rm -rf "$src"
 	mkdir -p "$src"
 	cp -a "$ksrc/$rxe/." "$src/"
-	apply_patches "$src" 5 "$here"/kernel/*.patch
+	apply_patches "$src" 5 "$here"/kernel/*.patch || {
+		echo "build-kernel: the rxe patch does not fit the rxe of $(basename "$ksrc"):" \
+			"rebase it (verbs-provider/README.md)" >&2
+		exit 1
+	}
 	# Out of tree: build the module unconditionally.
 	echo 'obj-m += rdma_rxe.o' >"$src/Kbuild"
 	sed '/^obj-\$(CONFIG_RDMA_RXE)/d' "$src/Makefile" >>"$src/Kbuild"
