@@ -29,7 +29,7 @@ mode=${1:-full} clock=${2:-wall} events=()
 # Latency (every verb, both MR kinds) runs in loopback in short mode.
 case $mode in
 full | sweep)
-	reps=3 pt_bytes=$((32 << 20)) pt_min=10 lat_iters=200 lat_where=none lat_reps=3
+	reps=5 pt_bytes=$((32 << 20)) pt_min=10 lat_iters=200 lat_where=none lat_reps=3
 	write_sizes=(4096 65536 1048576 8388608) other_sizes=(1048576)
 	[ "$mode" = sweep ] && other_sizes=("${write_sizes[@]}")
 	bounce_sizes=(4096 65536 1048576 8388608) bounce_bytes=$((16 << 20))
@@ -54,6 +54,7 @@ icount)
 	# the data path's work (ib_write_bw has no -e: WRITE polls). A run is
 	# repeatable to ~2 %, so less data per run will do.
 	other_sizes=("${write_sizes[@]}") pt_bytes=$((16 << 20))
+	[ "$mode" = short ] || reps=3
 	events=(-e)
 	;;
 *) die "usage: bench.sh full|short [wall|icount]" ;;
