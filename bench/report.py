@@ -270,7 +270,8 @@ def main():
             for mem in ("host", "dmabuf"):
                 series.append((f"{verb.upper()} {mem}",
                                pts(data, lambda s: ("BW", where, verb, mem, s), sizes)))
-        png = gnuplot(out, f"bw-{where}", f"RDMA bandwidth over rxe, {where}",
+        title = "loopback, instructions counted" if where == "icount" else where
+        png = gnuplot(out, f"bw-{where}", f"RDMA bandwidth over rxe, {title}",
                       "MiB per 10^9 instructions" if where == "icount" else "MiB/s", series)
         md.append(f"\n![bandwidth {where}]({png})\n")
         if where == "icount":
