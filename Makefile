@@ -40,7 +40,7 @@ demo: build
 	  --host-post tests/host/exporter-verify.py demo/bar-to-bar.sh
 
 # The benchmark suite: tables and plots in build/bench/<date>/results.md
-# (bench/run.sh; about 30 min under TCG).
+# (bench/run.sh; 15-30 min under TCG, by the machine).
 bench: build
 	@bench/run.sh --build-dir $(BUILD)
 
