@@ -205,7 +205,7 @@ for k in $(seq 1 "$lat_reps"); do
 done
 
 if [ "$where" = icount ]; then
-	# the copies rxe makes for each MR kind, as instructions per byte
+	# the copies rxe makes for each MR kind, counted (1 ns = 1 instruction)
 	insmod "$P2PBAR_KMOD/p2p-kmod/selftest/p2pbar_selftest.ko" ||
 		die "cannot load p2pbar_selftest.ko"
 	log "bench: kernel copies, instruction-counted"
