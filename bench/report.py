@@ -150,36 +150,35 @@ ICOUNT_TEXT = (
     "1 ns per instruction executed and skips idle time, so a figure is bytes per instruction "
     "of the whole data path (perftest, rxe, both MR kinds' copies) and does not move when the "
     "host is busy. READ and SEND wait for CQ events (`-e`) instead of spinning, so that the "
-    "count is the transfer's work; WRITE polls (ib_write_bw has no `-e`). What it does not weigh: how long an instruction takes (under TCG "
-    "and on hardware, a copy from a BAR costs more per instruction than one from RAM; the "
-    "kernel-copy table below gives both per KiB).\n")
+    "count is the transfer's work; WRITE polls (ib_write_bw has no `-e`). What it does not "
+    "weigh: how long an instruction takes (under TCG and on hardware, a copy from a BAR "
+    "costs more per instruction than one from RAM; the kernel-copy table below gives both "
+    "per KiB).\n")
+
+
+def copy_excess(copies, unit):
+    """What a dma-buf MR's two copies per byte (memcpy_fromio out of one MR,
+    memcpy_toio into the other) cost beyond a host MR's two RAM memcpys, in
+    ns per UNIT bytes. COPIES: {(kind, size): [rounds, median ns, ...]}.
+    None unless all three kinds were measured."""
+    per_unit = {kind: v[1] / (size / unit) for (kind, size), v in copies.items() if v[1] > 0}
+    if not all(k in per_unit for k in ("memcpy_ram", "copy_from_bar", "copy_to_bar")):
+        return None
+    return per_unit["copy_from_bar"] + per_unit["copy_to_bar"] - 2 * per_unit["memcpy_ram"]
 
 
 def copy_gap(data):
-    """Instructions per KiB that a dma-buf MR's two copies (memcpy_fromio out
-    of one MR, memcpy_toio into the other) save over a host MR's two RAM
-    memcpys in the instruction-counted guest, or None if not measured."""
-    per_kib = {}
-    for k, v in data.items():
-        if k[0] == "ICOPY" and v[1] > 0:
-            per_kib[k[1]] = v[1] / (k[2] / KIB)
-    if not all(k in per_kib for k in ("memcpy_ram", "copy_from_bar", "copy_to_bar")):
-        return None
-    ram = per_kib["memcpy_ram"]
-    return (ram - per_kib["copy_from_bar"]) + (ram - per_kib["copy_to_bar"])
+    """Instructions per KiB that a dma-buf MR's two copies save over a host
+    MR's in the instruction-counted guest (1 ns = 1 instruction), or None."""
+    excess = copy_excess({k[1:]: v for k, v in data.items() if k[0] == "ICOPY"}, KIB)
+    return None if excess is None else -excess
 
 
 def copy_delay(attach):
-    """Seconds per MiB that a dma-buf MR's two wall-clock kernel copies
-    (memcpy_fromio, memcpy_toio) take beyond a host MR's two RAM memcpys,
-    from the loopback guest's KCOPY lines, or None if not measured."""
-    per_mib = {}
-    for k, v in attach.items():
-        if isinstance(k, tuple) and v[1] > 0:
-            per_mib[k[0]] = v[1] / 1e9 / (k[1] / MIB)
-    if not all(k in per_mib for k in ("memcpy_ram", "copy_from_bar", "copy_to_bar")):
-        return None
-    return per_mib["copy_from_bar"] + per_mib["copy_to_bar"] - 2 * per_mib["memcpy_ram"]
+    """Seconds per MiB that a dma-buf MR's two wall-clock kernel copies take
+    beyond a host MR's, from the loopback guest's KCOPY lines, or None."""
+    excess = copy_excess({k: v for k, v in attach.items() if isinstance(k, tuple)}, MIB)
+    return None if excess is None else excess / 1e9
 
 
 def icopy_table(md, data, missing):
