@@ -18,7 +18,8 @@ The exit status is the script's (the first non-zero one of the guests), or
 123 when a guest died before its script started, 124 on timeout, 125 when a
 guest died without reporting a status, 126 when
 the kernel log shows a warning, oops or sanitizer report, or the debug
-kernel's kmemleak a leak.
+kernel's kmemleak a leak: a complaint by the one rule of
+kernel-trouble.regex.
 """
 
 import argparse
@@ -37,21 +38,34 @@ SRC = os.path.dirname(HERE)
 SHM_PREFIX = "/dev/shm/p2pbar-tb-"
 GUEST_NET = "10.77.0."
 
-# Kernel log lines that fail a run unless --allow-kernel-warnings: WARN,
-# BUG (incl. "BUG: KASAN:", "BUG: sleeping function called from invalid
-# context", "BUG: MAX_LOCKDEP_..."), lockdep's splats (WARNING: possible
-# circular/recursive locking, inconsistent lock state, ...; INFO: for
-# uninitialised locks), DMA-API debug's reports (not its two boot lines),
-# kmemleak (its report lines in the guest's kmemleak.txt are checked with
-# this too).
-KERNEL_TROUBLE = re.compile(
-    r"WARNING: |BUG: |Oops|general protection fault|kernel BUG"
-    r"|KASAN|UBSAN|possible circular locking|possible recursive locking"
-    r"|inconsistent lock state|suspicious RCU usage|unreferenced object"
-    r"|INFO: trying to register non-static key|possible irq lock inversion"
-    r"|new suspected memory leaks|Kernel panic"
-    r"|DMA-API: (?!debugging enabled by kernel config|preallocated \d+ debug entries)"
-)
+# What counts as a kernel complaint (exit 126 unless --allow-kernel-warnings)
+# is one rule, kernel-trouble.regex beside this file; guest scripts apply
+# the same file (kernel_complaints in tests/vm/lib.sh).
+RULE_FILE = os.path.join(HERE, "kernel-trouble.regex")
+
+
+def load_rule(path=RULE_FILE):
+    """kernel-trouble.regex as (complaint, exception) regexes (None: none)."""
+    patterns = {False: [], True: []}
+    with open(path) as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if not line or line.startswith("#"):
+                continue
+            exception = line.startswith("!")
+            patterns[exception].append(line[1:] if exception else line)
+    return tuple(re.compile("|".join(f"(?:{p})" for p in patterns[e]))
+                 if patterns[e] else None for e in (False, True))
+
+
+COMPLAINT, NOT_COMPLAINT = load_rule()
+
+
+def is_complaint(line):
+    """A kernel log line is a complaint by the rule."""
+    return bool(COMPLAINT and COMPLAINT.search(line)
+                and not (NOT_COMPLAINT and NOT_COMPLAINT.search(line)))
+
 
 EXIT_BOOT, EXIT_TIMEOUT, EXIT_NO_STATUS, EXIT_KERNEL = 123, 124, 125, 126
 # Seconds the other guest(s) may go on after one died or failed.
@@ -304,7 +318,7 @@ def kernel_trouble(*paths):
     for path in paths:
         if os.path.exists(path):
             with open(path, errors="replace") as f:
-                lines += [l.rstrip() for l in f if KERNEL_TROUBLE.search(l)]
+                lines += [l.rstrip() for l in f if is_complaint(l)]
     return lines
 
 

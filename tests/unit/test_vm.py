@@ -51,32 +51,57 @@ class StaleShm(unittest.TestCase):
                     os.unlink(p)
 
 
+COMPLAINTS = (
+    "WARNING: CPU: 0 PID: 1 at foo.c:1", "BUG: KASAN: use-after-free",
+    "unreferenced object 0xffff", "WARNING: possible circular locking",
+    "BUG: sleeping function called from invalid context at x.c:1",
+    "WARNING: inconsistent lock state", "WARNING: suspicious RCU usage",
+    "INFO: trying to register non-static key.",
+    "refcount_t: underflow; use-after-free.",
+    "kmemleak: 2 new suspected memory leaks (see /sys/kernel/debug/kmemleak)",
+    "DMA-API: pci 0000:00:03.0: device driver tries to free DMA memory",
+)
+NOT_COMPLAINTS = (
+    "p2pbar: exporting BAR 2", "rxe0: port active",
+    "kmemleak: Kernel memory leak detector initialized (mem pool available: 31000)",
+    "DMA-API: debugging enabled by kernel config",
+    "DMA-API: preallocated 65536 debug entries",
+)
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
 class KernelTrouble(unittest.TestCase):
-    def test_patterns(self):
-        for line in ("WARNING: CPU: 0 PID: 1 at foo.c:1", "BUG: KASAN: use-after-free",
-                     "unreferenced object 0xffff", "WARNING: possible circular locking",
-                     "BUG: sleeping function called from invalid context at x.c:1",
-                     "WARNING: inconsistent lock state",
-                     "INFO: trying to register non-static key.",
-                     "kmemleak: 2 new suspected memory leaks (see /sys/kernel/debug/kmemleak)",
-                     "DMA-API: pci 0000:00:03.0: device driver tries to free DMA memory"):
-            self.assertTrue(vm.KERNEL_TROUBLE.search(line), line)
-        for line in ("p2pbar: exporting BAR 2", "rxe0: port active",
-                     "kmemleak: Kernel memory leak detector initialized (mem pool available: 31000)",
-                     "DMA-API: debugging enabled by kernel config",
-                     "DMA-API: preallocated 65536 debug entries"):
-            self.assertFalse(vm.KERNEL_TROUBLE.search(line), line)
+    def test_rule(self):
+        for line in COMPLAINTS:
+            self.assertTrue(vm.is_complaint(f"[    1.000000] {line}"), line)
+        for line in NOT_COMPLAINTS:
+            self.assertFalse(vm.is_complaint(f"[    1.000000] {line}"), line)
+
+    def test_guest_scripts_apply_the_same_rule(self):
+        """lib.sh's kernel_complaints (grep -E) and vm.py (re) agree."""
+        lines = [f"[{i:5}.000000] {l}" for i, l in enumerate(COMPLAINTS + NOT_COMPLAINTS)]
+        lib = os.path.join(os.path.dirname(__file__), "..", "vm", "lib.sh")
+        out = subprocess.run(
+            ["bash", "-c", '. "$1" && kernel_complaints', "-", lib],
+            input="\n".join(lines) + "\n", capture_output=True, text=True,
+            env=dict(os.environ, P2PBAR_SRC=os.path.join(os.path.dirname(__file__), "..", "..")))
+        self.assertEqual(out.stderr, "")
+        self.assertEqual(out.stdout.splitlines(), [l for l in lines if vm.is_complaint(l)])
+        self.assertEqual(len(out.stdout.splitlines()), len(COMPLAINTS))
 
     def test_kmemleak_report_fails_a_run(self):
         with tempfile.TemporaryDirectory() as d:
             dmesg, leaks = os.path.join(d, "dmesg.txt"), os.path.join(d, "kmemleak.txt")
-            with open(dmesg, "w") as f:
-                f.write("[    1.0] virtio_net virtio1 eth0: renamed\n")
+            write(dmesg, "[    1.0] virtio_net virtio1 eth0: renamed\n")
             self.assertEqual(vm.kernel_trouble(dmesg, leaks), [])
-            with open(leaks, "w") as f:
-                f.write("unreferenced object 0xffff888003a1c000 (size 64):\n"
-                        "  comm \"insmod\", pid 201, jiffies 4294937296\n"
-                        "  backtrace (crc 0):\n")
+            write(leaks, "unreferenced object 0xffff888003a1c000 (size 64):\n"
+                         "  comm \"insmod\", pid 201, jiffies 4294937296\n"
+                         "  backtrace (crc 0):\n")
             self.assertEqual(vm.kernel_trouble(dmesg, leaks),
                              ["unreferenced object 0xffff888003a1c000 (size 64):"])
 

@@ -26,6 +26,18 @@ wait_for() {
 # line is there (smoke-debug-kernel failed so, KASAN's line being early).
 dmesg_has() { dmesg | grep -c -- "$1" >/dev/null; }
 
+# The kernel's complaints among the lines of kernel log on stdin (dmesg
+# output): the lines by which the runner fails a run, printed; status 0
+# when there is one. The rule is the runner's own file. usage:
+#   if dmesg | kernel_complaints; then die "the kernel complained"; fi
+kernel_complaints() {
+	local rule=$P2PBAR_SRC/testbed/kernel-trouble.regex
+	# no rule is no clean bill: "a complaint" (this is a pipeline's end)
+	[ -r "$rule" ] || { echo "kernel_complaints: cannot read $rule"; return 0; }
+	grep -E -f <(grep -v -e '^#' -e '^!' -e '^$' "$rule") |
+		grep -v -E -f <(sed -n 's/^!//p' "$rule")
+}
+
 port_active() { ibv_devinfo -d "$1" 2>/dev/null | grep -q 'PORT_ACTIVE'; }
 
 # Soft-RoCE device rxe0 on eth0 (rdma_rxe loaded), its port active.
