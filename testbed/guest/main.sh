@@ -11,15 +11,26 @@ cd "$run" || exit 1
 export NODE_ID NODE_COUNT NODE_IP PEER_IP P2PBAR_BAR_SIZE P2PBAR_SRC \
 	P2PBAR_BUILD P2PBAR_RUN P2PBAR_FLAVOUR P2PBAR_KVER P2PBAR_KMOD
 kmemleak=/sys/kernel/debug/kmemleak
+never=/tmp/p2pbar-never
+
+# Power off. PID 1 must outlive the power-off, whose work runs beside it:
+# its exit is a kernel panic ("Attempted to kill init!"), which fails the
+# run. So nothing runs from the root disk once the power-off has begun to
+# shut it down (a "sleep 60" there died of EIO): PID 1 blocks in the
+# open of a FIFO that no one writes.
+power_off() {
+	echo o >/proc/sysrq-trigger
+	read -r _ <"$never"
+}
 
 fail() {
 	echo "guest setup: $*" | tee -a "$run/output.log" >/dev/console
 	echo 125 >"$run/status"
-	echo o >/proc/sysrq-trigger
-	sleep 60
+	power_off
 }
 
 mount -t tmpfs -o mode=1777 tmpfs /tmp
+mkfifo -m 0600 "$never"
 mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
@@ -78,5 +89,4 @@ awk -v b="$t_booted" -v s="$t_script" -v k="$t_scan" -v e="$(uptime_s)" 'BEGIN {
 		b, s - b, k - s, e - k }' | tee -a "$run/output.log" >/dev/console
 mv "$run/status.tmp" "$run/status"
 sync
-echo o >/proc/sysrq-trigger
-sleep 60
+power_off
