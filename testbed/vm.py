@@ -17,9 +17,9 @@ the guest, with the build tree's layout.
 The exit status is the script's (the first non-zero one of the guests), or
 123 when a guest died before its script started, 124 on timeout, 125 when a
 guest died without reporting a status, 126 when
-the kernel log shows a warning, oops or sanitizer report, or the debug
-kernel's kmemleak a leak: a complaint by the one rule of
-kernel-trouble.regex.
+the kernel log of the run (the console log, and dmesg.txt) shows a warning,
+oops or sanitizer report, or the debug kernel's kmemleak a leak: a
+complaint by the one rule of kernel-trouble.regex.
 """
 
 import argparse
@@ -43,6 +43,14 @@ GUEST_NET = "10.77.0."
 # the same file (kernel_complaints in tests/vm/lib.sh).
 RULE_FILE = os.path.join(HERE, "kernel-trouble.regex")
 
+# A kernel line on the console or in dmesg output: the kernel's timestamp
+# (printk.time=1 on the command line), the caller id if the kernel has
+# CONFIG_PRINTK_CALLER, the message. Searched for anywhere in a console
+# line, not only at its start: the kernel writes each of its lines to the
+# serial port in one go, but it can land in the middle of a line the
+# guest script is writing to the console.
+KERNEL_LINE = re.compile(r"\[ *\d+\.\d{6}\](?:\[ *[TC]\d+\])? .*")
+
 
 def load_rule(path=RULE_FILE):
     """kernel-trouble.regex as (complaint, exception) regexes (None: none)."""
@@ -62,7 +70,7 @@ COMPLAINT, NOT_COMPLAINT = load_rule()
 
 
 def is_complaint(line):
-    """A kernel log line is a complaint by the rule."""
+    """A kernel log line (timestamp and all) is a complaint by the rule."""
     return bool(COMPLAINT and COMPLAINT.search(line)
                 and not (NOT_COMPLAINT and NOT_COMPLAINT.search(line)))
 
@@ -178,7 +186,14 @@ class Guest:
 
     def command(self, image, build_dir):
         a = self.args
-        cmdline = ("console=ttyS0 root=/dev/vda rw init=/sbin/p2pbar-init "
+        # The console log is the run's whole kernel log, which the verdict
+        # reads: loglevel=7 prints warnings and worse there (main.sh keeps
+        # them there whatever a script does), printk.time=1 marks the
+        # kernel's lines apart from the script's output echoed there. A
+        # 4 MiB ring buffer (dmesg.txt; 128 KiB by default) holds the
+        # lower levels of long runs too.
+        cmdline = ("console=ttyS0 loglevel=7 printk.time=1 log_buf_len=4M "
+                   "root=/dev/vda rw init=/sbin/p2pbar-init "
                    "panic=-1 mitigations=off net.ifnames=0 " + a.append).strip()
         cpu = "max"
         if a.flavour == "debug":
@@ -306,20 +321,37 @@ class Guest:
             return None
 
     def kernel_trouble(self):
-        path = os.path.join(self.dir, "dmesg.txt")
-        if not os.path.exists(path):
-            path = self.console
-        return kernel_trouble(path, os.path.join(self.dir, "kmemleak.txt"))
+        return kernel_trouble(self.console, os.path.join(self.dir, "dmesg.txt"),
+                              os.path.join(self.dir, "kmemleak.txt"))
 
 
-def kernel_trouble(*paths):
-    """The lines of the kernel log and kmemleak report that fail a run."""
-    lines = []
-    for path in paths:
-        if os.path.exists(path):
-            with open(path, errors="replace") as f:
-                lines += [l.rstrip() for l in f if is_complaint(l)]
-    return lines
+def kernel_trouble(console=None, dmesg=None, kmemleak=None):
+    """The complaints in a guest's kernel log: the lines that fail a run.
+
+    The console log holds every kernel line of the run at the console's
+    loglevel (warnings and worse always, main.sh sees to it), however
+    much the kernel logged; dmesg.txt, the ring buffer read at the end,
+    also has the lines below that loglevel, but only the last log_buf_len
+    bytes of them. Both are read; a line found in both is given once. The
+    console's other lines (the script's output, echoed there) are not the
+    kernel's and count for nothing. Every line of kmemleak's report is the
+    kernel's.
+    """
+    found, seen = [], set()
+    for path in (console, dmesg):
+        if not path or not os.path.exists(path):
+            continue
+        with open(path, errors="replace") as f:
+            for line in f:
+                m = KERNEL_LINE.search(line)
+                kline = m and m.group(0).rstrip()
+                if kline and kline not in seen and is_complaint(kline):
+                    seen.add(kline)
+                    found.append(kline)
+    if kmemleak and os.path.exists(kmemleak):
+        with open(kmemleak, errors="replace") as f:
+            found += [l.rstrip() for l in f if is_complaint(l)]
+    return found
 
 
 def shquote(s):
@@ -497,7 +529,8 @@ def main():
             trouble = g.kernel_trouble()
             if trouble and not a.allow_kernel_warnings:
                 print(f"run-in-guest: {g.name}: kernel log shows trouble "
-                      f"(full reports: {g.dir}/dmesg.txt, kmemleak.txt):", flush=True)
+                      f"(full reports: {g.console}, {g.dir}/dmesg.txt, "
+                      "kmemleak.txt):", flush=True)
                 for line in trouble[:20]:
                     print("  " + line, flush=True)
                 rc = rc or EXIT_KERNEL

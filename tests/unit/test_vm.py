@@ -94,15 +94,57 @@ class KernelTrouble(unittest.TestCase):
         self.assertEqual(out.stdout.splitlines(), [l for l in lines if vm.is_complaint(l)])
         self.assertEqual(len(out.stdout.splitlines()), len(COMPLAINTS))
 
+    def test_console_warning_flooded_out_of_dmesg(self):
+        """The ring buffer wrapped: the console log still fails the run."""
+        with tempfile.TemporaryDirectory() as d:
+            console = write(os.path.join(d, "console-g0.log"),
+                            "[    0.000000] Linux version 6.12\r\n"
+                            "[    5.100000] WARNING: runner self-test: early warning\r\n"
+                            "[    6.000000] p2pbar_selftest: PASS case\r\n")
+            dmesg = write(os.path.join(d, "dmesg.txt"),
+                          "[    6.000000] p2pbar_selftest: PASS case\n")
+            self.assertEqual(vm.kernel_trouble(console, dmesg),
+                             ["[    5.100000] WARNING: runner self-test: early warning"])
+
+    def test_console_script_output_is_not_the_kernel(self):
+        with tempfile.TemporaryDirectory() as d:
+            console = write(os.path.join(d, "console-g0.log"),
+                            "WARNING: the script says so\r\n"
+                            "marker: BUG: in the script's output\r\n"
+                            "[    2.000000] virtio_net virtio1 eth0: renamed\r\n"
+                            # a kernel line written amid a script's line
+                            "half a line[    3.000000] BUG: KASAN: slab-use-after-free\r\n"
+                            "and the rest of it\r\n"
+                            # CONFIG_PRINTK_CALLER's caller id
+                            "[    4.000000][  T321] WARNING: CPU: 1 PID: 321 at b.c:2\r\n")
+            self.assertEqual(vm.kernel_trouble(console),
+                             ["[    3.000000] BUG: KASAN: slab-use-after-free",
+                              "[    4.000000][  T321] WARNING: CPU: 1 PID: 321 at b.c:2"])
+
+    def test_console_and_dmesg_together(self):
+        """A line in both is given once; dmesg adds what the console did not print."""
+        with tempfile.TemporaryDirectory() as d:
+            console = write(os.path.join(d, "console-g0.log"),
+                            "[    4.000000] WARNING: CPU: 1 PID: 9 at a.c:1 f+0x1/0x2\r\n")
+            dmesg = write(os.path.join(d, "dmesg.txt"),
+                          "[    4.000000] WARNING: CPU: 1 PID: 9 at a.c:1 f+0x1/0x2\n"
+                          "[    7.000000] DMA-API: preallocated 65536 debug entries\n"
+                          "[    8.000000] refcount_t: saturated; leaking memory.\n")
+            self.assertEqual(vm.kernel_trouble(console, dmesg, os.path.join(d, "none")),
+                             ["[    4.000000] WARNING: CPU: 1 PID: 9 at a.c:1 f+0x1/0x2",
+                              "[    8.000000] refcount_t: saturated; leaking memory."])
+
     def test_kmemleak_report_fails_a_run(self):
         with tempfile.TemporaryDirectory() as d:
+            console = os.path.join(d, "console-g0.log")
             dmesg, leaks = os.path.join(d, "dmesg.txt"), os.path.join(d, "kmemleak.txt")
-            write(dmesg, "[    1.0] virtio_net virtio1 eth0: renamed\n")
-            self.assertEqual(vm.kernel_trouble(dmesg, leaks), [])
+            write(console, "[    1.000000] virtio_net virtio1 eth0: renamed\r\n")
+            write(dmesg, "[    1.000000] virtio_net virtio1 eth0: renamed\n")
+            self.assertEqual(vm.kernel_trouble(console, dmesg, leaks), [])
             write(leaks, "unreferenced object 0xffff888003a1c000 (size 64):\n"
                          "  comm \"insmod\", pid 201, jiffies 4294937296\n"
                          "  backtrace (crc 0):\n")
-            self.assertEqual(vm.kernel_trouble(dmesg, leaks),
+            self.assertEqual(vm.kernel_trouble(console, dmesg, leaks),
                              ["unreferenced object 0xffff888003a1c000 (size 64):"])
 
 
