@@ -373,7 +373,22 @@ static void bi_fd_self(void *p, int dev)
 static void bi_reserved(void *p, int dev)
 {
 	(void)dev;
-	((struct p2pbar_buf_info *)p)->reserved[1] = 1;
+	((struct p2pbar_buf_info *)p)->reserved = 1;
+}
+static void bi_pad(void *p, int dev)
+{
+	(void)dev;
+	((struct p2pbar_buf_info *)p)->__pad = 1;
+}
+static void info_argsz_max(void *p, int dev)
+{
+	(void)dev;
+	((struct p2pbar_info *)p)->argsz = P2PBAR_ARGSZ_MAX; /* zero tail */
+}
+static void info_argsz_max1(void *p, int dev)
+{
+	(void)dev;
+	((struct p2pbar_info *)p)->argsz = P2PBAR_ARGSZ_MAX + 1;
 }
 static void bi_ok(void *p, int dev)
 {
@@ -407,6 +422,9 @@ static const struct bad bad_table[] = {
 	{ "BUF_INFO the p2pbar fd", P2PBAR_IOCTL_BUF_INFO, EINVAL, bi_fd_self },
 	{ "BUF_INFO flags", P2PBAR_IOCTL_BUF_INFO, EINVAL, set_p2pbar_buf_info_flags },
 	{ "BUF_INFO reserved", P2PBAR_IOCTL_BUF_INFO, EINVAL, bi_reserved },
+	{ "BUF_INFO padding", P2PBAR_IOCTL_BUF_INFO, EINVAL, bi_pad },
+	{ "INFO argsz P2PBAR_ARGSZ_MAX", P2PBAR_IOCTL_INFO, 0, info_argsz_max },
+	{ "INFO argsz P2PBAR_ARGSZ_MAX + 1", P2PBAR_IOCTL_INFO, E2BIG, info_argsz_max1 },
 };
 
 static void check(const char *what, int rc, int want)
@@ -426,7 +444,7 @@ static int case_badinput(void)
 		struct p2pbar_info i;
 		struct p2pbar_alloc a;
 		struct p2pbar_buf_info b;
-		char raw[4096];
+		char raw[P2PBAR_ARGSZ_MAX];
 	} u;
 	struct p2pbar_alloc a;
 	size_t i;
