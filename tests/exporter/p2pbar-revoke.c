@@ -41,46 +41,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <linux/p2pbar.h>
-
-#define ST_CONTROL "/sys/kernel/debug/p2pbar_selftest/control"
-
-static const char *dev_path;
-static long page;
-
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("FAIL: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(1);
-}
-
-static int open_dev(void)
-{
-	int fd = open(dev_path, O_RDWR | O_CLOEXEC);
-
-	if (fd < 0)
-		fail("open %s: %s", dev_path, strerror(errno));
-	return fd;
-}
-
-static struct p2pbar_info info(int dev)
-{
-	struct p2pbar_info i = { .argsz = sizeof(i) };
-
-	if (ioctl(dev, P2PBAR_IOCTL_INFO, &i))
-		fail("INFO: %s", strerror(errno));
-	return i;
-}
+#include "exporter-util.h"
 
 static struct p2pbar_alloc alloc(int dev, uint64_t len)
 {
-	struct p2pbar_alloc a = { .argsz = sizeof(a), .length = len,
+	struct p2pbar_alloc a = { .argsz = sizeof(a),
+				  .length = len,
 				  .placement = P2PBAR_PLACEMENT_DEVICE };
 
 	if (ioctl(dev, P2PBAR_IOCTL_ALLOC, &a))
@@ -117,36 +83,6 @@ static int reset(int dev, struct p2pbar_reset *r)
 	return ioctl(dev, P2PBAR_IOCTL_RESET, r);
 }
 
-static void selftest_cmd(const char *cmd)
-{
-	char out[4096];
-	int fd = open(ST_CONTROL, O_RDWR);
-	ssize_t n;
-
-	if (fd < 0)
-		fail("%s: %s (is p2pbar_selftest.ko loaded?)", ST_CONTROL,
-		     strerror(errno));
-	if (write(fd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd))
-		fail("selftest \"%s\": %s", cmd, strerror(errno));
-	n = pread(fd, out, sizeof(out) - 1, 0);
-	if (n < 0)
-		fail("read %s: %s", ST_CONTROL, strerror(errno));
-	out[n] = 0;
-	close(fd);
-	fputs(out, stdout);
-	if (strstr(out, "FAIL ") || !strstr(out, "PASS "))
-		fail("selftest \"%s\" did not pass", cmd);
-}
-
-static void sysfs_write(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-
-	if (fd < 0 || write(fd, val, strlen(val)) != (ssize_t)strlen(val))
-		fail("write %s to %s: %s", val, path, strerror(errno));
-	close(fd);
-}
-
 /* vgem: a dma-buf with a fence that signals only when told (or in 10 s). */
 struct drm_mode_create_dumb {
 	uint32_t height, width, bpp, flags, handle, pitch;
@@ -166,11 +102,11 @@ struct drm_vgem_fence_signal {
 	uint32_t fence, flags;
 };
 
-#define DRM_IOCTL_MODE_CREATE_DUMB _IOWR('d', 0xB2, struct drm_mode_create_dumb)
+#define DRM_IOCTL_MODE_CREATE_DUMB   _IOWR('d', 0xB2, struct drm_mode_create_dumb)
 #define DRM_IOCTL_PRIME_HANDLE_TO_FD _IOWR('d', 0x2d, struct drm_prime_handle)
-#define DRM_IOCTL_VGEM_FENCE_ATTACH _IOWR('d', 0x41, struct drm_vgem_fence_attach)
-#define DRM_IOCTL_VGEM_FENCE_SIGNAL _IOW('d', 0x42, struct drm_vgem_fence_signal)
-#define VGEM_FENCE_WRITE 0x1
+#define DRM_IOCTL_VGEM_FENCE_ATTACH  _IOWR('d', 0x41, struct drm_vgem_fence_attach)
+#define DRM_IOCTL_VGEM_FENCE_SIGNAL  _IOW('d', 0x42, struct drm_vgem_fence_signal)
+#define VGEM_FENCE_WRITE	     0x1
 
 struct vgem_fence {
 	int card;
@@ -255,7 +191,8 @@ static void *call_thread(void *arg)
 	struct call *c = arg;
 
 	if (c->req == P2PBAR_IOCTL_MIGRATE) {
-		struct p2pbar_migrate m = { .argsz = sizeof(m), .fd = c->fd,
+		struct p2pbar_migrate m = { .argsz = sizeof(m),
+					    .fd = c->fd,
 					    .placement = P2PBAR_PLACEMENT_HOST };
 
 		c->ret = ioctl(c->dev, c->req, &m);
@@ -279,15 +216,16 @@ static void start(pthread_t *t, struct call *c)
 static void still_pending(struct vgem_fence *f, const char *what)
 {
 	if (!fence_pending(f))
-		fail("%s returned only after the fence signalled: it waited for another buffer's fence",
+		fail("%s returned only after the fence signalled: it waited for a fence it has "
+		     "nothing to do with",
 		     what);
 }
 
 static int case_fence_block(void)
 {
 	int dev = open_dev();
-	struct p2pbar_alloc a = alloc(dev, 16 * page), b = alloc(dev, page),
-			    c = alloc(dev, page), d;
+	struct p2pbar_alloc a = alloc(dev, 16 * page), b = alloc(dev, page), c = alloc(dev, page),
+			    d;
 	struct dma_buf_import_sync_file imp = { .flags = DMA_BUF_SYNC_WRITE };
 	struct vgem_fence f = vgem_fence_new();
 	struct call mig = { .dev = dev, .fd = a.fd, .req = P2PBAR_IOCTL_MIGRATE };
@@ -327,7 +265,8 @@ static int case_fence_block(void)
 	still_pending(&f, "RESET");
 	if (buf_info(dev, a.fd, &bi) || !(bi.status & P2PBAR_BUF_REVOKED))
 		fail("the fenced buffer is not shown revoked after RESET");
-	printf("RESULT: RESET beside it returns with the fence pending (bounded wait), INFO/close/ALLOC do not block\n");
+	printf("RESULT: RESET beside it returns with the fence pending (bounded wait), "
+	       "INFO/close/ALLOC do not block\n");
 
 	vgem_fence_signal(&f);
 	pthread_join(tm, NULL);
@@ -339,7 +278,7 @@ static int case_fence_block(void)
 	close(b.fd);
 	close(d.fd);
 	if (info(dev).used)
-		fail("used %" PRIu64 " after every buffer was closed", info(dev).used);
+		fail("used %llu after every buffer was closed", (unsigned long long)info(dev).used);
 	close(dev);
 	return 0;
 }
@@ -350,8 +289,7 @@ static int case_reset_efault(void)
 	struct p2pbar_alloc a = alloc(dev, 4 * page);
 	struct p2pbar_reset *r;
 	char *m = mmap(NULL, 4 * page, PROT_READ | PROT_WRITE, MAP_SHARED, a.fd, 0);
-	void *ro = mmap(NULL, page, PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *ro = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	struct p2pbar_reset good = { .argsz = sizeof(good) };
 
 	if (m == MAP_FAILED || ro == MAP_FAILED)
@@ -379,12 +317,13 @@ static int case_reset_efault(void)
 	printf("RESULT: RESET whose result cannot be written: EFAULT, nothing revoked\n");
 
 	if (ioctl(dev, P2PBAR_IOCTL_RESET, &good) || good.revoked != 1)
-		fail("RESET: %s, revoked %" PRIu64 " (want 1)", strerror(errno),
-		     good.revoked);
+		fail("RESET: %s, revoked %llu (want 1)", strerror(errno),
+		     (unsigned long long)good.revoked);
 	if (!revoked(a.fd))
 		fail("the buffer is not revoked after a RESET");
 	{
-		struct p2pbar_migrate mg = { .argsz = sizeof(mg), .fd = a.fd,
+		struct p2pbar_migrate mg = { .argsz = sizeof(mg),
+					     .fd = a.fd,
 					     .placement = P2PBAR_PLACEMENT_DEVICE };
 
 		if (ioctl(dev, P2PBAR_IOCTL_MIGRATE, &mg) != -1 || errno != ENODEV)
@@ -483,10 +422,11 @@ static int case_reset_race(void)
 				same += b->offset == a.offset;
 				for (uint64_t i = 0; i < len; i++)
 					if (bm[i])
-						fail("round %d: the new buffer at %#" PRIx64
-						     " has %#x at %#" PRIx64
-						     ": a revoked buffer's mapping wrote into it",
-						     rounds, b->offset, bm[i], i);
+						fail("round %d: the new buffer at %#llx has %#x at "
+						     "%#llx: a revoked buffer's mapping wrote into "
+						     "it",
+						     rounds, (unsigned long long)b->offset, bm[i],
+						     (unsigned long long)i);
 				munmap(bm, len);
 			}
 			close(b->fd);
@@ -496,7 +436,8 @@ static int case_reset_race(void)
 	}
 	if (!same)
 		fail("no new buffer reused the revoked range: the case tested nothing");
-	printf("RESULT: %d RESETs under a writer and an allocator: no stale write in a new buffer (%d reused the range)\n",
+	printf("RESULT: %d RESETs under a writer and an allocator: no stale write in a new buffer "
+	       "(%d reused the range)\n",
 	       rounds, same);
 	close(dev);
 	return 0;
@@ -507,7 +448,7 @@ static void hold_pin(int fd)
 	char cmd[32];
 
 	snprintf(cmd, sizeof(cmd), "hold-pin %d", fd);
-	selftest_cmd(cmd);
+	selftest_cmd(cmd, 1);
 }
 
 static int case_drain_pin(void)
@@ -519,14 +460,14 @@ static int case_drain_pin(void)
 
 	hold_pin(a.fd);
 	if (reset(dev, &r) || r.revoked != 1)
-		fail("RESET: %s, revoked %" PRIu64, strerror(errno), r.revoked);
+		fail("RESET: %s, revoked %llu", strerror(errno), (unsigned long long)r.revoked);
 	if (info(dev).used != before + a.length)
 		fail("a pinned importer's revoked range was reused at once");
-	selftest_cmd("drop");
+	selftest_cmd("drop", 1);
 	if (info(dev).used != before)
-		fail("the revoked range is still taken after the importer unpinned (used %" PRIu64
-		     ", want %" PRIu64 "): it waits for the fd to close",
-		     info(dev).used, before);
+		fail("the revoked range is still taken after the importer unpinned (used %llu, "
+		     "want %llu): it waits for the fd to close",
+		     (unsigned long long)info(dev).used, (unsigned long long)before);
 	printf("RESULT: a revoked range stays taken while pinned, returns at the unpin\n");
 	close(a.fd);
 	close(dev);
@@ -552,9 +493,8 @@ static int case_drain_unbind(const char *pci)
 	sleep(3);
 	if (waitpid(child, &status, WNOHANG) == child)
 		fail("unbind returned while an importer still pinned the buffer");
-	selftest_cmd("drop");
-	if (waitpid(child, &status, 0) != child || !WIFEXITED(status) ||
-	    WEXITSTATUS(status))
+	selftest_cmd("drop", 1);
+	if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status))
 		fail("unbind failed after the importer let go");
 	printf("RESULT: unbind waits until the pinned importer lets go\n");
 	sysfs_write("/sys/bus/pci/drivers/p2pbar/bind", pci);
