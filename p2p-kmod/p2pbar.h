@@ -7,11 +7,13 @@
 #include <linux/device.h>
 #include <linux/pci.h>
 #include <linux/rwsem.h>
+#include <linux/wait.h>
 
 #include "p2pbar_alloc.h"
 
 struct dentry;
 struct dma_buf;
+struct vm_area_struct;
 struct p2pbar_alloc;
 struct p2pbar_buf_info;
 
@@ -32,7 +34,12 @@ struct p2pbar_buf_info;
  * @gone:     the PCI function was unbound; every access fails with -ENODEV
  * @pci_domain, @pci_bus, @pci_devfn: the PCI address, kept for INFO
  * @alloc:    the BAR range allocator
- * @bufs_lock: protects @bufs, @nbufs and @next_id
+ * @bufs_lock: protects @bufs, @nbufs and @next_id; never held across a wait
+ * @revoke_lock: serialises revokes (RESET, unbind)
+ * @bar_users: the binding plus every revoked buffer whose BAR range is not
+ *            back yet; the last one releases the PCI region
+ * @drain_wq:  woken when @bar_users drops
+ * @region_pdev: the PCI function (a reference) whose region @bar_users holds
  * @bufs:     live buffers (struct p2pbar_buf), to revoke them on unbind
  * @nbufs:    number of entries in @bufs
  * @next_id:  id of the next buffer
@@ -64,6 +71,10 @@ struct p2pbar_dev {
 	u8 pci_devfn;
 	struct p2pbar_allocator alloc;
 	struct mutex bufs_lock; /* protects bufs, nbufs, next_id */
+	struct mutex revoke_lock; /* serialises revokes */
+	atomic_t bar_users;
+	wait_queue_head_t drain_wq;
+	struct pci_dev *region_pdev;
 	struct list_head bufs;
 	u64 nbufs;
 	u64 next_id;
@@ -77,6 +88,13 @@ struct p2pbar_dev {
 	u64 fence_context; /* of the error fences revoked buffers carry */
 	atomic64_t fence_seqno;
 	struct dentry *debugfs;
+};
+
+/* What a DEVICE buffer's BAR range is doing; only revoke changes it. */
+enum p2pbar_range {
+	P2PBAR_RANGE_IN_USE,	/* the buffer's own */
+	P2PBAR_RANGE_DRAINING,	/* revoked, an importer may still reach it */
+	P2PBAR_RANGE_RETURNED,	/* revoked and back in the allocator */
 };
 
 /**
@@ -100,9 +118,15 @@ struct p2pbar_dev {
  * @attachments: importers attached
  * @nop2p:     importers attached without peer2peer: they pin HOST
  * @revoked:   RESET or unbind revoked it: maps fail, faults SIGBUS
+ * @range:     enum p2pbar_range, for placement DEVICE
+ * @fences_pending: revoked, and its fences have not been seen signalled
+ * @vmap_dummy: the vmap is of @dummy (a vmap after revoke), not the memory
+ * @dummy:     the zeroed page a vmap after revoke shows, else NULL
+ * @revoke_node, @revoke_file: a revoke's list entry and file reference
  *
- * @placement, @offset, @pages, @vaddr, @pin_count, @map_count, @vmapped
- * and @moves change only under the dma-buf's reservation lock.
+ * @placement, @offset, @pages, @vaddr, @pin_count, @map_count, @vmapped,
+ * @moves, @range, @fences_pending, @vmap_dummy and @dummy change only
+ * under the dma-buf's reservation lock.
  */
 struct p2pbar_buf {
 	struct p2pbar_dev *p;
@@ -124,6 +148,12 @@ struct p2pbar_buf {
 	atomic_t attachments;
 	atomic_t nop2p;
 	bool revoked;
+	enum p2pbar_range range;
+	bool fences_pending;
+	bool vmap_dummy;
+	struct page *dummy;
+	struct list_head revoke_node;
+	struct file *revoke_file;
 };
 
 /* Revoked by RESET or unbind: no new use of the memory. */
@@ -137,6 +167,7 @@ enum p2pbar_move_how {
 	P2PBAR_MOVE_NO_EVICT,	/* only if there is room */
 	P2PBAR_MOVE_MAY_EVICT,	/* evict other buffers to make room */
 	P2PBAR_MOVE_EVICTION,	/* this move is an eviction (counted) */
+	P2PBAR_MOVE_OPPORTUNISTIC, /* only if there is room and no fence */
 };
 
 int p2pbar_cdev_init(void);
@@ -150,13 +181,19 @@ int p2pbar_buf_export(struct p2pbar_dev *p, struct p2pbar_alloc *args,
 		      struct dma_buf **dmabuf);
 int p2pbar_buf_info(struct p2pbar_dev *p, struct p2pbar_buf_info *args);
 int p2pbar_buf_migrate(struct p2pbar_dev *p, int fd, u32 placement);
+struct p2pbar_dev *p2pbar_vma_buf_dev(struct vm_area_struct *vma);
 u64 p2pbar_bufs_revoke(struct p2pbar_dev *p, bool reset);
+void p2pbar_buf_drain(struct p2pbar_buf *buf);
+void p2pbar_buf_drain_release(struct p2pbar_buf *buf);
+void p2pbar_bar_put(struct p2pbar_dev *p);
+void p2pbar_drain_wait(struct p2pbar_dev *p);
 
 int p2pbar_buf_move(struct p2pbar_buf *buf, u32 to, enum p2pbar_move_how how);
 int p2pbar_bar_alloc(struct p2pbar_dev *p, u64 len, u64 align, u64 *offset);
 struct page **p2pbar_pages_alloc(u64 size, gfp_t gfp);
 void p2pbar_pages_free(struct page **pages, u64 size);
 void p2pbar_lru_touch(struct p2pbar_buf *buf);
+void p2pbar_lru_del(struct p2pbar_buf *buf);
 
 void p2pbar_debugfs_init(void);
 void p2pbar_debugfs_exit(void);

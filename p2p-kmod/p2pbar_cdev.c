@@ -14,6 +14,7 @@
 #include <linux/uaccess.h>
 
 #include "p2pbar.h"
+#include "p2pbar_compat.h"
 
 #define P2PBAR_MAX_DEVS 64
 #define P2PBAR_RW_CHUNK (64 * 1024)
@@ -110,11 +111,11 @@ static ssize_t bytes_moved_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(bytes_moved);
 
-/* 1 if dynamic importers' maps do not pin (CONFIG_DMABUF_MOVE_NOTIFY). */
+/* 1 if dynamic importers' maps do not pin (P2PBAR_HAS_MOVE_NOTIFY). */
 static ssize_t move_notify_show(struct device *dev,
 				struct device_attribute *attr, char *buf)
 {
-	return sysfs_emit(buf, "%d\n", IS_ENABLED(CONFIG_DMABUF_MOVE_NOTIFY));
+	return sysfs_emit(buf, "%d\n", P2PBAR_HAS_MOVE_NOTIFY);
 }
 static DEVICE_ATTR_RO(move_notify);
 
@@ -246,7 +247,9 @@ static void p2pbar_dev_release(struct device *dev)
 	if (p->bar_wc)
 		iounmap(p->bar_wc);
 	p2pbar_allocator_destroy(&p->alloc);
+	mutex_destroy(&p->revoke_lock);
 	mutex_destroy(&p->bufs_lock);
+	pci_dev_put(p->region_pdev);
 	kfree(p);
 }
 

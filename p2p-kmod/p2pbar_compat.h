@@ -9,6 +9,7 @@
 #ifndef P2PBAR_COMPAT_H
 #define P2PBAR_COMPAT_H
 
+#include <linux/dma-resv.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/version.h>
@@ -49,6 +50,38 @@ static inline struct file *get_file_active(struct file **f)
 #define dma_buf_vunmap_unlocked dma_buf_vunmap
 #define dma_buf_map_attachment_unlocked dma_buf_map_attachment
 #define dma_buf_unmap_attachment_unlocked dma_buf_unmap_attachment
+#endif
+
+/*
+ * The exporter's vmap/vunmap under the reservation lock, which guards
+ * the buffer's placement: held by the core since 6.2, taken by us
+ * before (6.1's dma_buf_vmap() holds only dmabuf->lock).
+ */
+static inline void p2pbar_vmap_lock(struct dma_resv *resv)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+	dma_resv_lock(resv, NULL);
+#else
+	dma_resv_assert_held(resv);
+#endif
+}
+
+static inline void p2pbar_vmap_unlock(struct dma_resv *resv)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+	dma_resv_unlock(resv);
+#endif
+}
+
+/*
+ * Whether a dynamic importer's map leaves the buffer movable: with
+ * CONFIG_DMABUF_MOVE_NOTIFY, and always since 7.1, which dropped the
+ * option and made move-notify unconditional.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 1, 0)
+#define P2PBAR_HAS_MOVE_NOTIFY true
+#else
+#define P2PBAR_HAS_MOVE_NOTIFY IS_ENABLED(CONFIG_DMABUF_MOVE_NOTIFY)
 #endif
 
 /*

@@ -12,11 +12,9 @@
  * DEVICE buffer refuses it). A P2P importer that pins or maps a HOST
  * buffer brings it back to DEVICE if the BAR has room.
  *
- * Lock order: see p2pbar_move.c; also p->bufs_lock > i_mmap_rwsem
- * (zapping on unbind).
+ * Lock order: see p2pbar_move.c and p2pbar_revoke.c.
  */
 #include <linux/dma-buf.h>
-#include <linux/dma-fence.h>
 #include <linux/dma-mapping.h>
 #include <linux/dma-resv.h>
 #include <linux/file.h>
@@ -61,6 +59,8 @@ static int p2pbar_attach_nop2p(struct p2pbar_buf *buf)
 	else
 		ret = p2pbar_buf_move(buf, P2PBAR_PLACEMENT_HOST,
 				      P2PBAR_MOVE_NO_EVICT);
+	if (ret == -EAGAIN)
+		ret = -EBUSY; /* fences pending: not now */
 	if (!ret)
 		atomic_inc(&buf->nop2p);
 	dma_resv_unlock(resv);
@@ -82,7 +82,7 @@ static void p2pbar_promote(struct dma_buf_attachment *at)
 	if (at->peer2peer && buf->placement == P2PBAR_PLACEMENT_HOST &&
 	    !buf->map_count && !buf->vmapped)
 		p2pbar_buf_move(buf, P2PBAR_PLACEMENT_DEVICE,
-				P2PBAR_MOVE_NO_EVICT);
+				P2PBAR_MOVE_OPPORTUNISTIC);
 }
 
 static int p2pbar_attach(struct dma_buf *dmabuf,
@@ -170,6 +170,7 @@ static void p2pbar_unpin(struct dma_buf_attachment *at)
 	buf->pin_count--;
 	atomic_dec(&buf->p->pinned);
 	trace_p2pbar_pin(buf->id, buf->pin_count);
+	p2pbar_buf_drain(buf);
 }
 
 /* HOST placement: the pages, DMA-mapped for the importer. */
@@ -302,6 +303,7 @@ static void p2pbar_unmap(struct dma_buf_attachment *at, struct sg_table *sgt,
 		buf->map_count--;
 	sg_free_table(sgt);
 	kfree(sgt);
+	p2pbar_buf_drain(buf);
 }
 
 /* Last reference gone: the BAR range can be handed out again. */
@@ -320,8 +322,12 @@ static void p2pbar_release(struct dma_buf *dmabuf)
 	WARN_ON(buf->pin_count);
 	if (buf->placement == P2PBAR_PLACEMENT_HOST)
 		p2pbar_pages_free(buf->pages, buf->size);
-	else
+	else if (buf->range == P2PBAR_RANGE_IN_USE)
 		p2pbar_range_free(&p->alloc, buf->offset, buf->size);
+	else
+		p2pbar_buf_drain_release(buf);
+	if (buf->dummy)
+		__free_page(buf->dummy);
 	dev_dbg(&p->dev, "buffer %llu freed\n", buf->id);
 	kfree(buf);
 	put_device(&p->dev);
@@ -346,6 +352,33 @@ static int p2pbar_end_cpu_access(struct dma_buf *dmabuf,
 }
 
 /*
+ * The reservation lock for a fault. Not waited for under mmap_lock when
+ * the fault may be retried (a move holds it through its copy): drop
+ * mmap_lock, wait, retry, as TTM does (ttm_bo_vm_reserve()).
+ */
+static vm_fault_t p2pbar_fault_lock(struct vm_fault *vmf,
+				    struct p2pbar_buf *buf)
+{
+	struct dma_resv *resv = buf->dmabuf->resv;
+
+	if (dma_resv_trylock(resv))
+		return 0;
+	if (vmf->flags & FAULT_FLAG_ALLOW_RETRY) {
+		if (!(vmf->flags & FAULT_FLAG_RETRY_NOWAIT)) {
+			get_dma_buf(buf->dmabuf);
+			mmap_read_unlock(vmf->vma->vm_mm);
+			if (!dma_resv_lock_interruptible(resv, NULL))
+				dma_resv_unlock(resv);
+			dma_buf_put(buf->dmabuf);
+		}
+		return VM_FAULT_RETRY;
+	}
+	if (dma_resv_lock_interruptible(resv, NULL))
+		return VM_FAULT_NOPAGE; /* a signal: the access is retried */
+	return 0;
+}
+
+/*
  * Insert the faulting page only, from wherever the buffer is now; a
  * later move or revoke zaps the mapping and the next access faults
  * again (or gets SIGBUS). The reservation lock keeps the placement
@@ -361,8 +394,9 @@ static vm_fault_t p2pbar_fault(struct vm_fault *vmf)
 
 	if (vmf->pgoff >= buf->size >> PAGE_SHIFT)
 		return VM_FAULT_SIGBUS;
-	if (dma_resv_lock_interruptible(resv, NULL))
-		return VM_FAULT_NOPAGE; /* a signal: the access is retried */
+	ret = p2pbar_fault_lock(vmf, buf);
+	if (ret)
+		return ret;
 	down_read(&p->lock);
 	if (p->gone || buf->revoked)
 		ret = VM_FAULT_SIGBUS;
@@ -385,6 +419,15 @@ static const struct vm_operations_struct p2pbar_vm_ops = {
 	.fault = p2pbar_fault,
 };
 
+/* The device whose buffer @vma maps, or NULL; mmap_lock is held. */
+struct p2pbar_dev *p2pbar_vma_buf_dev(struct vm_area_struct *vma)
+{
+	struct p2pbar_buf *buf = vma->vm_private_data;
+
+	mmap_assert_locked(vma->vm_mm);
+	return vma->vm_ops == &p2pbar_vm_ops ? buf->p : NULL;
+}
+
 static int p2pbar_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 {
 	struct p2pbar_buf *buf = dmabuf->priv;
@@ -405,43 +448,85 @@ static int p2pbar_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 }
 
 /*
- * DEVICE: the BAR's kernel mapping, which outlives unbind (it is torn
- * down only when the last buffer lets go of the device), so this never
- * fails: the dma-buf core treats a failing vmap as an exporter bug
- * (WARN_ON_ONCE in dma_buf_vmap()). After revoke a DEVICE buffer keeps
- * that mapping (reads of a removed device return all-ones, nothing
- * crashes); moving revoked buffers to HOST would mean allocating and
- * copying the whole BAR in remove(), from a device that is going away,
- * for data nobody may use any more. HOST: vmap() of the pages, the
+ * After revoke: one zeroed page of the buffer's own, mapped over its
+ * whole length. The dma-buf core treats a failing vmap as an exporter
+ * bug (WARN_ON_ONCE in dma_buf_vmap()), so a late CPU importer gets
+ * memory that is nobody's instead of an error: never the BAR range,
+ * which goes back to the allocator, nor another buffer's data.
+ */
+static int p2pbar_vmap_dummy(struct p2pbar_buf *buf, struct iosys_map *map)
+{
+	unsigned long i, n = buf->size >> PAGE_SHIFT;
+	struct page **pages;
+	void *vaddr;
+
+	if (!buf->dummy)
+		buf->dummy = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	if (!buf->dummy)
+		return -ENOMEM;
+	pages = kvmalloc_array(n, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		pages[i] = buf->dummy;
+	vaddr = vmap(pages, n, VM_MAP, PAGE_KERNEL);
+	kvfree(pages);
+	if (!vaddr)
+		return -ENOMEM;
+	iosys_map_set_vaddr(map, vaddr);
+	buf->vmap_dummy = true;
+	buf->vmapped = true;
+	return 0;
+}
+
+/*
+ * DEVICE: the BAR's kernel mapping (it lives as long as the struct
+ * p2pbar_dev), so this never fails. HOST: vmap() of the pages, the
  * only way this can fail (-ENOMEM). The buffer does not move while
- * vmapped: a move notifies importers, who must vunmap.
+ * vmapped: a move notifies importers, who must vunmap; a revoke waits
+ * for the vunmap before the range is reused.
  */
 static int p2pbar_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {
 	struct p2pbar_buf *buf = dmabuf->priv;
+	int ret = 0;
 
+	p2pbar_vmap_lock(dmabuf->resv);
+	if (p2pbar_buf_dead(buf)) {
+		ret = p2pbar_vmap_dummy(buf, map);
+		goto out;
+	}
 	if (buf->placement == P2PBAR_PLACEMENT_HOST) {
 		buf->vaddr = vmap(buf->pages, buf->size >> PAGE_SHIFT, VM_MAP,
 				  PAGE_KERNEL);
-		if (!buf->vaddr)
-			return -ENOMEM;
+		if (!buf->vaddr) {
+			ret = -ENOMEM;
+			goto out;
+		}
 		iosys_map_set_vaddr(map, buf->vaddr);
 	} else {
 		iosys_map_set_vaddr_iomem(map, buf->p->bar_wc + buf->offset);
 		p2pbar_lru_touch(buf);
 	}
+	buf->vmap_dummy = false;
 	buf->vmapped = true;
-	return 0;
+out:
+	p2pbar_vmap_unlock(dmabuf->resv);
+	return ret;
 }
 
 static void p2pbar_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {
 	struct p2pbar_buf *buf = dmabuf->priv;
 
+	p2pbar_vmap_lock(dmabuf->resv);
 	if (!map->is_iomem && map->vaddr)
 		vunmap(map->vaddr);
 	buf->vaddr = NULL;
 	buf->vmapped = false;
+	buf->vmap_dummy = false;
+	p2pbar_buf_drain(buf);
+	p2pbar_vmap_unlock(dmabuf->resv);
 }
 
 static const struct dma_buf_ops p2pbar_dmabuf_ops = {
@@ -500,6 +585,7 @@ int p2pbar_buf_export(struct p2pbar_dev *p, struct p2pbar_alloc *args,
 	atomic_set(&buf->nop2p, 0);
 	INIT_LIST_HEAD(&buf->node);
 	INIT_LIST_HEAD(&buf->lru);
+	INIT_LIST_HEAD(&buf->revoke_node);
 
 	if (buf->placement == P2PBAR_PLACEMENT_HOST) {
 		buf->pages = p2pbar_pages_alloc(buf->size,
@@ -590,11 +676,23 @@ int p2pbar_buf_migrate(struct p2pbar_dev *p, int fd, u32 placement)
 	if (IS_ERR(dmabuf))
 		return PTR_ERR(dmabuf);
 	buf = dmabuf->priv;
-	ret = dma_resv_lock_interruptible(dmabuf->resv, NULL);
-	if (!ret) {
+	/*
+	 * Wait for the fences without the reservation lock, so a fence
+	 * that never signals holds up only this call (interruptibly).
+	 */
+	do {
+		long wait = dma_resv_wait_timeout(dmabuf->resv,
+						  DMA_RESV_USAGE_BOOKKEEP, true,
+						  MAX_SCHEDULE_TIMEOUT);
+
+		ret = wait < 0 ? wait : 0;
+		if (!ret)
+			ret = dma_resv_lock_interruptible(dmabuf->resv, NULL);
+		if (ret)
+			break;
 		ret = p2pbar_buf_move(buf, placement, P2PBAR_MOVE_MAY_EVICT);
 		dma_resv_unlock(dmabuf->resv);
-	}
+	} while (ret == -EAGAIN);
 	if (ret && ret != -EINTR && ret != -ERESTARTSYS)
 		dev_dbg(&p->dev, "buffer %llu: migrate to %u failed: %d\n",
 			buf->id, placement, ret);
@@ -606,6 +704,7 @@ int p2pbar_buf_info(struct p2pbar_dev *p, struct p2pbar_buf_info *args)
 {
 	struct p2pbar_buf *buf;
 	struct dma_buf *dmabuf;
+	int ret;
 
 	dmabuf = p2pbar_buf_get(p, args->fd);
 	if (IS_ERR(dmabuf))
@@ -615,130 +714,17 @@ int p2pbar_buf_info(struct p2pbar_dev *p, struct p2pbar_buf_info *args)
 	args->length = buf->size;
 	args->alloc_flags = buf->flags;
 	args->attachments = atomic_read(&buf->attachments);
-	dma_resv_lock(dmabuf->resv, NULL);
-	args->placement = buf->placement;
-	args->offset = buf->offset;
-	args->pin_count = buf->pin_count;
-	args->moves = buf->moves;
-	dma_resv_unlock(dmabuf->resv);
-	dma_buf_put(dmabuf);
-	return 0;
-}
-
-/*
- * RESET: the BAR range of a revoked DEVICE buffer goes back to the
- * allocator, its storage becomes zeroed HOST pages nobody may map. So
- * the BAR is whole again for new buffers, and a kernel user that still
- * vmaps the dead buffer writes into those pages, never into a range
- * reused by another buffer. Not if an importer still holds BAR
- * addresses (a pin, an sg_table, our vmap): then the range stays taken
- * until the buffer is released, so no DMA can hit a new buffer.
- */
-static void p2pbar_buf_revoke_range(struct p2pbar_buf *buf)
-{
-	struct page **pages;
-
-	if (buf->placement != P2PBAR_PLACEMENT_DEVICE || buf->pin_count ||
-	    buf->map_count || buf->vmapped)
-		return;
-	pages = p2pbar_pages_alloc(buf->size, GFP_KERNEL | __GFP_ZERO);
-	if (!pages)
-		return;
-	spin_lock(&buf->p->lru_lock);
-	list_del_init(&buf->lru);
-	spin_unlock(&buf->p->lru_lock);
-	p2pbar_range_free(&buf->p->alloc, buf->offset, buf->size);
-	buf->pages = pages;
-	buf->offset = 0;
-	buf->placement = P2PBAR_PLACEMENT_HOST;
-}
-
-static const char *p2pbar_fence_name(struct dma_fence *fence)
-{
-	return "p2pbar";
-}
-
-static const struct dma_fence_ops p2pbar_revoke_fence_ops = {
-	.get_driver_name = p2pbar_fence_name,
-	.get_timeline_name = p2pbar_fence_name,
-};
-
-static DEFINE_SPINLOCK(p2pbar_revoke_fence_lock);
-
-/*
- * What tells a CPU importer (rxe) that the buffer is gone: it has no DMA
- * mapping whose re-map could fail, and a vmap must not fail. After
- * move_notify importers wait for the buffer's kernel fences before they
- * map again; this one is signalled with -ENODEV, as DRM drivers signal
- * the fences of work lost to a GPU reset, so an importer that checks
- * their status learns the content is lost. Best effort: without memory
- * the buffer is revoked all the same, map/pin/mmap fail as always.
- */
-static void p2pbar_buf_fence_revoked(struct p2pbar_buf *buf)
-{
-	struct dma_resv *resv = buf->dmabuf->resv;
-	struct p2pbar_dev *p = buf->p;
-	struct dma_fence *fence;
-
-	dma_resv_assert_held(resv);
-	fence = kzalloc(sizeof(*fence), GFP_KERNEL);
-	if (!fence)
-		return;
-	dma_fence_init(fence, &p2pbar_revoke_fence_ops,
-		       &p2pbar_revoke_fence_lock, p->fence_context,
-		       atomic64_inc_return(&p->fence_seqno));
-	dma_fence_set_error(fence, -ENODEV);
-	dma_fence_signal(fence);
-	if (!dma_resv_reserve_fences(resv, 1))
-		dma_resv_add_fence(resv, fence, DMA_RESV_USAGE_KERNEL);
-	dma_fence_put(fence);
-}
-
-/*
- * Revoke every buffer: on unbind (p->gone is set) or RESET (@reset).
- * Tell dynamic importers, under the reservation lock as the core
- * requires, so they drop their mappings (a new map fails with -ENODEV,
- * and the buffer's kernel fences carry -ENODEV for those who only
- * vmap); then zap every CPU mapping so the next access faults and gets SIGBUS.
- * A buffer on the list cannot be freed while we hold bufs_lock (release
- * takes it), so its dma_buf and struct file are still there; if the
- * file count already hit zero no mapping is left. Lock order: bufs_lock
- * > dma_resv; nothing takes them the other way round. Returns how many
- * buffers were revoked.
- */
-u64 p2pbar_bufs_revoke(struct p2pbar_dev *p, bool reset)
-{
-	struct p2pbar_buf *buf;
-	struct file *f;
-	u64 n = 0;
-
-	mutex_lock(&p->bufs_lock);
-	list_for_each_entry(buf, &p->bufs, node) {
-		dma_resv_lock(buf->dmabuf->resv, NULL);
-		if (buf->revoked) {
-			dma_resv_unlock(buf->dmabuf->resv);
-			continue;
-		}
-		trace_p2pbar_revoke(buf->id);
-		WRITE_ONCE(buf->revoked, true);
-		n++;
-		p2pbar_buf_fence_revoked(buf);
-		p2pbar_invalidate_mappings(buf->dmabuf);
-		if (reset)
-			p2pbar_buf_revoke_range(buf);
-		dma_resv_unlock(buf->dmabuf->resv);
-
-		f = get_file_active(&buf->dmabuf->file);
-		if (!f)
-			continue;
-		unmap_mapping_range(f->f_mapping, 0, 0, 1);
-		fput(f);
+	ret = dma_resv_lock_interruptible(dmabuf->resv, NULL);
+	if (!ret) {
+		args->placement = buf->placement;
+		args->offset = buf->offset;
+		args->pin_count = buf->pin_count;
+		args->moves = buf->moves;
+		args->status = p2pbar_buf_dead(buf) ? P2PBAR_BUF_REVOKED : 0;
+		dma_resv_unlock(dmabuf->resv);
 	}
-	if (n)
-		dev_info(&p->dev, "%s: %llu live buffers revoked; they fail with -ENODEV from now on\n",
-			 reset ? "reset" : "device gone", n);
-	mutex_unlock(&p->bufs_lock);
-	return n;
+	dma_buf_put(dmabuf);
+	return ret;
 }
 
 P2PBAR_IMPORT_NS_DMA_BUF();

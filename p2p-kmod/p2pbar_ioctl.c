@@ -10,13 +10,12 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/log2.h>
+#include <linux/mm.h>
 #include <linux/uaccess.h>
 #include <uapi/linux/p2pbar.h>
 
 #include "p2pbar.h"
-
-/* Bounds the zero check of an over-long struct. */
-#define P2PBAR_MAX_ARGSZ PAGE_SIZE
+#include "p2pbar_compat.h"
 
 static int p2pbar_get_args(void *karg, size_t ksize, void __user *uarg)
 {
@@ -27,7 +26,7 @@ static int p2pbar_get_args(void *karg, size_t ksize, void __user *uarg)
 		return -EFAULT;
 	if (argsz < ksize)
 		return -EINVAL;
-	if (argsz > P2PBAR_MAX_ARGSZ)
+	if (argsz > P2PBAR_ARGSZ_MAX)
 		return -E2BIG;
 	ret = copy_struct_from_user(karg, ksize, uarg, argsz);
 	return ret;
@@ -74,7 +73,7 @@ static int p2pbar_ioctl_info(struct p2pbar_dev *p, void __user *uarg)
 	a.migrations = atomic64_read(&p->migrations);
 	a.bytes_moved = atomic64_read(&p->bytes_moved);
 	a.caps = 0;
-	if (IS_ENABLED(CONFIG_DMABUF_MOVE_NOTIFY))
+	if (P2PBAR_HAS_MOVE_NOTIFY)
 		a.caps |= P2PBAR_CAP_MOVE_NOTIFY;
 	if (IS_ENABLED(CONFIG_PCI_P2PDMA))
 		a.caps |= P2PBAR_CAP_P2PDMA;
@@ -142,12 +141,37 @@ static int p2pbar_ioctl_buf_info(struct p2pbar_dev *p, void __user *uarg)
 	ret = p2pbar_get_args(&a, sizeof(a), uarg);
 	if (ret)
 		return ret;
-	if (a.flags || !p2pbar_zeroed(a.reserved, ARRAY_SIZE(a.reserved)))
+	if (a.flags || a.__pad || a.reserved)
 		return -EINVAL;
 	ret = p2pbar_buf_info(p, &a);
 	if (ret)
 		return ret;
 	return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
+}
+
+/*
+ * Whether [@uarg, @uarg + @len) is in a mapping of one of @p's buffers:
+ * a RESET would revoke it and then fail to write its result there.
+ */
+static bool p2pbar_in_buf_mapping(struct p2pbar_dev *p, void __user *uarg,
+				  size_t len)
+{
+	unsigned long addr = (unsigned long)uarg;
+	unsigned long last = addr + len - 1;
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	bool ours = false;
+
+	mmap_read_lock(mm);
+	for (vma = find_vma(mm, addr); vma && vma->vm_start <= last;
+	     vma = find_vma(mm, vma->vm_end)) {
+		if (p2pbar_vma_buf_dev(vma) == p) {
+			ours = true;
+			break;
+		}
+	}
+	mmap_read_unlock(mm);
+	return ours;
 }
 
 static int p2pbar_ioctl_reset(struct p2pbar_dev *p, void __user *uarg)
@@ -160,8 +184,16 @@ static int p2pbar_ioctl_reset(struct p2pbar_dev *p, void __user *uarg)
 		return ret;
 	if (a.flags || !p2pbar_zeroed(a.reserved, ARRAY_SIZE(a.reserved)))
 		return -EINVAL;
+	/* Revoking cannot be undone: find a result we cannot write first. */
+	a.revoked = 0;
+	if (p2pbar_in_buf_mapping(p, uarg, sizeof(a)) ||
+	    copy_to_user(uarg, &a, sizeof(a)))
+		return -EFAULT;
 	a.revoked = p2pbar_bufs_revoke(p, true);
-	return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
+	/* Still writable unless unmapped meanwhile: the reset is done. */
+	if (copy_to_user(uarg, &a, sizeof(a)))
+		dev_dbg(&p->dev, "reset: result not written back\n");
+	return 0;
 }
 
 static int p2pbar_ioctl_migrate(struct p2pbar_dev *p, void __user *uarg)
@@ -191,6 +223,7 @@ long p2pbar_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	BUILD_BUG_ON(sizeof(struct p2pbar_buf_info) != 88);
 	BUILD_BUG_ON(sizeof(struct p2pbar_migrate) != 48);
 	BUILD_BUG_ON(sizeof(struct p2pbar_reset) != 32);
+	BUILD_BUG_ON(P2PBAR_ARGSZ_MAX > PAGE_SIZE);
 
 	switch (cmd) {
 	case P2PBAR_IOCTL_INFO:

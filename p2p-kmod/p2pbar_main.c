@@ -98,6 +98,9 @@ static int p2pbar_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	p->pci_devfn = pdev->devfn;
 	init_rwsem(&p->lock);
 	mutex_init(&p->bufs_lock);
+	mutex_init(&p->revoke_lock);
+	atomic_set(&p->bar_users, 1); /* the binding's */
+	init_waitqueue_head(&p->drain_wq);
 	p->fence_context = dma_fence_context_alloc(1);
 	INIT_LIST_HEAD(&p->bufs);
 	atomic_set(&p->pinned, 0);
@@ -121,10 +124,14 @@ static int p2pbar_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		ret = -ENOMEM;
 		goto err_release;
 	}
-	pci_set_master(pdev);
+	/* No pci_set_master(): the exporter never DMAs, it is only a target. */
 	pci_set_drvdata(pdev, p);
 
-	/* From here p->dev owns p: put_device() frees it and unmaps the BAR. */
+	/*
+	 * From here p->dev owns p: put_device() frees it, unmaps the BAR
+	 * and drops this reference.
+	 */
+	p->region_pdev = pci_dev_get(pdev);
 	ret = p2pbar_cdev_add(p, &pdev->dev);
 	if (ret)
 		goto err_put;
@@ -135,7 +142,6 @@ static int p2pbar_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 
 err_put:
 	pci_set_drvdata(pdev, NULL);
-	pci_clear_master(pdev);
 	put_device(&p->dev); /* frees p */
 err_release:
 	pci_release_region(pdev, b);
@@ -147,13 +153,13 @@ err_disable:
 static void p2pbar_remove(struct pci_dev *pdev)
 {
 	struct p2pbar_dev *p = pci_get_drvdata(pdev);
-	int b = p->bar;
 
 	/*
-	 * No new opens; wait out every access in flight; then zap user
-	 * mappings of live buffers. Buffers outlive the device: they keep
-	 * p (and its BAR mapping) until their last reference goes, and
-	 * fail every map, mmap fault and vmap with -ENODEV/SIGBUS.
+	 * No new opens; wait out every access in flight; revoke every
+	 * buffer; wait until no importer can reach the BAR before the
+	 * region is released (p2pbar_revoke.c). Buffers outlive the
+	 * device: they keep p until their last reference goes, and fail
+	 * every map, pin and mmap fault with -ENODEV/SIGBUS.
 	 */
 	p2pbar_debugfs_del(p);
 	p2pbar_cdev_del(p);
@@ -162,9 +168,7 @@ static void p2pbar_remove(struct pci_dev *pdev)
 	p->pdev = NULL;
 	up_write(&p->lock);
 	p2pbar_bufs_revoke(p, false);
-
-	pci_clear_master(pdev);
-	pci_release_region(pdev, b);
+	p2pbar_drain_wait(p);
 	pci_disable_device(pdev);
 	put_device(&p->dev);
 }

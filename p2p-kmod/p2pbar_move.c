@@ -4,10 +4,14 @@
  *
  * A buffer lives in DEVICE (a range of the BAR) or HOST (an array of
  * system pages). A move, always under the buffer's reservation lock:
- * wait for its fences, prepare the new storage, dma_buf_move_notify()
+ * check its fences, prepare the new storage, dma_buf_move_notify()
  * so dynamic importers drop their mappings, refuse if an importer still
- * holds a pin, an sg_table or our vmap, zap user mappings (they fault
- * in the new place), copy, switch, free the old storage.
+ * holds a pin, an sg_table or our vmap, check the fences again, zap
+ * user mappings (they fault in the new place), copy, switch, free the
+ * old storage. Nobody waits for a fence under the reservation lock for
+ * more than P2PBAR_MOVE_FENCE_WAIT (-EAGAIN then): MIGRATE waits for
+ * them before it takes the lock, so a fence that never signals blocks
+ * no other call on the buffer (BUF_INFO, faults, revoke).
  *
  * Eviction: when a DEVICE range cannot be found, movable DEVICE buffers
  * are moved to HOST from the head of p->lru (least recently used). The
@@ -22,7 +26,7 @@
  *   dma_resv > allocator mutex
  *   dma_resv > p->lru_lock (spinlock, innermost: nothing nests in it
  *              but the victim's file reference, an atomic)
- *   p->bufs_lock > dma_resv (revoke)
+ *   p->revoke_lock > dma_resv (revoke, p2pbar_revoke.c)
  * A victim's dma_resv is trylocked with nothing but the mover's own
  * dma_resv held, after p->lru_lock was dropped.
  */
@@ -42,6 +46,9 @@
 
 /* Copy in chunks between rescheduling points. */
 #define P2PBAR_COPY_BATCH 256
+
+/* The longest a move waits for a fence with the reservation lock held. */
+#define P2PBAR_MOVE_FENCE_WAIT (HZ / 10)
 
 struct page **p2pbar_pages_alloc(u64 size, gfp_t gfp)
 {
@@ -85,7 +92,7 @@ void p2pbar_lru_touch(struct p2pbar_buf *buf)
 	spin_unlock(&p->lru_lock);
 }
 
-static void p2pbar_lru_del(struct p2pbar_buf *buf)
+void p2pbar_lru_del(struct p2pbar_buf *buf)
 {
 	spin_lock(&buf->p->lru_lock);
 	list_del_init(&buf->lru);
@@ -212,6 +219,7 @@ static int p2pbar_new_storage(struct p2pbar_buf *buf, u32 to,
 	}
 	if (how == P2PBAR_MOVE_MAY_EVICT)
 		return p2pbar_bar_alloc(p, buf->size, buf->align, offset);
+	/* An eviction, or a move that must not make room. */
 	return p2pbar_range_alloc(&p->alloc, buf->size, buf->align, offset);
 }
 
@@ -225,6 +233,25 @@ static void p2pbar_free_storage(struct p2pbar_buf *buf, u32 placement,
 }
 
 /*
+ * Wait, briefly, for every fence of @buf under its reservation lock:
+ * 0 when all have signalled, -EAGAIN if some have not (the caller waits
+ * without the lock and tries again, or gives up), -ERESTARTSYS.
+ */
+static int p2pbar_fences_done(struct p2pbar_buf *buf,
+			      enum p2pbar_move_how how)
+{
+	long wait = how == P2PBAR_MOVE_EVICTION ||
+		    how == P2PBAR_MOVE_OPPORTUNISTIC ? 0 : P2PBAR_MOVE_FENCE_WAIT;
+	long ret;
+
+	ret = dma_resv_wait_timeout(buf->dmabuf->resv, DMA_RESV_USAGE_BOOKKEEP,
+				    true, wait);
+	if (ret < 0)
+		return ret;
+	return ret ? 0 : -EAGAIN;
+}
+
+/*
  * Move @buf to placement @to; the caller holds its reservation lock and
  * a reference on its dma-buf. On failure the buffer is where it was.
  */
@@ -234,25 +261,22 @@ int p2pbar_buf_move(struct p2pbar_buf *buf, u32 to, enum p2pbar_move_how how)
 	struct p2pbar_dev *p = buf->p;
 	struct page **pages = NULL;
 	u64 offset = 0;
-	long lret;
 	int ret;
 
 	dma_resv_assert_held(dmabuf->resv);
-	if (buf->placement == to)
-		return 0;
 	if (p2pbar_buf_dead(buf))
 		return -ENODEV;
+	if (buf->placement == to)
+		return 0;
 	if (buf->flags & P2PBAR_ALLOC_FIXED)
 		return -EPERM;
 	if (buf->pin_count)
 		return -EBUSY;
 	if (to == P2PBAR_PLACEMENT_DEVICE && atomic_read(&buf->nop2p))
 		return -EBUSY;
-
-	lret = dma_resv_wait_timeout(dmabuf->resv, DMA_RESV_USAGE_BOOKKEEP,
-				     true, MAX_SCHEDULE_TIMEOUT);
-	if (lret < 0)
-		return lret;
+	ret = p2pbar_fences_done(buf, how);
+	if (ret)
+		return ret;
 
 	ret = p2pbar_new_storage(buf, to, how, &offset, &pages);
 	if (ret)
@@ -266,12 +290,9 @@ int p2pbar_buf_move(struct p2pbar_buf *buf, u32 to, enum p2pbar_move_how how)
 		goto err_free;
 	}
 	/* Work the importers queued before letting go must finish first. */
-	lret = dma_resv_wait_timeout(dmabuf->resv, DMA_RESV_USAGE_BOOKKEEP,
-				     true, MAX_SCHEDULE_TIMEOUT);
-	if (lret < 0) {
-		ret = lret;
+	ret = p2pbar_fences_done(buf, how);
+	if (ret)
 		goto err_free;
-	}
 	unmap_mapping_range(dmabuf->file->f_mapping, 0, 0, 1);
 
 	down_read(&p->lock);

@@ -38,40 +38,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <linux/p2pbar.h>
-
-static const char *dev_path;
-static long page;
-
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("FAIL: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(1);
-}
-
-static int open_dev(void)
-{
-	int fd = open(dev_path, O_RDWR | O_CLOEXEC);
-
-	if (fd < 0)
-		fail("open %s: %s", dev_path, strerror(errno));
-	return fd;
-}
-
-static struct p2pbar_info info(int dev)
-{
-	struct p2pbar_info i = { .argsz = sizeof(i) };
-
-	if (ioctl(dev, P2PBAR_IOCTL_INFO, &i))
-		fail("INFO: %s", strerror(errno));
-	return i;
-}
+#include "exporter-util.h"
 
 /*
  * Device-only (FIXED) buffers: these cases test the allocator's capacity,
@@ -373,7 +340,22 @@ static void bi_fd_self(void *p, int dev)
 static void bi_reserved(void *p, int dev)
 {
 	(void)dev;
-	((struct p2pbar_buf_info *)p)->reserved[1] = 1;
+	((struct p2pbar_buf_info *)p)->reserved = 1;
+}
+static void bi_pad(void *p, int dev)
+{
+	(void)dev;
+	((struct p2pbar_buf_info *)p)->__pad = 1;
+}
+static void info_argsz_max(void *p, int dev)
+{
+	(void)dev;
+	((struct p2pbar_info *)p)->argsz = P2PBAR_ARGSZ_MAX; /* zero tail */
+}
+static void info_argsz_max1(void *p, int dev)
+{
+	(void)dev;
+	((struct p2pbar_info *)p)->argsz = P2PBAR_ARGSZ_MAX + 1;
 }
 static void bi_ok(void *p, int dev)
 {
@@ -407,6 +389,9 @@ static const struct bad bad_table[] = {
 	{ "BUF_INFO the p2pbar fd", P2PBAR_IOCTL_BUF_INFO, EINVAL, bi_fd_self },
 	{ "BUF_INFO flags", P2PBAR_IOCTL_BUF_INFO, EINVAL, set_p2pbar_buf_info_flags },
 	{ "BUF_INFO reserved", P2PBAR_IOCTL_BUF_INFO, EINVAL, bi_reserved },
+	{ "BUF_INFO padding", P2PBAR_IOCTL_BUF_INFO, EINVAL, bi_pad },
+	{ "INFO argsz P2PBAR_ARGSZ_MAX", P2PBAR_IOCTL_INFO, 0, info_argsz_max },
+	{ "INFO argsz P2PBAR_ARGSZ_MAX + 1", P2PBAR_IOCTL_INFO, E2BIG, info_argsz_max1 },
 };
 
 static void check(const char *what, int rc, int want)
@@ -426,7 +411,7 @@ static int case_badinput(void)
 		struct p2pbar_info i;
 		struct p2pbar_alloc a;
 		struct p2pbar_buf_info b;
-		char raw[4096];
+		char raw[P2PBAR_ARGSZ_MAX];
 	} u;
 	struct p2pbar_alloc a;
 	size_t i;
@@ -681,15 +666,6 @@ static void on_sigbus(int sig)
 	siglongjmp(jb, 1);
 }
 
-static void sysfs_write(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-
-	if (fd < 0 || write(fd, val, strlen(val)) != (ssize_t)strlen(val))
-		fail("%s <- %s: %s", path, val, strerror(errno));
-	close(fd);
-}
-
 static int case_unbind(int argc, char **argv)
 {
 	int dev = open_dev();
@@ -913,32 +889,7 @@ static int case_bufinfo(void)
 	return 0;
 }
 
-#define ST_CONTROL "/sys/kernel/debug/p2pbar_selftest/control"
-
 /* Send one command to the test importer, print its results. */
-static void selftest_cmd(const char *cmd, int min_lines)
-{
-	static char out[8192];
-	int fd = open(ST_CONTROL, O_RDWR), lines = 0;
-	ssize_t n;
-	char *l;
-
-	if (fd < 0)
-		fail("%s: %s (is p2pbar_selftest.ko loaded?)", ST_CONTROL, strerror(errno));
-	if (write(fd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd))
-		fail("selftest \"%s\": %s", cmd, strerror(errno));
-	n = pread(fd, out, sizeof(out) - 1, 0);
-	if (n < 0)
-		fail("read %s: %s", ST_CONTROL, strerror(errno));
-	out[n] = 0;
-	close(fd);
-	fputs(out, stdout);
-	for (l = out; (l = strstr(l, "PASS ")); l++)
-		lines++;
-	if (strstr(out, "FAIL ") || lines < min_lines)
-		fail("selftest \"%s\": %d passed, want %d, none failing", cmd, lines, min_lines);
-}
-
 /* The BAR's CPU address, from the PCI function's resource file. */
 static uint64_t bar_start(int dev)
 {

@@ -4,8 +4,9 @@
  *
  * The ioctls of /dev/p2pbarN. Every argument struct starts with @argsz,
  * the size of the struct the caller knows; the kernel accepts any size
- * from the first version of the struct up, provided every byte it does
- * not know is zero (else E2BIG), and writes back at most @argsz bytes.
+ * from the first version of the struct (else EINVAL) up to
+ * P2PBAR_ARGSZ_MAX (else E2BIG), provided every byte it does not know
+ * is zero (else E2BIG), and writes back at most @argsz bytes.
  * So fields can be appended later without new ioctl numbers. Every
  * @flags bit and every reserved field not defined here must be zero
  * (else EINVAL). All sizes and offsets are in bytes.
@@ -20,6 +21,9 @@
 #include <linux/types.h>
 
 #define P2PBAR_IOCTL_TYPE	0xB8
+
+/* The largest @argsz any ioctl accepts. */
+#define P2PBAR_ARGSZ_MAX	4096
 
 /* Where a buffer's memory lives. */
 #define P2PBAR_PLACEMENT_DEVICE	0	/* in the exported BAR */
@@ -37,7 +41,8 @@
 
 /*
  * INFO caps: what the running kernel offers. MOVE_NOTIFY: built with
- * CONFIG_DMABUF_MOVE_NOTIFY, so a dynamic importer's map does not pin
+ * CONFIG_DMABUF_MOVE_NOTIFY, or 7.1 and later where move-notify is always
+ * on, so a dynamic importer's map does not pin
  * (without it the dma-buf core pins a buffer while it is mapped). P2PDMA:
  * built with CONFIG_PCI_P2PDMA, PCI importers are topology-checked.
  */
@@ -111,7 +116,8 @@ struct p2pbar_info {
  * flags, placement, alignment, reserved field, zero length), EOVERFLOW
  * (length overflows when rounded), E2BIG (length or align above the
  * limits), ENOSPC (no free range large enough, even after eviction),
- * ENOMEM (HOST pages), ENODEV (device unbound).
+ * ENOMEM (HOST pages), EMFILE (the caller's fd table is full), EINTR
+ * (a fatal signal while zeroing), ENODEV (device unbound).
  */
 struct p2pbar_alloc {
 	__u32 argsz;
@@ -138,10 +144,16 @@ struct p2pbar_alloc {
  * @pin_count:	out: pins held by importers
  * @alloc_flags: out: the P2PBAR_ALLOC_* flags it was allocated with
  * @moves:	out: how often it moved between placements
- * @reserved:	zero
+ * @status:	out: P2PBAR_BUF_* (input ignored)
+ * @reserved:	in: zero
  *
+ * A revoked buffer (RESET, unbind) says so in @status: that, ENODEV from
+ * MIGRATE and from a new attach, and SIGBUS on access through its mmap
+ * are what a user can rely on. (Its fences say nothing reliable: a
+ * sync_file exported from it shows only the fences not yet signalled.)
  * Errors: EBADF (@fd is not open), EINVAL (not a p2pbar dma-buf of this
- * device).
+ * device, or a reserved field not zero), EINTR (a signal while another
+ * call holds the buffer, e.g. a move's copy).
  */
 struct p2pbar_buf_info {
 	__u32 argsz;
@@ -156,8 +168,12 @@ struct p2pbar_buf_info {
 	__u32 alloc_flags;
 	__u32 __pad;
 	__u64 moves;
-	__u64 reserved[2];
+	__u64 status;
+	__u64 reserved;
 };
+
+/* BUF_INFO status: revoked by RESET or unbind; the memory is gone. */
+#define P2PBAR_BUF_REVOKED	0x1ULL
 
 /**
  * struct p2pbar_migrate - P2PBAR_IOCTL_MIGRATE: move a buffer
@@ -194,9 +210,15 @@ struct p2pbar_migrate {
  * As if the device had been reset: every live buffer of the device is
  * revoked. Dynamic importers get move_notify and every later map, pin,
  * attach, mmap or MIGRATE of the buffer fails with ENODEV; CPU mappings
- * raise SIGBUS. The fds stay valid until closed. The BAR ranges of
- * revoked buffers no importer holds are free for new buffers at once;
- * the others when their last reference goes. The device stays bound.
+ * raise SIGBUS; a kernel vmap made after the revoke shows zeros, never
+ * the BAR. The fds stay valid until closed. RESET waits up to 2 s for
+ * the buffers' fences (a signal ends the wait early). A revoked buffer's
+ * BAR range is free for new buffers once no importer holds it (its last
+ * unmap or unpin) and its fences have signalled; one whose fences did
+ * not signal in that time keeps its range until it is freed. The device
+ * stays bound. The struct is checked for writing before anything is
+ * revoked: EFAULT (nothing revoked) if it is not writable or lies in a
+ * mapping of one of the device's buffers, which RESET would revoke.
  */
 struct p2pbar_reset {
 	__u32 argsz;

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: GPL-2.0
+#define _GNU_SOURCE
+#include "exporter-util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+const char *dev_path;
+long page;
+
+void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("FAIL: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(1);
+}
+
+int open_dev(void)
+{
+	int fd = open(dev_path, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		fail("open %s: %s", dev_path, strerror(errno));
+	return fd;
+}
+
+struct p2pbar_info info(int dev)
+{
+	struct p2pbar_info i = { .argsz = sizeof(i) };
+
+	if (ioctl(dev, P2PBAR_IOCTL_INFO, &i))
+		fail("INFO: %s", strerror(errno));
+	return i;
+}
+
+void sysfs_write(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+
+	if (fd < 0 || write(fd, val, strlen(val)) != (ssize_t)strlen(val))
+		fail("%s <- %s: %s", path, val, strerror(errno));
+	close(fd);
+}
+
+void selftest_cmd(const char *cmd, int min_lines)
+{
+	static char out[8192];
+	int fd = open(ST_CONTROL, O_RDWR), lines = 0;
+	ssize_t n;
+	char *l;
+
+	if (fd < 0)
+		fail("%s: %s (is p2pbar_selftest.ko loaded?)", ST_CONTROL, strerror(errno));
+	if (write(fd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd))
+		fail("selftest \"%s\": %s", cmd, strerror(errno));
+	n = pread(fd, out, sizeof(out) - 1, 0);
+	if (n < 0)
+		fail("read %s: %s", ST_CONTROL, strerror(errno));
+	out[n] = 0;
+	close(fd);
+	fputs(out, stdout);
+	for (l = out; (l = strstr(l, "PASS ")); l++)
+		lines++;
+	if (strstr(out, "FAIL ") || lines < min_lines)
+		fail("selftest \"%s\": %d passed, want %d, none failing", cmd, lines, min_lines);
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the exporter test programs share: failing, the device node, INFO,
+ * sysfs writes and the test importer's control file.
+ */
+#ifndef EXPORTER_UTIL_H
+#define EXPORTER_UTIL_H
+
+#include <linux/p2pbar.h>
+
+#define ST_CONTROL "/sys/kernel/debug/p2pbar_selftest/control"
+
+/* The node under test (/dev/p2pbarN) and the page size, set by main(). */
+extern const char *dev_path;
+extern long page;
+
+/* "FAIL: ..." on stderr, exit 1. */
+void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+int open_dev(void);
+struct p2pbar_info info(int dev);
+void sysfs_write(const char *path, const char *val);
+/*
+ * Write a command to p2pbar_selftest.ko and print its result lines; fail
+ * unless at least @min_lines cases passed and none failed.
+ */
+void selftest_cmd(const char *cmd, int min_lines);
+
+#endif /* EXPORTER_UTIL_H */

@@ -1,0 +1,31 @@
+#!/bin/bash
+# Revoke that drains and fences that block no one else: each case of
+# tests/exporter/p2pbar-revoke.c given as an argument (see that file),
+# with vgem (a fence nobody signals) and the test importer loaded.
+set -euo pipefail
+. "$P2PBAR_SRC/tests/vm/lib.sh"
+t=$P2PBAR_BUILD/tests/exporter/p2pbar-revoke
+
+p2pbar_load
+dev=$(p2pbar_sysfs) || die "no p2pbar device after loading the module"
+node=/dev/$(basename "$dev")
+pci=$(basename "$(readlink -f "$dev/device")")
+modprobe vgem || die "no vgem module"
+wait_for 10 test -e /sys/devices/platform/vgem/drm || die "no vgem DRM device"
+insmod "$P2PBAR_KMOD/p2p-kmod/selftest/p2pbar_selftest.ko" ||
+	die "cannot load p2pbar_selftest.ko"
+
+for c in "$@"; do
+	log "case $c"
+	"$t" "$c" "$node" "$pci" || die "case $c"
+	if [ "$c" = drain-unbind ]; then
+		dev=$(p2pbar_sysfs) || die "no p2pbar device after rebinding"
+		node=/dev/$(basename "$dev")
+	fi
+done
+rmmod p2pbar_selftest || die "p2pbar_selftest does not unload"
+for f in used buffers pinned attachments; do
+	[ "$(cat "$dev/$f")" = 0 ] || die "$f is $(cat "$dev/$f") at the end, not 0"
+done
+rmmod p2pbar || die "p2pbar does not unload"
+result "p2pbar unloads cleanly after: $*"
