@@ -441,7 +441,11 @@ static int p2pbar_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 	if (p2pbar_buf_dead(buf))
 		return -ENODEV;
 	vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP);
-	vma->vm_page_prot = pgprot_writecombine(vm_get_page_prot(vma->vm_flags));
+	/* WC only where the BAR allows it: a BAR of registers stays UC. */
+	if (buf->p->bar_prefetch)
+		vma->vm_page_prot = pgprot_writecombine(vm_get_page_prot(vma->vm_flags));
+	else
+		vma->vm_page_prot = pgprot_noncached(vm_get_page_prot(vma->vm_flags));
 	vma->vm_ops = &p2pbar_vm_ops;
 	vma->vm_private_data = buf;
 	return 0;
@@ -505,7 +509,7 @@ static int p2pbar_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 		}
 		iosys_map_set_vaddr(map, buf->vaddr);
 	} else {
-		iosys_map_set_vaddr_iomem(map, buf->p->bar_wc + buf->offset);
+		iosys_map_set_vaddr_iomem(map, buf->p->bar_map + buf->offset);
 		p2pbar_lru_touch(buf);
 	}
 	buf->vmap_dummy = false;
@@ -549,12 +553,14 @@ static int p2pbar_zero(struct p2pbar_dev *p, u64 offset, u64 size)
 	u64 done;
 
 	for (done = 0; done < size; done += P2PBAR_ZERO_CHUNK) {
-		memset_io(p->bar_wc + offset + done, 0,
+		memset_io(p->bar_map + offset + done, 0,
 			  min_t(u64, size - done, P2PBAR_ZERO_CHUNK));
 		if (fatal_signal_pending(current))
 			return -EINTR;
 		cond_resched();
 	}
+	/* The zeros reach the BAR before the buffer is handed out. */
+	wmb();
 	return 0;
 }
 
