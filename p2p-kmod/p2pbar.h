@@ -23,7 +23,9 @@ struct p2pbar_buf_info;
  * @bar:      index of the exported memory BAR
  * @bar_start: CPU physical address of the BAR
  * @bar_size: size of the BAR in bytes
- * @bar_wc:   write-combined kernel mapping of the whole BAR
+ * @bar_map:  kernel mapping of the whole BAR: write-combined for a
+ *            prefetchable BAR, uncached otherwise (registers, side effects)
+ * @bar_prefetch: the BAR is prefetchable: WC mappings are allowed
  * @minor:    minor number of the char device
  * @cdev:     the char device
  * @dev:      the class device (/dev/p2pbarN, /sys/class/p2pbar/p2pbarN);
@@ -52,7 +54,7 @@ struct p2pbar_buf_info;
  * @bytes_moved: bytes copied by moves
  * @debugfs:  /sys/kernel/debug/p2pbar/<pci name>
  *
- * The BAR's kernel mapping @bar_wc lives until the struct is released,
+ * The BAR's kernel mapping @bar_map lives until the struct is released,
  * so a kernel vmap an importer holds never points at unmapped space.
  */
 struct p2pbar_dev {
@@ -60,7 +62,8 @@ struct p2pbar_dev {
 	int bar;
 	phys_addr_t bar_start;
 	resource_size_t bar_size;
-	void __iomem *bar_wc;
+	void __iomem *bar_map;
+	bool bar_prefetch;
 	int minor;
 	struct cdev cdev;
 	struct device dev;

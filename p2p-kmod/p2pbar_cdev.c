@@ -194,9 +194,9 @@ static ssize_t p2pbar_rw(struct file *file, char __user *ubuf, size_t len,
 			break;
 		}
 		if (write)
-			memcpy_toio(p->bar_wc + pos + done, bounce, n);
+			memcpy_toio(p->bar_map + pos + done, bounce, n);
 		else
-			memcpy_fromio(bounce, p->bar_wc + pos + done, n);
+			memcpy_fromio(bounce, p->bar_map + pos + done, n);
 		up_read(&p->lock);
 		if (!write && copy_to_user(ubuf + done, bounce, n)) {
 			ret = -EFAULT;
@@ -244,8 +244,8 @@ static void p2pbar_dev_release(struct device *dev)
 	if (p->minor >= 0)
 		ida_free(&p2pbar_minors, p->minor);
 	/* Only now: buffers' kernel mappings may point into it until here. */
-	if (p->bar_wc)
-		iounmap(p->bar_wc);
+	if (p->bar_map)
+		iounmap(p->bar_map);
 	p2pbar_allocator_destroy(&p->alloc);
 	mutex_destroy(&p->revoke_lock);
 	mutex_destroy(&p->bufs_lock);

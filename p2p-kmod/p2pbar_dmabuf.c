@@ -32,8 +32,11 @@
 #include "p2pbar_compat.h"
 #include "p2pbar_trace.h"
 
-/* sg_dma_len is 32 bits: keep each segment below 4 GiB, page aligned. */
-#define P2PBAR_MAX_SEG ALIGN_DOWN(UINT_MAX, PAGE_SIZE)
+/*
+ * sg_dma_len is an unsigned int, but importers keep it in an int (as
+ * amdgpu does, cap at 2 GiB): below 2 GiB, page aligned.
+ */
+#define P2PBAR_MAX_SEG ALIGN_DOWN(INT_MAX, PAGE_SIZE)
 
 /* Zero in chunks, so a huge buffer does not hog the CPU. */
 #define P2PBAR_ZERO_CHUNK SZ_1M
@@ -203,6 +206,21 @@ err_free:
 }
 
 /*
+ * The next DEVICE segment at @addr: at most @seg bytes and @left, and not
+ * across a multiple of the importer's segment boundary (@mask + 1).
+ */
+static unsigned int p2pbar_seg_len(dma_addr_t addr, u64 left,
+				   unsigned int seg, unsigned long mask)
+{
+	u64 len = min_t(u64, seg, left);
+	u64 to_boundary = (u64)mask - (addr & mask) + 1;
+
+	if (mask != ULONG_MAX && to_boundary < len)
+		len = to_boundary;
+	return len;
+}
+
+/*
  * DEVICE: one dma_map_resource() of the whole range (an IOMMU gives one
  * contiguous IOVA range; without one it is the bus address), then split
  * into segments the importer accepts. No struct pages: sg_page() is
@@ -213,19 +231,25 @@ static struct sg_table *p2pbar_map(struct dma_buf_attachment *at,
 {
 	struct p2pbar_buf *buf = at->dmabuf->priv;
 	struct p2pbar_dev *p = buf->p;
+	unsigned long mask = dma_get_seg_boundary(at->dev);
 	struct scatterlist *sg;
 	struct sg_table *sgt;
 	unsigned int nents, seg, i;
 	dma_addr_t addr;
-	u64 off = 0;
+	u64 off;
 	int ret;
 
 	dma_resv_assert_held(at->dmabuf->resv);
 	if (p2pbar_buf_dead(buf))
 		return ERR_PTR(-ENODEV);
 	seg = min_t(u64, dma_get_max_seg_size(at->dev), P2PBAR_MAX_SEG);
-	if (seg >= PAGE_SIZE)
-		seg = ALIGN_DOWN(seg, PAGE_SIZE);
+	seg = ALIGN_DOWN(seg, PAGE_SIZE);
+	/* Page-aligned segments, or none: a range is never split inside a page. */
+	if (!seg || mask < PAGE_SIZE - 1) {
+		dev_dbg(&p->dev, "%s: max segment %u / boundary %#lx below a page\n",
+			dev_name(at->dev), dma_get_max_seg_size(at->dev), mask);
+		return ERR_PTR(-EINVAL);
+	}
 	if (!buf->pin_count)
 		p2pbar_promote(at);
 	if (buf->placement == P2PBAR_PLACEMENT_HOST) {
@@ -239,31 +263,33 @@ static struct sg_table *p2pbar_map(struct dma_buf_attachment *at,
 	/* Attached without P2P, the buffer cannot be in DEVICE. */
 	if (WARN_ON_ONCE(!at->peer2peer))
 		return ERR_PTR(-EOPNOTSUPP);
-	nents = DIV_ROUND_UP_ULL(buf->size, seg);
 
 	sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
 	if (!sgt)
 		return ERR_PTR(-ENOMEM);
-	ret = sg_alloc_table(sgt, nents, GFP_KERNEL);
-	if (ret)
-		goto err_free;
-
 	down_read(&p->lock);
 	if (p->gone) {
 		up_read(&p->lock);
 		ret = -ENODEV;
-		goto err_table;
+		goto err_free;
 	}
 	addr = dma_map_resource(at->dev, p->bar_start + buf->offset, buf->size,
 				dir, DMA_ATTR_SKIP_CPU_SYNC);
 	up_read(&p->lock);
 	if (dma_mapping_error(at->dev, addr)) {
 		ret = -EIO;
-		goto err_table;
+		goto err_free;
 	}
 
+	for (nents = 0, off = 0; off < buf->size; nents++)
+		off += p2pbar_seg_len(addr + off, buf->size - off, seg, mask);
+	ret = sg_alloc_table(sgt, nents, GFP_KERNEL);
+	if (ret)
+		goto err_unmap;
+	off = 0;
 	for_each_sgtable_sg(sgt, sg, i) {
-		unsigned int len = min_t(u64, seg, buf->size - off);
+		unsigned int len = p2pbar_seg_len(addr + off, buf->size - off,
+						  seg, mask);
 
 		sg_set_page(sg, NULL, len, 0);
 		sg_dma_address(sg) = addr + off;
@@ -276,8 +302,9 @@ static struct sg_table *p2pbar_map(struct dma_buf_attachment *at,
 	trace_p2pbar_map(buf->id, at->dev, buf->placement, 0);
 	return sgt;
 
-err_table:
-	sg_free_table(sgt);
+err_unmap:
+	dma_unmap_resource(at->dev, addr, buf->size, dir,
+			   DMA_ATTR_SKIP_CPU_SYNC);
 err_free:
 	kfree(sgt);
 	return ERR_PTR(ret);
@@ -441,7 +468,11 @@ static int p2pbar_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 	if (p2pbar_buf_dead(buf))
 		return -ENODEV;
 	vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP);
-	vma->vm_page_prot = pgprot_writecombine(vm_get_page_prot(vma->vm_flags));
+	/* WC only where the BAR allows it: a BAR of registers stays UC. */
+	if (buf->p->bar_prefetch)
+		vma->vm_page_prot = pgprot_writecombine(vm_get_page_prot(vma->vm_flags));
+	else
+		vma->vm_page_prot = pgprot_noncached(vm_get_page_prot(vma->vm_flags));
 	vma->vm_ops = &p2pbar_vm_ops;
 	vma->vm_private_data = buf;
 	return 0;
@@ -505,7 +536,7 @@ static int p2pbar_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 		}
 		iosys_map_set_vaddr(map, buf->vaddr);
 	} else {
-		iosys_map_set_vaddr_iomem(map, buf->p->bar_wc + buf->offset);
+		iosys_map_set_vaddr_iomem(map, buf->p->bar_map + buf->offset);
 		p2pbar_lru_touch(buf);
 	}
 	buf->vmap_dummy = false;
@@ -549,12 +580,14 @@ static int p2pbar_zero(struct p2pbar_dev *p, u64 offset, u64 size)
 	u64 done;
 
 	for (done = 0; done < size; done += P2PBAR_ZERO_CHUNK) {
-		memset_io(p->bar_wc + offset + done, 0,
+		memset_io(p->bar_map + offset + done, 0,
 			  min_t(u64, size - done, P2PBAR_ZERO_CHUNK));
 		if (fatal_signal_pending(current))
 			return -EINTR;
 		cond_resched();
 	}
+	/* The zeros reach the BAR before the buffer is handed out. */
+	wmb();
 	return 0;
 }
 

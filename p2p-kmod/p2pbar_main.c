@@ -116,8 +116,12 @@ static int p2pbar_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		kfree(p);
 		goto err_release;
 	}
-	p->bar_wc = ioremap_wc(p->bar_start, p->bar_size);
-	if (!p->bar_wc) {
+	p->bar_prefetch = pci_resource_flags(pdev, b) & IORESOURCE_PREFETCH;
+	if (p->bar_prefetch)
+		p->bar_map = ioremap_wc(p->bar_start, p->bar_size);
+	else
+		p->bar_map = ioremap(p->bar_start, p->bar_size);
+	if (!p->bar_map) {
 		pci_err(pdev, "cannot map BAR %d\n", b);
 		p2pbar_allocator_destroy(&p->alloc);
 		kfree(p);

@@ -188,7 +188,7 @@ int p2pbar_bar_alloc(struct p2pbar_dev *p, u64 len, u64 align, u64 *offset)
 static int p2pbar_copy(struct p2pbar_buf *buf, u64 offset,
 		       struct page **pages, bool to_device)
 {
-	void __iomem *bar = buf->p->bar_wc + offset;
+	void __iomem *bar = buf->p->bar_map + offset;
 	unsigned long i, n = buf->size >> PAGE_SHIFT;
 
 	for (i = 0; i < n; i++) {
@@ -204,6 +204,8 @@ static int p2pbar_copy(struct p2pbar_buf *buf, u64 offset,
 			cond_resched();
 		}
 	}
+	if (to_device)
+		wmb(); /* WC stores reach the BAR before the move is published */
 	return 0;
 }
 

@@ -63,7 +63,8 @@ module_param(pci_importer, charp, 0444);
 MODULE_PARM_DESC(pci_importer, "PCI function (DDDD:BB:DD.F) to import with too");
 
 static struct dentry *st_dir;
-static struct platform_device *st_pdev[2]; /* [1] has a small max segment */
+/* [1] has a small max segment, [2] a 64 KiB segment boundary */
+static struct platform_device *st_pdev[3];
 static DEFINE_MUTEX(st_lock);
 static char *st_out;
 static struct seq_buf st_seq;
@@ -72,7 +73,7 @@ static struct dma_buf_attachment *held_at;
 static struct sg_table *held_sgt;
 static bool held_pin;
 static atomic_t moves;
-static struct device_dma_parameters st_dma_parms[2];
+static struct device_dma_parameters st_dma_parms[3];
 
 static __printf(3, 4) void report(bool ok, const char *name,
 				  const char *fmt, ...)
@@ -121,6 +122,7 @@ static int map_check_addr(struct dma_buf_attachment *at, unsigned int max_seg,
 			  unsigned int *nents, dma_addr_t *first,
 			  phys_addr_t *back, char *why, size_t whylen)
 {
+	unsigned long mask = dma_get_seg_boundary(at->dev);
 	struct dma_buf *buf = at->dmabuf;
 	struct scatterlist *sg;
 	struct sg_table *sgt;
@@ -136,10 +138,15 @@ static int map_check_addr(struct dma_buf_attachment *at, unsigned int max_seg,
 		return PTR_ERR(sgt);
 	}
 	for_each_sgtable_dma_sg(sgt, sg, i) {
-		if (sg_dma_len(sg) > max_seg || !PAGE_ALIGNED(sg_dma_address(sg)) ||
-		    (i && sg_dma_address(sg) != next)) {
-			snprintf(why, whylen, "segment %d: %pad + %u (max %u)", i,
-				 &sg_dma_address(sg), sg_dma_len(sg), max_seg);
+		dma_addr_t a = sg_dma_address(sg);
+
+		/* Lengths above INT_MAX break importers that keep an int. */
+		if (sg_dma_len(sg) > min_t(unsigned int, max_seg, INT_MAX) ||
+		    !PAGE_ALIGNED(a) || (i && a != next) ||
+		    (a & ~(dma_addr_t)mask) !=
+		    ((a + sg_dma_len(sg) - 1) & ~(dma_addr_t)mask)) {
+			snprintf(why, whylen, "segment %d: %pad + %u (max %u, boundary %#lx)",
+				 i, &a, sg_dma_len(sg), max_seg, mask);
 			ret = -EINVAL;
 		}
 		next = sg_dma_address(sg) + sg_dma_len(sg);
@@ -350,6 +357,23 @@ static void case_small_seg(struct dma_buf *buf)
 	dma_buf_detach(buf, at);
 }
 
+static void case_seg_boundary(struct dma_buf *buf)
+{
+	struct dma_buf_attachment *at = attach(buf, 2);
+	unsigned int n = 0, want = DIV_ROUND_UP(buf->size, SZ_64K);
+	char why[128];
+	int ret;
+
+	if (IS_ERR(at)) {
+		report(false, "segment_boundary", "attach: %ld", PTR_ERR(at));
+		return;
+	}
+	ret = map_check(at, UINT_MAX, &n, why, sizeof(why));
+	report(!ret && n >= want, "segment_boundary",
+	       "%s; want >= %u, none across a 64 KiB boundary", why, want);
+	dma_buf_detach(buf, at);
+}
+
 static void case_many(struct dma_buf *buf)
 {
 	struct dma_buf_attachment *at[NR_ATTACH];
@@ -510,6 +534,7 @@ static void cmd_run(struct dma_buf *buf, u64 phys, bool fixed)
 	case_dynamic(buf, phys);
 	case_pin(buf);
 	case_small_seg(buf);
+	case_seg_boundary(buf);
 	case_many(buf);
 	case_threads(buf);
 	case_vmap(buf);
@@ -796,7 +821,7 @@ static const struct file_operations control_fops = {
 	.llseek = default_llseek,
 };
 
-static int st_make_dev(int i, unsigned int max_seg)
+static int st_make_dev(int i, unsigned int max_seg, unsigned long boundary)
 {
 	struct platform_device *pd;
 	int ret;
@@ -811,6 +836,8 @@ static int st_make_dev(int i, unsigned int max_seg)
 	ret = dma_set_mask_and_coherent(&pd->dev, DMA_BIT_MASK(64));
 	if (!ret)
 		dma_set_max_seg_size(&pd->dev, max_seg);
+	if (!ret)
+		dma_set_seg_boundary(&pd->dev, boundary);
 	return ret;
 }
 
@@ -835,9 +862,11 @@ static int __init st_init(void)
 	if (!st_out)
 		return -ENOMEM;
 	seq_buf_init(&st_seq, st_out, PAGE_SIZE);
-	ret = st_make_dev(0, UINT_MAX);
+	ret = st_make_dev(0, UINT_MAX, ULONG_MAX);
 	if (!ret)
-		ret = st_make_dev(1, SMALL_SEG);
+		ret = st_make_dev(1, SMALL_SEG, ULONG_MAX);
+	if (!ret)
+		ret = st_make_dev(2, UINT_MAX, SZ_64K - 1);
 	if (ret) {
 		pr_err("p2pbar_selftest: cannot set up importing devices: %d\n", ret);
 		st_cleanup();

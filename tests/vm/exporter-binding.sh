@@ -41,7 +41,15 @@ p2pbar alloc -d "$edu" 64K --hold 5 >/tmp/held &
 holder=$!
 wait_for 10 grep -q "^buffer" /tmp/held || die "alloc on edu failed"
 p2pbar stats "$edu" | grep -q "used 65536 buffers 1" || die "edu: wrong stats"
+# edu's BAR0 is not prefetchable (registers): its kernel mapping and
+# mmaps are uncached, never write-combined; ivshmem's BAR2 is WC.
+pat=/sys/kernel/debug/x86/pat_memtype_list
+[ -r "$pat" ] || die "no $pat: cannot tell the BAR mappings' memory types"
+edu0=$(printf '%016x' "$(awk '{print $1; exit}' "/sys/bus/pci/devices/$edu/resource")")
+grep -i "$edu0" "$pat" | tee /tmp/edu-pat
+grep -q "uncached-minus" /tmp/edu-pat || die "edu BAR0 (non-prefetchable) is not mapped uncached"
+! grep -q "write-combining" /tmp/edu-pat || die "edu BAR0 (non-prefetchable) is mapped write-combined"
 wait "$holder" || die "alloc on edu failed"
-result "driver_override binds edu; bar=0 exports its 1 MiB BAR0 and buffers are carved from it"
+result "driver_override binds edu; bar=0 exports its 1 MiB BAR0 (mapped uncached: not prefetchable) and buffers are carved from it"
 echo "$edu" >"/sys/bus/pci/devices/$edu/driver/unbind"
 rmmod p2pbar
