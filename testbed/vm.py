@@ -139,6 +139,32 @@ def find_image(build_dir, image):
     return image
 
 
+def pci_devices(a):
+    """The accelerator (ivshmem) and, with --edu, QEMU's DMA-capable edu
+    device (64-bit DMA mask; QEMU's default is 28 bits), placed as
+    --topology says: rc, both on the q35 root complex; switch, each on
+    a downstream port of one PCIe switch (x3130-upstream with two
+    xio3130-downstream ports) behind a root port. QEMU routes every DMA
+    to its root address space (the vIOMMU's if there is one), whatever
+    the switch: it does not model peer-to-peer routing or ACS."""
+    ivshmem = "ivshmem-plain,memdev=accmem"
+    edu = "edu,dma_mask=0xffffffffffffffff"
+    devs = []
+    if a.topology == "switch":
+        devs = ["-device", "pcie-root-port,id=sw_rp,bus=pcie.0,chassis=1,slot=1",
+                "-device", "x3130-upstream,id=sw_up,bus=sw_rp",
+                "-device", "xio3130-downstream,id=sw_dn0,bus=sw_up,"
+                           "chassis=2,slot=0,port=0",
+                "-device", "xio3130-downstream,id=sw_dn1,bus=sw_up,"
+                           "chassis=2,slot=1,port=1"]
+        ivshmem += ",bus=sw_dn0"
+        edu += ",bus=sw_dn1"
+    devs += ["-device", ivshmem]
+    if a.edu:
+        devs += ["-device", edu]
+    return devs
+
+
 class Guest:
     def __init__(self, args, index, run_dir, sock_dir):
         self.args = args
@@ -240,7 +266,7 @@ class Guest:
             "-serial", "chardev:con0",
             "-object", f"memory-backend-file,id=accmem,share=on,"
                        f"mem-path={self.shm},size={a.bar_size}",
-            "-device", "ivshmem-plain,memdev=accmem",
+            *pci_devices(a),
             "-netdev", netdev,
             "-device", f"virtio-net-pci,netdev=net0,mac={mac}",
         ]
@@ -420,6 +446,11 @@ def main():
                    "the build tree's testbed/debug-kernel.path)")
     p.add_argument("--append", default="", help="extra kernel command line")
     p.add_argument("--iommu", action="store_true", help="add intel-iommu")
+    p.add_argument("--edu", action="store_true",
+                   help="add QEMU's edu device (a DMA engine; 64-bit DMA mask)")
+    p.add_argument("--topology", choices=("rc", "switch"), default="rc",
+                   help="rc: the devices on the root complex (default); switch: "
+                   "ivshmem and edu on two downstream ports of one PCIe switch")
     p.add_argument("--icount", type=int, choices=range(0, 11), metavar="SHIFT",
                    help="count instructions (QEMU -icount shift=SHIFT,sleep=off): "
                    "the guest clock advances 2^SHIFT ns per instruction, so "

@@ -148,5 +148,26 @@ class KernelTrouble(unittest.TestCase):
                              ["unreferenced object 0xffff888003a1c000 (size 64):"])
 
 
+class PciDevices(unittest.TestCase):
+    def devices(self, **kw):
+        a = argparse.Namespace(**dict({"edu": False, "topology": "rc"}, **kw))
+        return [d for i, d in enumerate(vm.pci_devices(a)) if i % 2]
+
+    def test_rc(self):
+        self.assertEqual(self.devices(), ["ivshmem-plain,memdev=accmem"])
+        self.assertEqual(self.devices(edu=True), ["ivshmem-plain,memdev=accmem",
+                                                  "edu,dma_mask=0xffffffffffffffff"])
+
+    def test_switch_puts_both_on_its_downstream_ports(self):
+        devs = self.devices(edu=True, topology="switch")
+        ports = {d.split(",")[0]: d for d in devs}
+        self.assertIn("x3130-upstream", ports)
+        dn = [d.split("id=")[1].split(",")[0] for d in devs
+              if d.startswith("xio3130-downstream")]
+        self.assertEqual(len(dn), 2)
+        self.assertTrue(ports["ivshmem-plain"].endswith("bus=" + dn[0]))
+        self.assertTrue(ports["edu"].endswith("bus=" + dn[1]))
+
+
 if __name__ == "__main__":
     unittest.main()

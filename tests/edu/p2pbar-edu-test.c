@@ -1,0 +1,594 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * p2pbar-edu-test: p2pbar buffers imported by a PCI device that really
+ * DMAs (QEMU's edu, driven by p2pbar_edu.ko), run inside a testbed guest.
+ *
+ * usage: p2pbar-edu-test /dev/p2pbarN EXPECT CASE...
+ *   device   a movable DEVICE buffer, dynamic import: DMA a pattern in
+ *            (edu -> buffer), check it through the CPU mapping, DMA it
+ *            back (buffer -> edu) and compare; the CPU writes a range,
+ *            edu reads it; a partial fill across a segment boundary
+ *   host     a HOST-only buffer, dynamic import: the same, in RAM
+ *   pinned   dynamic attach + pin (as ib_umem_dmabuf_get_pinned); the
+ *            exporter must refuse to move it
+ *   static   static attach: a device-only buffer is refused, a movable
+ *            one is served from HOST
+ *   migrate  MIGRATE while imported: invalidate -> unmap -> move -> remap
+ *            at the next DMA, content kept; with move-notify also while
+ *            a DMA runs (migrations back and forth under it)
+ * What the exporter decides is asserted from what it reports, not
+ * hard-coded per kernel: an attach it refuses must be -EOPNOTSUPP from
+ * its P2PDMA topology check (INFO caps P2PDMA); an import it accepts
+ * must get DMA addresses that lead (through the IOMMU when one
+ * translates for edu) to where BUF_INFO places the buffer: its BAR
+ * offset for DEVICE, RAM for HOST. Each DMA'd range goes into EXPECT
+ * ("present BAR_OFFSET LENGTH SEED" or "absent LENGTH SEED") for the
+ * host to check in the ivshmem file (tests/host/edu-verify.py). Buffers
+ * stay allocated until the end so no later case reuses their range.
+ * Prints "RESULT: ..." lines; exits non-zero on the first failure.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/p2pbar.h>
+
+#define KIB 1024ULL
+
+static const char *dev_path;
+static char ctl_path[256];
+static FILE *expect;
+static int dev;
+static struct p2pbar_info info;
+static char exporter_pci[32];
+static char out[8192];
+
+struct map_line {
+	char kind[16], target[16], pci[32];
+	int bar, nents;
+	uint64_t dma, off;
+};
+
+struct status_line {
+	int mapped, revoked, invalidations, busy, maps, dmas;
+};
+
+static void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("FAIL: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(1);
+}
+
+static uint64_t pat(uint64_t seed, uint64_t i)
+{
+	uint64_t x = ((i + 1) * 0x9E3779B97F4A7C15ULL) ^ seed;
+
+	x ^= x >> 29;
+	return x * 0xBF58476D1CE4E5B9ULL;
+}
+
+/* Byte @i of a range holding pattern @seed (tests/rxe/pattern.c's). */
+static uint8_t pat_byte(uint64_t seed, uint64_t i)
+{
+	return seed ? (uint8_t)(pat(seed, i / 8) >> (8 * (i % 8))) : 0;
+}
+
+static void cpu_fill(volatile uint8_t *m, uint64_t off, uint64_t len, uint64_t seed)
+{
+	for (uint64_t i = 0; i < len; i++)
+		m[off + i] = pat_byte(seed, i);
+}
+
+static void cpu_verify(volatile uint8_t *m, uint64_t off, uint64_t len, uint64_t seed,
+		       const char *what)
+{
+	for (uint64_t i = 0; i < len; i++)
+		if (m[off + i] != pat_byte(seed, i))
+			fail("%s: CPU reads %#x at buffer offset %" PRIu64 ", want %#x", what,
+			     m[off + i], off + i, pat_byte(seed, i));
+}
+
+/* One command to the edu importer; its output in out[]. 0 or -errno. */
+static int edu(const char *fmt, ...)
+{
+	char cmd[128];
+	va_list ap;
+	ssize_t n;
+	int fd, ret = 0;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	fd = open(ctl_path, O_RDWR);
+	if (fd < 0)
+		fail("%s: %s (is p2pbar_edu.ko loaded?)", ctl_path, strerror(errno));
+	if (write(fd, cmd, strlen(cmd)) < 0)
+		ret = -errno;
+	n = pread(fd, out, sizeof(out) - 1, 0);
+	out[n > 0 ? n : 0] = 0;
+	close(fd);
+	if (strncmp(cmd, "status", 6))
+		printf("edu %s -> %d\n%s", cmd, ret, out);
+	return ret;
+}
+
+static void edu_ok(const char *fmt, const char *arg1, uint64_t a, uint64_t b, uint64_t c)
+{
+	int ret = edu(fmt, arg1, a, b, c);
+
+	if (ret)
+		fail("edu command \"%s\" %s: %s", fmt, arg1, strerror(-ret));
+}
+
+#define edu_fill(off, len, seed) \
+	edu_ok("%s %" PRIu64 " %" PRIu64 " %" PRIu64, "fill", off, len, seed)
+#define edu_check(off, len, seed) \
+	edu_ok("%s %" PRIu64 " %" PRIu64 " %" PRIu64, "check", off, len, seed)
+
+/* The last MAP line of the output; 0 if there is none. */
+static int last_map(struct map_line *m)
+{
+	char *l = out, *last = NULL;
+
+	while ((l = strstr(l, "MAP ")))
+		last = l++;
+	if (!last)
+		return 0;
+	memset(m, 0, sizeof(*m));
+	m->bar = -1;
+	if (sscanf(last, "MAP mode=%*s nents=%d dma=%" SCNx64 " kind=%15s phys=%*s target=%15s",
+		   &m->nents, &m->dma, m->kind, m->target) != 4)
+		fail("cannot parse %s", last);
+	if (!strcmp(m->target, "bar") &&
+	    sscanf(strstr(last, " dev="), " dev=%31s bar=%d off=%" SCNx64, m->pci, &m->bar,
+		   &m->off) != 3)
+		fail("cannot parse %s", last);
+	return 1;
+}
+
+static struct status_line status(void)
+{
+	struct status_line s;
+
+	edu("status");
+	if (sscanf(strstr(out, "STATUS") ?: "",
+		   "STATUS imported=%*d mode=%*s mapped=%d "
+		   "revoked=%d invalidations=%d busy_invalidations=%d maps=%d dmas=%d",
+		   &s.mapped, &s.revoked, &s.invalidations, &s.busy, &s.maps, &s.dmas) != 6)
+		fail("cannot parse status: %s", out);
+	return s;
+}
+
+static struct p2pbar_buf_info buf_info(int fd)
+{
+	struct p2pbar_buf_info b = { .argsz = sizeof(b), .fd = fd };
+
+	if (ioctl(dev, P2PBAR_IOCTL_BUF_INFO, &b))
+		fail("BUF_INFO: %s", strerror(errno));
+	return b;
+}
+
+static int migrate(int fd, uint32_t to)
+{
+	struct p2pbar_migrate m = { .argsz = sizeof(m), .fd = fd, .placement = to };
+
+	return ioctl(dev, P2PBAR_IOCTL_MIGRATE, &m) ? -errno : 0;
+}
+
+static const char *place(uint32_t p)
+{
+	return p == P2PBAR_PLACEMENT_HOST ? "HOST" : "DEVICE";
+}
+
+struct buf {
+	int fd;
+	uint64_t len;
+	volatile uint8_t *m;
+};
+
+static struct buf alloc_buf(uint64_t len, uint32_t placement, uint32_t flags)
+{
+	struct p2pbar_alloc a = {
+		.argsz = sizeof(a), .flags = flags, .length = len, .placement = placement
+	};
+	struct buf b;
+
+	if (ioctl(dev, P2PBAR_IOCTL_ALLOC, &a))
+		fail("ALLOC %" PRIu64 " %s: %s", len, place(placement), strerror(errno));
+	b.fd = a.fd;
+	b.len = a.length;
+	b.m = mmap(NULL, b.len, PROT_READ | PROT_WRITE, MAP_SHARED, b.fd, 0);
+	if (b.m == MAP_FAILED)
+		fail("mmap: %s", strerror(errno));
+	return b;
+}
+
+/*
+ * The mapping edu got must lead where the exporter says the buffer is:
+ * DEVICE, its BAR at its offset (bus address without an IOMMU, an IOVA
+ * translating to the BAR's CPU address with one); HOST, RAM.
+ */
+static void check_map(const struct map_line *m, int fd, const char *what)
+{
+	struct p2pbar_buf_info b = buf_info(fd);
+
+	if (b.placement == P2PBAR_PLACEMENT_DEVICE) {
+		if (strcmp(m->target, "bar") || strcmp(m->pci, exporter_pci) ||
+		    m->bar != (int)info.bar_index || m->off != b.offset)
+			fail("%s: DEVICE buffer at BAR%u offset %#" PRIx64 " of %s, but edu's "
+			     "DMA address %#" PRIx64 " (%s) leads to %s %s BAR%d offset %#" PRIx64,
+			     what, info.bar_index, (uint64_t)b.offset, exporter_pci, m->dma,
+			     m->kind, m->target, m->pci, m->bar, m->off);
+	} else if (strcmp(m->target, "ram")) {
+		fail("%s: HOST buffer, but edu's DMA address %#" PRIx64 " (%s) leads to %s", what,
+		     m->dma, m->kind, m->target);
+	}
+	printf("RESULT: %s: %s buffer, edu got %s %#" PRIx64 " in %d segment(s), "
+	       "leading to %s (%s)\n",
+	       what, place(b.placement),
+	       !strcmp(m->kind, "iova") ? "an IOVA" : "a direct (bus) address", m->dma, m->nents,
+	       !strcmp(m->target, "bar") ? "the exporter's BAR at the buffer's offset" : "RAM",
+	       b.placement == P2PBAR_PLACEMENT_DEVICE ? "in the ivshmem file"
+						      : "not in the ivshmem file");
+}
+
+/* The host checks this range of the buffer in the ivshmem file. */
+static void expect_range(int fd, uint64_t off, uint64_t len, uint64_t seed)
+{
+	struct p2pbar_buf_info b = buf_info(fd);
+
+	if (b.placement == P2PBAR_PLACEMENT_DEVICE)
+		fprintf(expect, "present %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
+			(uint64_t)b.offset + off, len, seed);
+	else
+		fprintf(expect, "absent %" PRIu64 " %" PRIu64 "\n", len, seed);
+	fflush(expect);
+}
+
+/*
+ * Import @b; on refusal check that it is the exporter's P2P topology
+ * check speaking. Returns 1 if imported (MAP checked), 0 if refused.
+ */
+static int import(struct buf *b, const char *how, const char *what)
+{
+	struct map_line m;
+	int ret = edu("import %d %s", b->fd, how);
+
+	if (ret == -EOPNOTSUPP && (info.caps & P2PBAR_CAP_P2PDMA)) {
+		printf("RESULT: %s: the exporter refused edu's %s attach with EOPNOTSUPP: its "
+		       "P2PDMA check (pci_p2pdma_distance) finds no peer-to-peer path from edu "
+		       "to the BAR\n",
+		       what, how);
+		return 0;
+	}
+	if (ret)
+		fail("%s: import %s: %s", what, how, strerror(-ret));
+	if (!last_map(&m))
+		fail("%s: no MAP line after import", what);
+	check_map(&m, b->fd, what);
+	return 1;
+}
+
+static void drop(void)
+{
+	if (edu("drop"))
+		fail("drop failed");
+}
+
+/* DMA both ways, CPU both ways, a partial fill across segments. */
+static void dma_round(struct buf *b, uint64_t s1, uint64_t s2, uint64_t s3, const char *what)
+{
+	uint64_t len = b->len, a = 12 * KIB, alen = 10 * KIB, c = a + alen;
+
+	edu_fill(0, len, s1);
+	cpu_verify(b->m, 0, len, s1, what);
+	edu_check(0, len, s1);
+	/* The CPU writes, edu reads: RAM/BAR -> edu. */
+	cpu_fill(b->m, a, alen, s2);
+	edu_check(a, alen, s2);
+	/* A fill at an offset, across a segment boundary (8 KiB segments). */
+	edu_fill(c, len - c, s3);
+	cpu_verify(b->m, 0, a, s1, what);
+	cpu_verify(b->m, a, alen, s2, what);
+	cpu_verify(b->m, c, len - c, s3, what);
+	expect_range(b->fd, 0, a, s1);
+	expect_range(b->fd, a, alen, s2);
+	expect_range(b->fd, c, len - c, s3);
+	printf("RESULT: %s: edu DMA'd %" PRIu64 " bytes in and out segment by segment; CPU "
+	       "and edu agree on every byte\n",
+	       what, len);
+}
+
+static void case_device(void)
+{
+	struct buf b = alloc_buf(32 * KIB, P2PBAR_PLACEMENT_DEVICE, 0);
+	struct status_line s;
+
+	if (!import(&b, "dynamic", "device"))
+		return;
+	dma_round(&b, 0x1001, 0x1002, 0x1003, "device");
+	s = status();
+	if (s.invalidations || s.maps != 1)
+		fail("device: %d invalidations, %d maps with nothing moving the buffer",
+		     s.invalidations, s.maps);
+	drop();
+}
+
+static void case_host(void)
+{
+	struct buf b = alloc_buf(32 * KIB, P2PBAR_PLACEMENT_HOST, P2PBAR_ALLOC_FIXED);
+
+	if (!import(&b, "dynamic", "host"))
+		return;
+	if (buf_info(b.fd).placement != P2PBAR_PLACEMENT_HOST)
+		fail("host: a host-only buffer left HOST");
+	dma_round(&b, 0x2001, 0x2002, 0x2003, "host");
+	drop();
+}
+
+static void case_pinned(void)
+{
+	struct buf b = alloc_buf(32 * KIB, P2PBAR_PLACEMENT_DEVICE, 0);
+	struct p2pbar_buf_info bi;
+	uint32_t other;
+	int ret;
+
+	if (!import(&b, "pinned", "pinned"))
+		return;
+	bi = buf_info(b.fd);
+	if (!bi.pin_count)
+		fail("pinned: BUF_INFO shows no pin");
+	dma_round(&b, 0x3001, 0x3002, 0x3003, "pinned");
+	other = bi.placement == P2PBAR_PLACEMENT_HOST ? P2PBAR_PLACEMENT_DEVICE
+						      : P2PBAR_PLACEMENT_HOST;
+	ret = migrate(b.fd, other);
+	if (ret != -EBUSY)
+		fail("pinned: MIGRATE of a pinned buffer: %s, want EBUSY", strerror(-ret));
+	edu_check(0, 12 * KIB, 0x3001);
+	drop();
+	printf("RESULT: pinned: pinned import DMAs; MIGRATE refuses with EBUSY while pinned\n");
+}
+
+static void case_static(void)
+{
+	struct buf f = alloc_buf(32 * KIB, P2PBAR_PLACEMENT_DEVICE, P2PBAR_ALLOC_FIXED);
+	struct buf b = alloc_buf(32 * KIB, P2PBAR_PLACEMENT_DEVICE, 0);
+	int ret = edu("import %d static", f.fd);
+
+	/* Static importers get no peer2peer: a device-only buffer refuses. */
+	if (ret != -EOPNOTSUPP)
+		fail("static: a static import of a device-only buffer: %s, want EOPNOTSUPP",
+		     strerror(-ret));
+	if (!import(&b, "static", "static"))
+		fail("static: a movable buffer refused a static importer");
+	if (buf_info(b.fd).placement != P2PBAR_PLACEMENT_HOST)
+		fail("static: a static (non-P2P) importer got the buffer in DEVICE");
+	dma_round(&b, 0x4001, 0x4002, 0x4003, "static");
+	drop();
+	printf("RESULT: static: refused on a device-only buffer (EOPNOTSUPP), served from HOST "
+	       "on a movable one\n");
+}
+
+static double now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/*
+ * A DMA of the whole buffer in a child while the parent migrates it
+ * back and forth: each move invalidates (edu waits for a transfer in
+ * flight, unmaps), the next transfer remaps. Returns the migrations.
+ */
+static int migrate_under_dma(struct buf *b, uint64_t seed)
+{
+	int st, n = 0, tries = 0, ret;
+	pid_t pid;
+	uint32_t to;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		fail("fork: %s", strerror(errno));
+	if (!pid) {
+		ret = edu("fill 0 %" PRIu64 " %" PRIu64, b->len, seed);
+		_exit(ret ? 1 : 0);
+	}
+	while (waitpid(pid, &st, WNOHANG) == 0) {
+		double t = now();
+
+		while (now() - t < 0.3)
+			usleep(10000);
+		to = buf_info(b->fd).placement == P2PBAR_PLACEMENT_HOST ? P2PBAR_PLACEMENT_DEVICE
+									: P2PBAR_PLACEMENT_HOST;
+		ret = migrate(b->fd, to);
+		tries++;
+		if (!ret)
+			n++;
+		else if (ret != -EBUSY && ret != -ENOSPC && ret != -EOPNOTSUPP)
+			fail("migrate: MIGRATE to %s under DMA: %s", place(to), strerror(-ret));
+	}
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		fail("migrate: the fill under migrations failed");
+	printf("migrate: %d of %d migrations done while edu DMA'd\n", n, tries);
+	return n;
+}
+
+static uint32_t other(uint32_t p)
+{
+	return p == P2PBAR_PLACEMENT_HOST ? P2PBAR_PLACEMENT_DEVICE : P2PBAR_PLACEMENT_HOST;
+}
+
+/*
+ * MIGRATE the imported buffer to the other placement. Without
+ * move-notify the core pins a buffer while it is mapped: EBUSY, then
+ * edu unmaps (an idle importer may) and it moves. A move to DEVICE the
+ * exporter refuses for this importer (it served it from HOST: EBUSY,
+ * EOPNOTSUPP) is reported, returns 0. Returns 1 when it moved.
+ */
+static int move_imported(struct buf *b, const char *what)
+{
+	struct p2pbar_buf_info bi = buf_info(b->fd), after;
+	uint32_t to = other(bi.placement);
+	struct status_line s0 = status(), s;
+	int ret = migrate(b->fd, to);
+
+	if (!(info.caps & P2PBAR_CAP_MOVE_NOTIFY) && to == P2PBAR_PLACEMENT_HOST) {
+		if (ret != -EBUSY)
+			fail("%s: MIGRATE of a mapped buffer without move-notify: %s, want EBUSY "
+			     "(the core pins while mapped)",
+			     what, strerror(-ret));
+		printf("RESULT: %s: no move-notify in this kernel: MIGRATE of the mapped buffer "
+		       "is EBUSY; edu unmaps (an idle importer) and it moves\n",
+		       what);
+	}
+	if (ret == -EBUSY && !(info.caps & P2PBAR_CAP_MOVE_NOTIFY)) {
+		edu("unmap");
+		ret = migrate(b->fd, to);
+	}
+	if (ret && to == P2PBAR_PLACEMENT_DEVICE && (ret == -EBUSY || ret == -EOPNOTSUPP)) {
+		printf("RESULT: %s: the exporter keeps this importer's buffer in HOST: MIGRATE "
+		       "to DEVICE is %s\n",
+		       what, strerror(-ret));
+		return 0;
+	}
+	if (ret)
+		fail("%s: MIGRATE to %s: %s", what, place(to), strerror(-ret));
+	s = status();
+	after = buf_info(b->fd);
+	if (s.mapped || s.invalidations <= s0.invalidations)
+		fail("%s: after MIGRATE edu is mapped=%d, %d invalidation(s) before, %d after",
+		     what, s.mapped, s0.invalidations, s.invalidations);
+	if (after.placement != to || after.moves != bi.moves + 1)
+		fail("%s: BUF_INFO says %s after %" PRIu64 " moves, was %s after %" PRIu64, what,
+		     place(after.placement), (uint64_t)after.moves, place(bi.placement),
+		     (uint64_t)bi.moves);
+	return 1;
+}
+
+static void case_migrate(void)
+{
+	struct buf b = alloc_buf(64 * KIB, P2PBAR_PLACEMENT_DEVICE, 0);
+	struct status_line s, s0;
+	struct map_line m;
+	uint32_t start;
+	int moves;
+
+	if (!import(&b, "dynamic", "migrate"))
+		return;
+	start = buf_info(b.fd).placement;
+	edu_fill(0, b.len, 0x5001);
+	/* Away and back, each time remapped by the next DMA. */
+	for (int i = 0; i < 2; i++) {
+		if (!move_imported(&b, "migrate"))
+			break;
+		cpu_verify(b.m, 0, b.len, 0x5001, "migrate (after the move)");
+		/* The next DMA remaps, wherever the exporter serves it from now. */
+		edu_check(0, b.len, 0x5001);
+		if (!last_map(&m))
+			fail("migrate: no remap after the invalidate");
+		check_map(&m, b.fd, "migrate (remapped after the move)");
+		if (buf_info(b.fd).placement == start)
+			break;
+	}
+	s = status();
+	printf("RESULT: migrate: moved while imported: %d invalidation(s), %d map(s), content "
+	       "kept (CPU and edu agree)\n",
+	       s.invalidations, s.maps);
+
+	if (info.caps & P2PBAR_CAP_MOVE_NOTIFY) {
+		s0 = s;
+		moves = migrate_under_dma(&b, 0x5002);
+		s = status();
+		if ((start == P2PBAR_PLACEMENT_DEVICE && moves < 1) ||
+		    s.invalidations - s0.invalidations < moves)
+			fail("migrate: %d migrations under DMA, %d invalidations", moves,
+			     s.invalidations - s0.invalidations);
+		cpu_verify(b.m, 0, b.len, 0x5002, "migrate (under DMA)");
+		edu_check(0, b.len, 0x5002);
+		if (last_map(&m))
+			check_map(&m, b.fd, "migrate (after moves under DMA)");
+		printf("RESULT: migrate: %d migrations while edu DMA'd: %d invalidations, %d of "
+		       "them waited for a transfer in flight; every byte arrived\n",
+		       moves, s.invalidations - s0.invalidations, s.busy - s0.busy);
+		expect_range(b.fd, 0, b.len, 0x5002);
+	} else {
+		expect_range(b.fd, 0, b.len, 0x5001);
+	}
+	drop();
+}
+
+static void find_control(void)
+{
+	glob_t g;
+
+	if (glob("/sys/kernel/debug/p2pbar_edu/*/control", 0, NULL, &g) || g.gl_pathc != 1)
+		fail("want exactly one /sys/kernel/debug/p2pbar_edu/*/control (edu bound to "
+		     "p2pbar_edu)");
+	snprintf(ctl_path, sizeof(ctl_path), "%s", g.gl_pathv[0]);
+	globfree(&g);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 4) {
+		fprintf(stderr, "usage: %s /dev/p2pbarN EXPECT CASE...\n", argv[0]);
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	dev_path = argv[1];
+	dev = open(dev_path, O_RDWR | O_CLOEXEC);
+	if (dev < 0)
+		fail("open %s: %s", dev_path, strerror(errno));
+	info.argsz = sizeof(info);
+	if (ioctl(dev, P2PBAR_IOCTL_INFO, &info))
+		fail("INFO: %s", strerror(errno));
+	snprintf(exporter_pci, sizeof(exporter_pci), "%04x:%02x:%02x.%x", info.pci_domain,
+		 info.pci_bus, info.pci_dev, info.pci_func);
+	expect = fopen(argv[2], "w");
+	if (!expect)
+		fail("%s: %s", argv[2], strerror(errno));
+	find_control();
+	printf("exporter %s BAR%u, caps%s%s; importer %s\n", exporter_pci, info.bar_index,
+	       info.caps & P2PBAR_CAP_P2PDMA ? " P2PDMA" : "",
+	       info.caps & P2PBAR_CAP_MOVE_NOTIFY ? " MOVE_NOTIFY" : "", ctl_path);
+	for (int i = 3; i < argc; i++) {
+		const char *c = argv[i];
+
+		printf("case %s\n", c);
+		if (!strcmp(c, "device"))
+			case_device();
+		else if (!strcmp(c, "host"))
+			case_host();
+		else if (!strcmp(c, "pinned"))
+			case_pinned();
+		else if (!strcmp(c, "static"))
+			case_static();
+		else if (!strcmp(c, "migrate"))
+			case_migrate();
+		else
+			fail("unknown case %s", c);
+	}
+	fclose(expect);
+	return 0;
+}

@@ -1,0 +1,66 @@
+#!/bin/bash
+# p2pbar buffers imported by a PCI device that really DMAs: QEMU's edu
+# (run-in-guest --edu [--topology switch] [--iommu]) bound to
+# p2pbar_edu.ko, which imports the way a NIC does and moves bytes with
+# edu's DMA engine (tests/edu/p2pbar-edu-test.c runs the cases given as
+# arguments). The host then checks the ivshmem file
+# (tests/host/edu-verify.py).
+#
+# What QEMU cannot model: a PCIe switch routes peer-to-peer TLPs between
+# its downstream ports (unless ACS redirects them upstream); QEMU sends
+# every DMA to the root's address space, through the vIOMMU when there
+# is one, whatever the switch and its ACS bits say. So under a switch a
+# bus address and an IOVA both "work" here, and only the addresses the
+# kernel hands out (and the exporter's P2P verdict) tell the topologies
+# apart; on q35 a BAR's bus address equals its CPU physical address, so
+# a CPU address handed out as a bus address cannot be caught either.
+# And once the exporter hands out bus addresses to peers behind a common
+# switch (the P2PDMA map type BUS_ADDR), edu's DMA to them under an IOMMU
+# goes through the vIOMMU here, which has no mapping for them: such a run
+# can check the address kind, not move bytes.
+#
+# Seen 2026-12-02 (exporter of c363ca9; the asserts do not depend on it):
+#   stock (no P2PDMA, no move-notify): every topology attaches; DEVICE
+#     buffers map to the BAR's bus address without an IOMMU, to an IOVA
+#     translating to it with one; MIGRATE of a mapped buffer is EBUSY.
+#   debug (P2PDMA, move-notify): root complex: every dynamic/pinned
+#     attach refused (EOPNOTSUPP, HOST-only buffers too: no common
+#     upstream bridge, q35 not on the host-bridge whitelist); switch: bus
+#     address without an IOMMU, IOVA with one (the exporter always uses
+#     dma_map_resource()); MIGRATE under a running DMA invalidates, edu
+#     waits for the transfer in flight, remaps, every byte arrives.
+set -euo pipefail
+. "$P2PBAR_SRC/tests/vm/lib.sh"
+t=$P2PBAR_BUILD/tests/edu/p2pbar-edu-test
+
+edu=$(lspci -D -n -d 1234:11e8 | awk '{print $1}')
+[ -n "$edu" ] || die "no edu device (run-in-guest --edu)"
+ivshmem=$(lspci -D -n -d 1af4:1110 | awk '{print $1}')
+log "topology:"
+lspci -tv
+for d in "$ivshmem" "$edu"; do
+	g=none
+	[ -e "/sys/bus/pci/devices/$d/iommu_group" ] &&
+		g=$(basename "$(readlink -f "/sys/bus/pci/devices/$d/iommu_group")")
+	log "$d: iommu group $g"
+done
+# ACS as the kernel set it (P2P redirect on where an IOMMU is in use).
+# QEMU 7.2 gives its root ports ACS, its xio3130 downstream ports none.
+lspci -vvv 2>/dev/null | awk '/^[0-9a-f]/ { d = $1 } /ACSCtl/ { print d ":" $0 }' || true
+
+p2pbar_load
+dev=$(p2pbar_sysfs) || die "no p2pbar device after loading the module"
+node=/dev/$(basename "$dev")
+insmod "$P2PBAR_KMOD/p2p-kmod/selftest/p2pbar_edu.ko" || die "cannot load p2pbar_edu.ko"
+[ "$(basename "$(readlink -f "/sys/bus/pci/devices/$edu/driver")")" = p2pbar_edu ] ||
+	die "p2pbar_edu did not bind $edu"
+
+"$t" "$node" "$P2PBAR_RUN/edu-expect.txt" "$@" || die "edu importer cases failed"
+dmesg | grep p2pbar_edu | tail -n 5 || true
+
+rmmod p2pbar_edu || die "p2pbar_edu does not unload"
+for f in used buffers pinned attachments; do
+	[ "$(cat "$dev/$f")" = 0 ] || die "$f is $(cat "$dev/$f") at the end, not 0"
+done
+rmmod p2pbar || die "p2pbar does not unload"
+result "edu importer cases passed: $*"
