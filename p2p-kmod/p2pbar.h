@@ -143,6 +143,7 @@ int p2pbar_cdev_init(void);
 void p2pbar_cdev_exit(void);
 int p2pbar_cdev_add(struct p2pbar_dev *p, struct device *parent);
 void p2pbar_cdev_del(struct p2pbar_dev *p);
+bool p2pbar_privileged(struct file *file);
 
 long p2pbar_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 

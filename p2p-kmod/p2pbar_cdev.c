@@ -1,11 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * p2pbar: the char device of a bound function, /dev/p2pbarN (mode 0600,
- * root only by default; a udev rule may widen it): the ioctls that
- * allocate buffers (p2pbar_ioctl.c), and pread/pwrite of the whole BAR,
- * the path the testbed uses to prove that guest and host see the same
- * device memory. Counters are in sysfs on the class device.
+ * p2pbar: the char device of a bound function, /dev/p2pbarN: the ioctls
+ * that allocate buffers (p2pbar_ioctl.c), and pread/pwrite of the whole
+ * BAR, the path the testbed uses to prove that guest and host see the
+ * same device memory. Counters are in sysfs on the class device.
+ *
+ * The node is created 0600 (root). Whoever may open it may ALLOC, query
+ * and MIGRATE, and reaches only the buffers it holds fds for (a new
+ * buffer is zeroed). Raw pread/pwrite of the whole BAR (every tenant's
+ * buffers and freed ranges) and RESET (revokes every tenant's buffers)
+ * need CAP_SYS_ADMIN, see p2pbar_privileged().
  */
+#include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/idr.h>
 #include <linux/io.h>
@@ -20,6 +27,26 @@
 
 static dev_t p2pbar_devt;
 static DEFINE_IDA(p2pbar_minors);
+
+/*
+ * Raw pread/pwrite reach every tenant's buffers and the freed ranges of
+ * the BAR, RESET revokes every tenant's buffers: both need
+ * CAP_SYS_ADMIN, the capability the PCI core asks for raw access to a
+ * device through sysfs (config space past the header, which is also
+ * checked against the opener, enable, remove, resize). It is checked at
+ * each call, not at open, because ALLOC users open the same node, and
+ * both in the credentials the file was opened with (file->f_cred) and in
+ * the caller's: the opener's, so an unprivileged opener cannot get a
+ * privileged program to write to its fd (a set-uid program's stdout)
+ * -- the reason write handlers must not trust current alone; the
+ * caller's, so an fd a privileged opener leaks or passes on (fork,
+ * SCM_RIGHTS) does not carry the privilege to a process without it.
+ */
+bool p2pbar_privileged(struct file *file)
+{
+	return file_ns_capable(file, &init_user_ns, CAP_SYS_ADMIN) &&
+	       capable(CAP_SYS_ADMIN);
+}
 
 static struct class p2pbar_class = {
 	.name = "p2pbar",
@@ -170,6 +197,8 @@ static ssize_t p2pbar_rw(struct file *file, char __user *ubuf, size_t len,
 	void *bounce;
 	int ret = 0;
 
+	if (!p2pbar_privileged(file))
+		return -EPERM;
 	if (pos < 0)
 		return -EINVAL;
 	if (pos >= p->bar_size)

@@ -202,6 +202,9 @@ long p2pbar_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	default:
 		return -ENOTTY;
 	}
+	/* RESET revokes every tenant's buffers (p2pbar_privileged()). */
+	if (cmd == P2PBAR_IOCTL_RESET && !p2pbar_privileged(file))
+		return -EPERM;
 	if (READ_ONCE(p->gone))
 		return -ENODEV;
 

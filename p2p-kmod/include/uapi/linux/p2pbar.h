@@ -12,6 +12,12 @@
  *
  * Freeing a buffer is closing the last reference to its dma-buf fd
  * (every fd, every mmap, every importer).
+ *
+ * Who may do what: whoever may open the node may use INFO, ALLOC,
+ * BUF_INFO and MIGRATE, and reaches only the buffers it holds fds for.
+ * RESET and read()/write() of the whole BAR reach every opener's
+ * buffers: they need CAP_SYS_ADMIN, both in the credentials the node was
+ * opened with and in the caller's (else EPERM).
  */
 #ifndef _UAPI_LINUX_P2PBAR_H
 #define _UAPI_LINUX_P2PBAR_H
@@ -192,7 +198,8 @@ struct p2pbar_migrate {
  * @reserved:	in: zero
  *
  * As if the device had been reset: every live buffer of the device is
- * revoked. Dynamic importers get move_notify and every later map, pin,
+ * revoked. Needs CAP_SYS_ADMIN (else EPERM, see the top of this
+ * file). Dynamic importers get move_notify and every later map, pin,
  * attach, mmap or MIGRATE of the buffer fails with ENODEV; CPU mappings
  * raise SIGBUS. The fds stay valid until closed. The BAR ranges of
  * revoked buffers no importer holds are free for new buffers at once;
