@@ -5,9 +5,10 @@
  * BAR, the path the testbed uses to prove that guest and host see the
  * same device memory. Counters are in sysfs on the class device.
  *
- * The node is created 0600 (root). Whoever may open it may ALLOC, query
- * and MIGRATE, and reaches only the buffers it holds fds for (a new
- * buffer is zeroed). Raw pread/pwrite of the whole BAR (every tenant's
+ * The node is created 0600 (root); udev/60-p2pbar.rules gives it group
+ * p2pbar, mode 0660. Whoever may open it may ALLOC, query and MIGRATE,
+ * and reaches only the buffers it holds fds for (a new buffer is
+ * zeroed). Raw pread/pwrite of the whole BAR (every tenant's
  * buffers and freed ranges) and RESET (revokes every tenant's buffers)
  * need CAP_SYS_ADMIN, see p2pbar_privileged().
  */

@@ -13,7 +13,8 @@
  * Freeing a buffer is closing the last reference to its dma-buf fd
  * (every fd, every mmap, every importer).
  *
- * Who may do what: whoever may open the node may use INFO, ALLOC,
+ * Who may do what: whoever may open the node (root, and group p2pbar
+ * through the udev rule the project ships) may use INFO, ALLOC,
  * BUF_INFO and MIGRATE, and reaches only the buffers it holds fds for.
  * RESET and read()/write() of the whole BAR reach every opener's
  * buffers: they need CAP_SYS_ADMIN, both in the credentials the node was
