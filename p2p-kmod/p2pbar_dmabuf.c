@@ -502,8 +502,9 @@ int p2pbar_buf_export(struct p2pbar_dev *p, struct p2pbar_alloc *args,
 	INIT_LIST_HEAD(&buf->lru);
 
 	if (buf->placement == P2PBAR_PLACEMENT_HOST) {
+		/* Pages a user asked for: charged to the caller's memcg. */
 		buf->pages = p2pbar_pages_alloc(buf->size,
-						GFP_KERNEL | __GFP_ZERO);
+						GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 		ret = buf->pages ? 0 : -ENOMEM;
 		if (ret)
 			goto err_buf;
