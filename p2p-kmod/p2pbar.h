@@ -5,6 +5,7 @@
 
 #include <linux/cdev.h>
 #include <linux/device.h>
+#include <linux/kref.h>
 #include <linux/pci.h>
 #include <linux/rwsem.h>
 
@@ -43,6 +44,9 @@ struct p2pbar_buf_info;
  * @evictions: buffers moved to HOST to make room
  * @migrations: moves of any kind
  * @bytes_moved: bytes copied by moves
+ * @host_charged: bytes of live buffers that may hold HOST pages (every
+ *            buffer but a FIXED DEVICE one), charged at ALLOC against
+ *            the max_host_mb cap and returned at release
  * @debugfs:  /sys/kernel/debug/p2pbar/<pci name>
  *
  * The BAR's kernel mapping @bar_wc lives until the struct is released,
@@ -74,9 +78,23 @@ struct p2pbar_dev {
 	atomic64_t evictions;
 	atomic64_t migrations;
 	atomic64_t bytes_moved;
+	atomic64_t host_charged;
 	u64 fence_context; /* of the error fences revoked buffers carry */
 	atomic64_t fence_seqno;
 	struct dentry *debugfs;
+};
+
+/**
+ * struct p2pbar_file - one open file of /dev/p2pbarN, its private_data
+ * @p:     the device; holds a reference on p->dev
+ * @ref:   held by the open file and by every buffer allocated through it,
+ *         so a buffer that outlives the file still finds its count
+ * @nbufs: live buffers allocated through this file (max_bufs_per_file)
+ */
+struct p2pbar_file {
+	struct p2pbar_dev *p;
+	struct kref ref;
+	atomic_t nbufs;
 };
 
 /**
@@ -100,6 +118,8 @@ struct p2pbar_dev {
  * @attachments: importers attached
  * @nop2p:     importers attached without peer2peer: they pin HOST
  * @revoked:   RESET or unbind revoked it: maps fail, faults SIGBUS
+ * @owner:     the open file it was allocated through (accounting only)
+ * @host_charge: bytes it charged to p->host_charged
  *
  * @placement, @offset, @pages, @vaddr, @pin_count, @map_count, @vmapped
  * and @moves change only under the dma-buf's reservation lock.
@@ -124,6 +144,8 @@ struct p2pbar_buf {
 	atomic_t attachments;
 	atomic_t nop2p;
 	bool revoked;
+	struct p2pbar_file *owner;
+	u64 host_charge;
 };
 
 /* Revoked by RESET or unbind: no new use of the memory. */
@@ -143,7 +165,16 @@ int p2pbar_cdev_init(void);
 void p2pbar_cdev_exit(void);
 int p2pbar_cdev_add(struct p2pbar_dev *p, struct device *parent);
 void p2pbar_cdev_del(struct p2pbar_dev *p);
+
+/* Per-open-file and per-device caps (p2pbar_cdev.c). */
 bool p2pbar_privileged(struct file *file);
+u64 p2pbar_max_host(void);
+unsigned int p2pbar_max_bufs_per_file(void);
+int p2pbar_charge(struct p2pbar_file *pf, u64 host_bytes);
+void p2pbar_uncharge(struct p2pbar_file *pf, u64 host_bytes);
+void p2pbar_buf_set_owner(struct p2pbar_buf *buf, struct p2pbar_file *pf,
+			  u64 host_bytes);
+void p2pbar_buf_uncharge(struct p2pbar_buf *buf);
 
 long p2pbar_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 

@@ -323,6 +323,10 @@ static void p2pbar_release(struct dma_buf *dmabuf)
 	else
 		p2pbar_range_free(&p->alloc, buf->offset, buf->size);
 	dev_dbg(&p->dev, "buffer %llu freed\n", buf->id);
+
+	/* Accounting (p2pbar_cdev.c): the opener's count, the host charge. */
+	p2pbar_buf_uncharge(buf);
+
 	kfree(buf);
 	put_device(&p->dev);
 }
