@@ -5,7 +5,8 @@
 # systemd-udevd; plus two unprivileged users, p2ptest (in the group) and
 # p2pother (not). Done here, at test time, rather than in the guest image:
 # the image is keyed by testbed/build-image.sh, and a rebuild for a group
-# and a rule would cost every checkout a new debootstrap.
+# and a rule would cost every checkout a new debootstrap. Case rdma:
+# p2ptest's RDMA through a dma-buf MR of its own buffer.
 set -euo pipefail
 . "$P2PBAR_SRC/tests/vm/lib.sh"
 t=$P2PBAR_BUILD/tests/exporter/p2pbar-isolation
@@ -51,6 +52,18 @@ for c in "$@"; do
 			--regid=p2ptest --init-groups "$2" memcg "$3" "$1"' \
 			sh $cg/p2pbar-test "$t" "$node" || die "case $c"
 		rmdir $cg/p2pbar-test
+		;;
+	rdma)
+		# RDMA through a dma-buf MR of p2ptest's own buffer: our rxe
+		# (tests/vm/rxe-lib.sh), the data case of tests/rxe/rxe-dmabuf-test.c.
+		. "$P2PBAR_SRC/tests/vm/rxe-lib.sh"
+		rxe_dmabuf_up
+		setpriv --reuid=p2ptest --regid=p2ptest --init-groups \
+			"$P2PBAR_BUILD/tests/rxe/rxe-dmabuf-test" data p2pbar "$node" ||
+			die "case $c"
+		rdma link delete rxe0
+		rmmod rdma_rxe || die "our rdma_rxe does not unload"
+		result "p2ptest (no capabilities): RDMA through a dma-buf MR of its own buffer"
 		;;
 	*)
 		"$t" "$c" "$node" || die "case $c"
