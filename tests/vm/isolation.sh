@@ -43,6 +43,11 @@ for c in "$@"; do
 		;;
 	memcg)
 		cg=/sys/fs/cgroup
+		# The debug kernel is tinyconfig plus debugging: no cgroups.
+		if [ "$P2PBAR_FLAVOUR" = debug ] && ! grep -qw cgroup2 /proc/filesystems; then
+			log "memcg: skipped, the debug kernel has no cgroup2 (stock runs it)"
+			continue
+		fi
 		mountpoint -q $cg || mount -t cgroup2 cgroup2 $cg || die "cannot mount cgroup2"
 		grep -qw memory $cg/cgroup.controllers || die "no memory controller in cgroup2"
 		echo +memory >$cg/cgroup.subtree_control || die "cannot enable the memory controller"
