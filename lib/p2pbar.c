@@ -138,13 +138,22 @@ const char *p2pbar_name(const struct p2pbar_dev *dev)
 	return dev->name;
 }
 
-int p2pbar_query(struct p2pbar_dev *dev, struct p2pbar_info *info)
+int p2pbar_query_size(struct p2pbar_dev *dev, struct p2pbar_info *info, size_t size)
 {
-	memset(info, 0, sizeof(*info));
-	info->argsz = sizeof(*info);
+	memset(info, 0, size);
+	info->argsz = (uint32_t)size;
 	if (ioctl(dev->fd, P2PBAR_IOCTL_INFO, info))
 		return p2pbar_fail(-errno, "%s: INFO: %s", dev->name, strerror(errno));
 	return 0;
+}
+
+/*
+ * Programs built before struct p2pbar_info grew pass a struct of the
+ * first version's size: never write more.
+ */
+int p2pbar_query(struct p2pbar_dev *dev, struct p2pbar_info *info)
+{
+	return p2pbar_query_size(dev, info, P2PBAR_INFO_SIZE_VER0);
 }
 
 static int read_counter(const struct p2pbar_dev *dev, const char *attr, uint64_t *val)

@@ -5,6 +5,7 @@
 
 #include <linux/cdev.h>
 #include <linux/device.h>
+#include <linux/kref.h>
 #include <linux/pci.h>
 #include <linux/rwsem.h>
 #include <linux/wait.h>
@@ -52,6 +53,9 @@ struct p2pbar_buf_info;
  * @evictions: buffers moved to HOST to make room
  * @migrations: moves of any kind
  * @bytes_moved: bytes copied by moves
+ * @host_charged: bytes of live buffers that may hold HOST pages (every
+ *            buffer but a FIXED DEVICE one), charged at ALLOC against
+ *            the max_host_mb cap and returned at release
  * @debugfs:  /sys/kernel/debug/p2pbar/<pci name>
  *
  * The BAR's kernel mapping @bar_map lives until the struct is released,
@@ -88,6 +92,7 @@ struct p2pbar_dev {
 	atomic64_t evictions;
 	atomic64_t migrations;
 	atomic64_t bytes_moved;
+	atomic64_t host_charged;
 	u64 fence_context; /* of the error fences revoked buffers carry */
 	atomic64_t fence_seqno;
 	struct dentry *debugfs;
@@ -98,6 +103,19 @@ enum p2pbar_range {
 	P2PBAR_RANGE_IN_USE,	/* the buffer's own */
 	P2PBAR_RANGE_DRAINING,	/* revoked, an importer may still reach it */
 	P2PBAR_RANGE_RETURNED,	/* revoked and back in the allocator */
+};
+
+/**
+ * struct p2pbar_file - one open file of /dev/p2pbarN, its private_data
+ * @p:     the device; holds a reference on p->dev
+ * @ref:   held by the open file and by every buffer allocated through it,
+ *         so a buffer that outlives the file still finds its count
+ * @nbufs: live buffers allocated through this file (max_bufs_per_file)
+ */
+struct p2pbar_file {
+	struct p2pbar_dev *p;
+	struct kref ref;
+	atomic_t nbufs;
 };
 
 /**
@@ -126,6 +144,8 @@ enum p2pbar_range {
  * @vmap_dummy: the vmap is of @dummy (a vmap after revoke), not the memory
  * @dummy:     the zeroed page a vmap after revoke shows, else NULL
  * @revoke_node, @revoke_file: a revoke's list entry and file reference
+ * @owner:     the open file it was allocated through (accounting only)
+ * @host_charge: bytes it charged to p->host_charged
  *
  * @placement, @offset, @pages, @vaddr, @pin_count, @map_count, @vmapped,
  * @moves, @range, @fences_pending, @vmap_dummy and @dummy change only
@@ -157,6 +177,8 @@ struct p2pbar_buf {
 	struct page *dummy;
 	struct list_head revoke_node;
 	struct file *revoke_file;
+	struct p2pbar_file *owner;
+	u64 host_charge;
 };
 
 /* Revoked by RESET or unbind: no new use of the memory. */
@@ -177,6 +199,16 @@ int p2pbar_cdev_init(void);
 void p2pbar_cdev_exit(void);
 int p2pbar_cdev_add(struct p2pbar_dev *p, struct device *parent);
 void p2pbar_cdev_del(struct p2pbar_dev *p);
+
+/* Per-open-file and per-device caps (p2pbar_cdev.c). */
+bool p2pbar_privileged(struct file *file);
+u64 p2pbar_max_host(void);
+unsigned int p2pbar_max_bufs_per_file(void);
+int p2pbar_charge(struct p2pbar_file *pf, u64 host_bytes);
+void p2pbar_uncharge(struct p2pbar_file *pf, u64 host_bytes);
+void p2pbar_buf_set_owner(struct p2pbar_buf *buf, struct p2pbar_file *pf,
+			  u64 host_bytes);
+void p2pbar_buf_uncharge(struct p2pbar_buf *buf);
 
 long p2pbar_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 

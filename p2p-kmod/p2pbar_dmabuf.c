@@ -356,6 +356,10 @@ static void p2pbar_release(struct dma_buf *dmabuf)
 	if (buf->dummy)
 		__free_page(buf->dummy);
 	dev_dbg(&p->dev, "buffer %llu freed\n", buf->id);
+
+	/* Accounting (p2pbar_cdev.c): the opener's count, the host charge. */
+	p2pbar_buf_uncharge(buf);
+
 	kfree(buf);
 	put_device(&p->dev);
 }
@@ -621,8 +625,9 @@ int p2pbar_buf_export(struct p2pbar_dev *p, struct p2pbar_alloc *args,
 	INIT_LIST_HEAD(&buf->revoke_node);
 
 	if (buf->placement == P2PBAR_PLACEMENT_HOST) {
+		/* Pages a user asked for: charged to the caller's memcg. */
 		buf->pages = p2pbar_pages_alloc(buf->size,
-						GFP_KERNEL | __GFP_ZERO);
+						GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 		ret = buf->pages ? 0 : -ENOMEM;
 		if (ret)
 			goto err_buf;

@@ -4,7 +4,8 @@
  *
  * Argument structs are versioned by their leading argsz: anything from
  * the first version up is accepted if the bytes we do not know are zero
- * (copy_struct_from_user), and at most argsz bytes are written back.
+ * (copy_struct_from_user; the fields a shorter struct lacks read as
+ * zero), and at most argsz bytes are written back.
  */
 #include <linux/dma-buf.h>
 #include <linux/file.h>
@@ -17,19 +18,35 @@
 #include "p2pbar.h"
 #include "p2pbar_compat.h"
 
-static int p2pbar_get_args(void *karg, size_t ksize, void __user *uarg)
+/* @minsz: the size of the struct's first version. */
+static int p2pbar_get_args_min(void *karg, size_t ksize, size_t minsz,
+			       void __user *uarg)
 {
 	u32 argsz;
 	int ret;
 
 	if (get_user(argsz, (u32 __user *)uarg))
 		return -EFAULT;
-	if (argsz < ksize)
+	if (argsz < minsz)
 		return -EINVAL;
 	if (argsz > P2PBAR_ARGSZ_MAX)
 		return -E2BIG;
 	ret = copy_struct_from_user(karg, ksize, uarg, argsz);
 	return ret;
+}
+
+/* For the structs that have one version so far. */
+static int p2pbar_get_args(void *karg, size_t ksize, void __user *uarg)
+{
+	return p2pbar_get_args_min(karg, ksize, ksize, uarg);
+}
+
+/* Write back what the caller's version of the struct holds. */
+static int p2pbar_put_args(void __user *uarg, const void *karg, size_t ksize)
+{
+	size_t n = min_t(size_t, *(const u32 *)karg, ksize);
+
+	return copy_to_user(uarg, karg, n) ? -EFAULT : 0;
 }
 
 static bool p2pbar_zeroed(const u64 *r, size_t n)
@@ -46,12 +63,13 @@ static u64 p2pbar_max_align(struct p2pbar_dev *p)
 	return p->alloc.size ? rounddown_pow_of_two(p->alloc.size) : PAGE_SIZE;
 }
 
-static int p2pbar_ioctl_info(struct p2pbar_dev *p, void __user *uarg)
+static int p2pbar_ioctl_info(struct p2pbar_file *pf, void __user *uarg)
 {
+	struct p2pbar_dev *p = pf->p;
 	struct p2pbar_info a;
 	int ret;
 
-	ret = p2pbar_get_args(&a, sizeof(a), uarg);
+	ret = p2pbar_get_args_min(&a, sizeof(a), P2PBAR_INFO_SIZE_VER0, uarg);
 	if (ret)
 		return ret;
 	if (a.flags || a.__pad)
@@ -81,13 +99,19 @@ static int p2pbar_ioctl_info(struct p2pbar_dev *p, void __user *uarg)
 	a.pci_bus = p->pci_bus;
 	a.pci_dev = PCI_SLOT(p->pci_devfn);
 	a.pci_func = PCI_FUNC(p->pci_devfn);
-	return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
+	a.host_charged = atomic64_read(&p->host_charged);
+	a.max_host = p2pbar_max_host();
+	a.file_buffers = atomic_read(&pf->nbufs);
+	a.max_bufs_per_file = p2pbar_max_bufs_per_file();
+	return p2pbar_put_args(uarg, &a, sizeof(a));
 }
 
-static int p2pbar_ioctl_alloc(struct p2pbar_dev *p, void __user *uarg)
+static int p2pbar_ioctl_alloc(struct p2pbar_file *pf, void __user *uarg)
 {
+	struct p2pbar_dev *p = pf->p;
 	struct p2pbar_alloc a;
 	struct dma_buf *dmabuf;
+	u64 host_bytes;
 	int ret, fd;
 
 	ret = p2pbar_get_args(&a, sizeof(a), uarg);
@@ -112,13 +136,26 @@ static int p2pbar_ioctl_alloc(struct p2pbar_dev *p, void __user *uarg)
 		return -E2BIG;
 	a.align = max_t(u64, a.align, PAGE_SIZE);
 
+	/* Only a FIXED DEVICE buffer can never hold HOST pages. */
+	host_bytes = a.length;
+	if (a.placement == P2PBAR_PLACEMENT_DEVICE &&
+	    (a.flags & P2PBAR_ALLOC_FIXED))
+		host_bytes = 0;
+	ret = p2pbar_charge(pf, host_bytes);
+	if (ret)
+		return ret;
+
 	/* Reserve the fd first, install it last (CVE-2025-38722). */
 	fd = get_unused_fd_flags(O_CLOEXEC);
-	if (fd < 0)
-		return fd;
+	if (fd < 0) {
+		ret = fd;
+		goto err_charge;
+	}
 	ret = p2pbar_buf_export(p, &a, &dmabuf);
 	if (ret)
-		goto err_fd;
+		goto err_export;
+	/* From here the buffer's release returns the charge. */
+	p2pbar_buf_set_owner(dmabuf->priv, pf, host_bytes);
 	a.fd = fd;
 	if (copy_to_user(uarg, &a, sizeof(a))) {
 		ret = -EFAULT;
@@ -130,6 +167,11 @@ static int p2pbar_ioctl_alloc(struct p2pbar_dev *p, void __user *uarg)
 
 err_fd:
 	put_unused_fd(fd);
+	return ret;
+err_export:
+	put_unused_fd(fd);
+err_charge:
+	p2pbar_uncharge(pf, host_bytes);
 	return ret;
 }
 
@@ -214,11 +256,14 @@ static int p2pbar_ioctl_migrate(struct p2pbar_dev *p, void __user *uarg)
 
 long p2pbar_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
-	struct p2pbar_dev *p = file->private_data;
+	struct p2pbar_file *pf = file->private_data;
+	struct p2pbar_dev *p = pf->p;
 	void __user *uarg = (void __user *)arg;
 
-	/* The first versions of the ABI: the same on 32- and 64-bit. */
-	BUILD_BUG_ON(sizeof(struct p2pbar_info) != 112);
+	/* The ABI's structs: the same on 32- and 64-bit. */
+	BUILD_BUG_ON(offsetofend(struct p2pbar_info, caps) !=
+		     P2PBAR_INFO_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct p2pbar_info) != P2PBAR_INFO_SIZE_VER1);
 	BUILD_BUG_ON(sizeof(struct p2pbar_alloc) != 80);
 	BUILD_BUG_ON(sizeof(struct p2pbar_buf_info) != 88);
 	BUILD_BUG_ON(sizeof(struct p2pbar_migrate) != 48);
@@ -235,14 +280,17 @@ long p2pbar_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	default:
 		return -ENOTTY;
 	}
+	/* RESET revokes every tenant's buffers (p2pbar_privileged()). */
+	if (cmd == P2PBAR_IOCTL_RESET && !p2pbar_privileged(file))
+		return -EPERM;
 	if (READ_ONCE(p->gone))
 		return -ENODEV;
 
 	switch (cmd) {
 	case P2PBAR_IOCTL_INFO:
-		return p2pbar_ioctl_info(p, uarg);
+		return p2pbar_ioctl_info(pf, uarg);
 	case P2PBAR_IOCTL_ALLOC:
-		return p2pbar_ioctl_alloc(p, uarg);
+		return p2pbar_ioctl_alloc(pf, uarg);
 	case P2PBAR_IOCTL_MIGRATE:
 		return p2pbar_ioctl_migrate(p, uarg);
 	case P2PBAR_IOCTL_RESET:

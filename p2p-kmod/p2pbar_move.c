@@ -50,24 +50,37 @@
 /* The longest a move waits for a fence with the reservation lock held. */
 #define P2PBAR_MOVE_FENCE_WAIT (HZ / 10)
 
+/*
+ * @size bytes of system pages. With __GFP_ACCOUNT in @gfp (allocations a
+ * user asked for) the pages and the array are charged to the caller's
+ * memcg. NULL when out of memory (the memcg's included) or when a fatal
+ * signal arrives: a dying task must not go on allocating gigabytes; its
+ * -ENOMEM is never seen.
+ */
 struct page **p2pbar_pages_alloc(u64 size, gfp_t gfp)
 {
 	unsigned long i, n = size >> PAGE_SHIFT;
 	struct page **pages;
 
-	pages = kvcalloc(n, sizeof(*pages), GFP_KERNEL);
+	pages = kvcalloc(n, sizeof(*pages),
+			 GFP_KERNEL | (gfp & __GFP_ACCOUNT));
 	if (!pages)
 		return NULL;
 	for (i = 0; i < n; i++) {
 		pages[i] = alloc_page(gfp | __GFP_NOWARN);
-		if (!pages[i]) {
-			p2pbar_pages_free(pages, size);
-			return NULL;
-		}
-		if (!(i % P2PBAR_COPY_BATCH))
+		if (!pages[i])
+			goto err;
+		if (!(i % P2PBAR_COPY_BATCH)) {
+			if (fatal_signal_pending(current))
+				goto err;
 			cond_resched();
+		}
 	}
 	return pages;
+
+err:
+	p2pbar_pages_free(pages, size);
+	return NULL;
 }
 
 void p2pbar_pages_free(struct page **pages, u64 size)

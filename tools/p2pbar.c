@@ -106,7 +106,7 @@ static int cmd_info(const char *which)
 	struct p2pbar_dev *dev;
 	struct p2pbar_info i;
 
-	if (p2pbar_open(which, &dev) || p2pbar_query(dev, &i)) {
+	if (p2pbar_open(which, &dev) || p2pbar_query_size(dev, &i, sizeof(i))) {
 		fail(p2pbar_last_error());
 		p2pbar_close(dev);
 		return 1;
@@ -122,6 +122,9 @@ static int cmd_info(const char *which)
 	printf("max_alloc   %" PRIu64 "\n", (uint64_t)i.max_alloc);
 	printf("max_align   %" PRIu64 "\n", (uint64_t)i.max_align);
 	printf("placements  0x%x\n", i.placements);
+	printf("host_charged %" PRIu64 " of max_host %" PRIu64 "\n", (uint64_t)i.host_charged,
+	       (uint64_t)i.max_host);
+	printf("max_bufs_per_file %" PRIu64 "\n", (uint64_t)i.max_bufs_per_file);
 	p2pbar_close(dev);
 	return 0;
 }

@@ -72,8 +72,19 @@ struct p2pbar_stats {
 /* Read the device's counters. Returns 0 or -errno. */
 int p2pbar_get_stats(struct p2pbar_dev *dev, struct p2pbar_stats *stats);
 
-/* P2PBAR_IOCTL_INFO. Returns 0 or -errno. */
+/*
+ * P2PBAR_IOCTL_INFO: the first P2PBAR_INFO_SIZE_VER0 bytes of @info (up to
+ * caps), what programs built against the first version have room for.
+ * Returns 0 or -errno.
+ */
 int p2pbar_query(struct p2pbar_dev *dev, struct p2pbar_info *info);
+
+/*
+ * P2PBAR_IOCTL_INFO with @size = sizeof(*info) of the caller's header
+ * (the caps, host_charged and file_buffers since the second version).
+ * Returns 0 or -errno.
+ */
+int p2pbar_query_size(struct p2pbar_dev *dev, struct p2pbar_info *info, size_t size);
 
 /*
  * Allocate @size bytes (rounded up to the page size) aligned to @align (0:

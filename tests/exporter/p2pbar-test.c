@@ -256,7 +256,7 @@ ARG(p2pbar_buf_info, flags, 2)
 static void info_short(void *p, int dev)
 {
 	(void)dev;
-	((struct p2pbar_info *)p)->argsz = sizeof(struct p2pbar_info) - 8;
+	((struct p2pbar_info *)p)->argsz = P2PBAR_INFO_SIZE_VER0 - 8;
 }
 static void alloc_ok(void *p, int dev)
 {

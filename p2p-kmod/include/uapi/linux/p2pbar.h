@@ -7,12 +7,21 @@
  * from the first version of the struct (else EINVAL) up to
  * P2PBAR_ARGSZ_MAX (else E2BIG), provided every byte it does not know
  * is zero (else E2BIG), and writes back at most @argsz bytes.
- * So fields can be appended later without new ioctl numbers. Every
+ * So fields can be appended later without new ioctl numbers; a caller
+ * built against an older version passes its smaller @argsz and gets the
+ * fields it knows (P2PBAR_*_SIZE_VER*). Every
  * @flags bit and every reserved field not defined here must be zero
  * (else EINVAL). All sizes and offsets are in bytes.
  *
  * Freeing a buffer is closing the last reference to its dma-buf fd
  * (every fd, every mmap, every importer).
+ *
+ * Who may do what: whoever may open the node (root, and group p2pbar
+ * through the udev rule the project ships) may use INFO, ALLOC,
+ * BUF_INFO and MIGRATE, and reaches only the buffers it holds fds for.
+ * RESET and read()/write() of the whole BAR reach every opener's
+ * buffers: they need CAP_SYS_ADMIN, both in the credentials the node was
+ * opened with and in the caller's (else EPERM).
  */
 #ifndef _UAPI_LINUX_P2PBAR_H
 #define _UAPI_LINUX_P2PBAR_H
@@ -71,9 +80,22 @@
  * @migrations:	out: moves of any kind (evictions included)
  * @bytes_moved: out: bytes copied by those moves
  * @caps:	out: P2PBAR_CAP_*
+ * @host_charged: out: bytes of the device's live buffers charged against
+ *		@max_host: every buffer that may hold HOST pages, i.e. all
+ *		but FIXED DEVICE ones, in full from ALLOC to release
+ * @max_host:	out: the cap on @host_charged (module parameter
+ *		max_host_mb; by default half of RAM)
+ * @file_buffers: out: live buffers allocated through this open file of
+ *		the node (they count until released, also after the file
+ *		is closed)
+ * @max_bufs_per_file: out: the cap on @file_buffers (module parameter
+ *		max_bufs_per_file; 0: no cap)
  *
- * The last four were reserved (in: zero) in the first version; they are
- * output only, their input is ignored.
+ * @evictions to @caps were reserved (in: zero) in the first version;
+ * they are output only, their input is ignored. @host_charged to
+ * @max_bufs_per_file came with the second (P2PBAR_INFO_SIZE_VER1), and
+ * are output only too; a caller passing the first version's argsz
+ * (P2PBAR_INFO_SIZE_VER0) gets its 112 bytes written back, no more.
  */
 struct p2pbar_info {
 	__u32 argsz;
@@ -96,7 +118,15 @@ struct p2pbar_info {
 	__u64 migrations;
 	__u64 bytes_moved;
 	__u64 caps;
+	/* end of P2PBAR_INFO_SIZE_VER0 */
+	__u64 host_charged;
+	__u64 max_host;
+	__u64 file_buffers;
+	__u64 max_bufs_per_file;
 };
+
+#define P2PBAR_INFO_SIZE_VER0	112	/* up to @caps */
+#define P2PBAR_INFO_SIZE_VER1	144	/* up to @max_bufs_per_file */
 
 /**
  * struct p2pbar_alloc - P2PBAR_IOCTL_ALLOC: allocate a buffer
@@ -116,8 +146,13 @@ struct p2pbar_info {
  * flags, placement, alignment, reserved field, zero length), EOVERFLOW
  * (length overflows when rounded), E2BIG (length or align above the
  * limits), ENOSPC (no free range large enough, even after eviction),
- * ENOMEM (HOST pages), EMFILE (the caller's fd table is full), EINTR
- * (a fatal signal while zeroing), ENODEV (device unbound).
+ * ENOMEM (HOST pages; also when the caller's memory cgroup is at its
+ * limit: HOST pages are charged to it), ENODEV (device unbound), EDQUOT
+ * (the buffer would take the device's host_charged past max_host; see
+ * struct p2pbar_info: only FIXED DEVICE buffers are not charged), EMFILE
+ * (this open file of the node already has max_bufs_per_file live
+ * buffers, or the caller's fd table is full: close some buffers), EINTR
+ * (a fatal signal while zeroing).
  */
 struct p2pbar_alloc {
 	__u32 argsz;
@@ -208,7 +243,8 @@ struct p2pbar_migrate {
  * @reserved:	in: zero
  *
  * As if the device had been reset: every live buffer of the device is
- * revoked. Dynamic importers get move_notify and every later map, pin,
+ * revoked. Needs CAP_SYS_ADMIN (else EPERM, see the top of this
+ * file). Dynamic importers get move_notify and every later map, pin,
  * attach, mmap or MIGRATE of the buffer fails with ENODEV; CPU mappings
  * raise SIGBUS; a kernel vmap made after the revoke shows zeros, never
  * the BAR. The fds stay valid until closed. RESET waits up to 2 s for
