@@ -32,6 +32,8 @@
  *                            one after it completes with an error status
  *                            (no hang, nothing oopses), and after close the
  *                            modules unload (checked by the script)
+ *   regrace /dev/p2pbarN [SECONDS]  register/deregister in a loop while a
+ *                            child migrates the buffer in a loop
  *
  * One rxe device, two RC QPs connected to each other (loopback); the same
  * verbs across two guests: rxe-dmabuf-2node.c.
@@ -46,6 +48,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "rxe-util.h"
@@ -735,6 +738,89 @@ static int case_revoke(int argc, char **argv)
 	return 0;
 }
 
+/* --- review fixes: registration race, parentless netdevs, fences -------- */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Child: move the buffer HOST<->DEVICE until killed; counts in *moved. */
+static void migrate_forever(const char *node, int fd, volatile int64_t *moved)
+{
+	int dev = open(node, O_RDWR | O_CLOEXEC);
+
+	for (int i = 0; dev >= 0; i++) {
+		struct p2pbar_migrate m = { .argsz = sizeof(m),
+					    .fd = fd,
+					    .placement = i % 2 ? P2PBAR_PLACEMENT_DEVICE
+							       : P2PBAR_PLACEMENT_HOST };
+
+		/* EBUSY: an importer had the buffer mapped as the move began */
+		if (ioctl(dev, P2PBAR_IOCTL_MIGRATE, &m) && errno != EBUSY) {
+			*moved = -errno;
+			_exit(1);
+		}
+		*moved += 1;
+	}
+	_exit(1);
+}
+
+/*
+ * Registration races with moves: a move_notify may arrive as soon as
+ * dma_buf_dynamic_attach() has put the attachment on the buffer's list,
+ * before rxe has finished setting up the MR. Register and deregister in
+ * a loop for SECONDS while a child migrates the buffer in a loop.
+ */
+static int case_regrace(int argc, char **argv)
+{
+	const size_t len = 64 << 10;
+	double secs = argc > 3 ? atof(argv[3]) : 30, end;
+	volatile int64_t *moved;
+	long regs = 0;
+	struct rdma r;
+	struct dbuf b;
+	pid_t child;
+	int status;
+
+	if (argc < 3)
+		FAIL("regrace /dev/p2pbarN [SECONDS]");
+	rdma_open(&r);
+	b = dbuf_p2pbar(argv[2], len);
+	moved = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (moved == MAP_FAILED)
+		FAIL("mmap");
+	*moved = 0;
+	child = fork();
+	if (child < 0)
+		FAIL("fork");
+	if (!child)
+		migrate_forever(argv[2], b.fd, moved);
+	for (end = now_s() + secs; now_s() < end; regs++) {
+		struct ibv_mr *mr = ibv_reg_dmabuf_mr(r.pd, 0, len, 0, b.fd, ACCESS_ALL);
+
+		if (!mr)
+			FAIL("registration %ld under moves: %s", regs, strerror(errno));
+		if (ibv_dereg_mr(mr))
+			FAIL("dereg %ld under moves: %s", regs, strerror(errno));
+		if (waitpid(child, &status, WNOHANG) == child)
+			FAIL("the migrator ended (moves %" PRId64 ", status %#x)", *moved, status);
+	}
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	if (*moved < 100)
+		FAIL("only %" PRId64 " moves in %.0f s: no race was tried", *moved, secs);
+	printf("RESULT: %ld dma-buf MR registrations+deregistrations while the buffer "
+	       "moved %" PRId64 " times HOST<->DEVICE, no oops\n",
+	       regs, *moved);
+	dbuf_free(&b);
+	rdma_close(&r);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -752,5 +838,7 @@ int main(int argc, char **argv)
 		return case_migrate(argc, argv);
 	if (!strcmp(argv[1], "revoke"))
 		return case_revoke(argc, argv);
+	if (!strcmp(argv[1], "regrace"))
+		return case_regrace(argc, argv);
 	FAIL("unknown case %s", argv[1]);
 }

@@ -8,7 +8,8 @@
 #   migrate (the buffer moves DEVICE<->HOST under traffic) |
 #   revoke-reset | revoke-unbind (RESET / unbind under traffic) |
 #   p2pbar (data via p2pbar; leaves fill.txt for tests/host/exporter-verify.py) |
-#   udmabuf | vgem (the same data test on dma-bufs of other exporters)
+#   udmabuf | vgem (the same data test on dma-bufs of other exporters) |
+#   regrace (register/deregister while the buffer moves; an oops panics)
 set -euo pipefail
 . "$P2PBAR_SRC/tests/vm/lib.sh"
 . "$P2PBAR_SRC/tests/vm/rxe-lib.sh"
@@ -27,6 +28,16 @@ for c in "$@"; do
 		rmmod dmabuf_notify
 		;;
 	badinput) "$t" badinput "$P2PBAR_NODE" || die "case badinput" ;;
+	regrace)
+		# A NULL dereference in move_notify would leave the resv locked
+		# and the registering process stuck: end the run at once instead.
+		# Only the debug kernel dereferences (lockdep's assertion).
+		echo 1 >/proc/sys/kernel/panic_on_oops
+		secs=20
+		[ "$P2PBAR_FLAVOUR" != debug ] || secs=120
+		"$t" regrace "$P2PBAR_NODE" $secs || die "case regrace"
+		echo 0 >/proc/sys/kernel/panic_on_oops
+		;;
 	revoke-reset | revoke-unbind)
 		pci=$(basename "$(readlink -f "$P2PBAR_DEV/device")")
 		"$t" revoke "${c#revoke-}" "$P2PBAR_NODE" "$pci" || die "case $c"
