@@ -34,6 +34,9 @@
  *                            modules unload (checked by the script)
  *   regrace /dev/p2pbarN [SECONDS]  register/deregister in a loop while a
  *                            child migrates the buffer in a loop
+ *   noparent NOPARENT_DEV PARENTED_DEV /dev/p2pbarN  the NCCL probe and a
+ *                            registration agree on rxe over veth
+ *                            (EOPNOTSUPP); on virtio the probe sees EBADF
  *
  * One rxe device, two RC QPs connected to each other (loopback); the same
  * verbs across two guests: rxe-dmabuf-2node.c.
@@ -821,6 +824,87 @@ static int case_regrace(int argc, char **argv)
 	return 0;
 }
 
+static struct ibv_context *open_named(const char *name)
+{
+	struct ibv_device **list = ibv_get_device_list(NULL);
+	struct ibv_context *ctx = NULL;
+
+	for (int i = 0; list && list[i] && !ctx; i++)
+		if (!strcmp(ibv_get_device_name(list[i]), name))
+			ctx = ibv_open_device(list[i]);
+	if (list)
+		ibv_free_device_list(list);
+	if (!ctx)
+		FAIL("cannot open RDMA device %s", name);
+	return ctx;
+}
+
+/* errno of the NCCL probe ibv_reg_dmabuf_mr(pd, 0, 0, 0, -1, 0) on @pd */
+static int probe_errno(struct ibv_pd *pd)
+{
+	struct ibv_mr *mr;
+
+	errno = 0;
+	mr = ibv_reg_dmabuf_mr(pd, 0, 0, 0, -1, 0);
+	if (mr)
+		FAIL("the probe registered an MR");
+	return errno;
+}
+
+/*
+ * The capability probe and a real registration agree. NOPARENT is an rxe
+ * device on a netdev without a parent device (veth), which cannot attach
+ * a dma-buf: both EOPNOTSUPP. PARENTED is rxe on a virtio netdev: the
+ * probe sees EBADF ("supported").
+ */
+static int case_noparent(int argc, char **argv)
+{
+	struct ibv_context *ctx;
+	struct ibv_pd *pd;
+	struct ibv_mr *mr;
+	struct dbuf b;
+	int e;
+
+	if (argc < 5)
+		FAIL("noparent NOPARENT_DEV PARENTED_DEV /dev/p2pbarN");
+	b = dbuf_p2pbar(argv[4], 4 * PAGE);
+	ctx = open_named(argv[2]);
+	pd = ibv_alloc_pd(ctx);
+	if (!pd)
+		FAIL("ibv_alloc_pd on %s", argv[2]);
+	e = probe_errno(pd);
+	printf("%s (no parent device): probe -> %s\n", argv[2], strerror(e));
+	errno = 0;
+	mr = ibv_reg_dmabuf_mr(pd, 0, PAGE, 0, b.fd, ACCESS_ALL);
+	if (mr)
+		FAIL("%s: a dma-buf MR registered on a netdev without a parent", argv[2]);
+	printf("%s (no parent device): registration -> %s\n", argv[2], strerror(errno));
+	if (errno != EOPNOTSUPP)
+		FAIL("%s: registration errno %d (%s), expected EOPNOTSUPP", argv[2], errno,
+		     strerror(errno));
+	if (e != EOPNOTSUPP)
+		FAIL("%s: the probe says %s where every registration fails with EOPNOTSUPP",
+		     argv[2], strerror(e));
+	ibv_dealloc_pd(pd);
+	ibv_close_device(ctx);
+
+	ctx = open_named(argv[3]);
+	pd = ibv_alloc_pd(ctx);
+	if (!pd)
+		FAIL("ibv_alloc_pd on %s", argv[3]);
+	e = probe_errno(pd);
+	printf("%s (virtio netdev): probe -> %s\n", argv[3], strerror(e));
+	if (e != EBADF)
+		FAIL("%s: probe errno %d (%s), expected EBADF", argv[3], e, strerror(e));
+	ibv_dealloc_pd(pd);
+	ibv_close_device(ctx);
+	dbuf_free(&b);
+	printf("RESULT: probe and registration agree: EOPNOTSUPP on %s (veth), "
+	       "probe EBADF on %s (virtio)\n",
+	       argv[2], argv[3]);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -840,5 +924,7 @@ int main(int argc, char **argv)
 		return case_revoke(argc, argv);
 	if (!strcmp(argv[1], "regrace"))
 		return case_regrace(argc, argv);
+	if (!strcmp(argv[1], "noparent"))
+		return case_noparent(argc, argv);
 	FAIL("unknown case %s", argv[1]);
 }

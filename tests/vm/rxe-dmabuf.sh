@@ -9,7 +9,8 @@
 #   revoke-reset | revoke-unbind (RESET / unbind under traffic) |
 #   p2pbar (data via p2pbar; leaves fill.txt for tests/host/exporter-verify.py) |
 #   udmabuf | vgem (the same data test on dma-bufs of other exporters) |
-#   regrace (register/deregister while the buffer moves; an oops panics)
+#   regrace (register/deregister while the buffer moves; an oops panics) |
+#   noparent (rxe on veth: the probe and registrations agree)
 set -euo pipefail
 . "$P2PBAR_SRC/tests/vm/lib.sh"
 . "$P2PBAR_SRC/tests/vm/rxe-lib.sh"
@@ -37,6 +38,14 @@ for c in "$@"; do
 		[ "$P2PBAR_FLAVOUR" != debug ] || secs=120
 		"$t" regrace "$P2PBAR_NODE" $secs || die "case regrace"
 		echo 0 >/proc/sys/kernel/panic_on_oops
+		;;
+	noparent)
+		ip link add veth0 type veth peer name veth1 || die "cannot create veth0"
+		ip link set veth0 up && ip link set veth1 up || die "cannot bring veth up"
+		rdma link add rxev type rxe netdev veth0 || die "cannot create rxev on veth0"
+		"$t" noparent rxev rxe0 "$P2PBAR_NODE" || die "case noparent"
+		rdma link delete rxev
+		ip link delete veth0
 		;;
 	revoke-reset | revoke-unbind)
 		pci=$(basename "$(readlink -f "$P2PBAR_DEV/device")")
