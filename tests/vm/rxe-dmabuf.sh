@@ -10,7 +10,9 @@
 #   p2pbar (data via p2pbar; leaves fill.txt for tests/host/exporter-verify.py) |
 #   udmabuf | vgem (the same data test on dma-bufs of other exporters) |
 #   regrace (register/deregister while the buffer moves; an oops panics) |
-#   noparent (rxe on veth: the probe and registrations agree)
+#   noparent (rxe on veth: the probe and registrations agree) |
+#   fence (a move whose fence never signals: bounded wait, no hang) |
+#   vgemfence (a vgem fence imported into the buffer: what userspace reaches)
 set -euo pipefail
 . "$P2PBAR_SRC/tests/vm/lib.sh"
 . "$P2PBAR_SRC/tests/vm/rxe-lib.sh"
@@ -46,6 +48,17 @@ for c in "$@"; do
 		"$t" noparent rxev rxe0 "$P2PBAR_NODE" || die "case noparent"
 		rdma link delete rxev
 		ip link delete veth0
+		;;
+	vgemfence)
+		modprobe vgem || die "no vgem"
+		wait_for 10 test -e /sys/devices/platform/vgem/drm || die "no vgem DRM device"
+		"$t" vgemfence "$P2PBAR_NODE" || die "case vgemfence"
+		;;
+	fence)
+		insmod "$P2PBAR_KMOD/tests/rxe/notify-kmod/dmabuf_notify.ko" ||
+			die "cannot load dmabuf_notify.ko"
+		"$t" fence "$P2PBAR_NODE" || die "case fence"
+		rmmod dmabuf_notify
 		;;
 	revoke-reset | revoke-unbind)
 		pci=$(basename "$(readlink -f "$P2PBAR_DEV/device")")
