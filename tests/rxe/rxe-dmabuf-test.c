@@ -32,6 +32,16 @@
  *                            one after it completes with an error status
  *                            (no hang, nothing oopses), and after close the
  *                            modules unload (checked by the script)
+ *   regrace /dev/p2pbarN [SECONDS]  register/deregister in a loop while a
+ *                            child migrates the buffer in a loop
+ *   noparent NOPARENT_DEV PARENTED_DEV /dev/p2pbarN  the NCCL probe and a
+ *                            registration agree on rxe over veth
+ *                            (EOPNOTSUPP); on virtio the probe sees EBADF
+ *   fence /dev/p2pbarN       a move fence that never signals (notify-kmod):
+ *                            the WR fails after a bounded wait, QP destroy
+ *                            and dereg return
+ *   vgemfence /dev/p2pbarN   a vgem fence imported into the buffer (WRITE
+ *                            usage): what userspace can reach
  *
  * One rxe device, two RC QPs connected to each other (loopback); the same
  * verbs across two guests: rxe-dmabuf-2node.c.
@@ -40,12 +50,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/dma-buf.h>
 #include <linux/p2pbar.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "rxe-util.h"
@@ -59,7 +71,8 @@ struct rdma {
 	struct ibv_qp *qp[2];
 };
 
-static void rdma_open(struct rdma *r)
+/* Two RC QPs on r's PD and CQ, connected to each other. */
+static void rdma_qps(struct rdma *r)
 {
 	struct ibv_qp_init_attr qa = { .qp_type = IBV_QPT_RC,
 				       .cap = { .max_send_wr = 16,
@@ -69,11 +82,6 @@ static void rdma_open(struct rdma *r)
 	union ibv_gid gid;
 	int gid_idx;
 
-	r->ctx = open_device(NULL);
-	r->pd = ibv_alloc_pd(r->ctx);
-	r->cq = ibv_create_cq(r->ctx, 64, NULL, NULL, 0);
-	if (!r->pd || !r->cq)
-		FAIL("pd/cq");
 	qa.send_cq = qa.recv_cq = r->cq;
 	for (int i = 0; i < 2; i++) {
 		r->qp[i] = ibv_create_qp(r->pd, &qa);
@@ -83,6 +91,16 @@ static void rdma_open(struct rdma *r)
 	gid_idx = find_gid(r->ctx, &gid, false);
 	qp_connect(r->qp[0], r->qp[1]->qp_num, &gid, gid_idx, IBV_MTU_1024, ACCESS_ALL, 16);
 	qp_connect(r->qp[1], r->qp[0]->qp_num, &gid, gid_idx, IBV_MTU_1024, ACCESS_ALL, 16);
+}
+
+static void rdma_open(struct rdma *r)
+{
+	r->ctx = open_device(NULL);
+	r->pd = ibv_alloc_pd(r->ctx);
+	r->cq = ibv_create_cq(r->ctx, 64, NULL, NULL, 0);
+	if (!r->pd || !r->cq)
+		FAIL("pd/cq");
+	rdma_qps(r);
 }
 
 static void rdma_close(struct rdma *r)
@@ -735,6 +753,405 @@ static int case_revoke(int argc, char **argv)
 	return 0;
 }
 
+/* --- review fixes: registration race, parentless netdevs, fences -------- */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Child: move the buffer HOST<->DEVICE until killed; counts in *moved. */
+static void migrate_forever(const char *node, int fd, volatile int64_t *moved)
+{
+	int dev = open(node, O_RDWR | O_CLOEXEC);
+
+	for (int i = 0; dev >= 0; i++) {
+		struct p2pbar_migrate m = { .argsz = sizeof(m),
+					    .fd = fd,
+					    .placement = i % 2 ? P2PBAR_PLACEMENT_DEVICE
+							       : P2PBAR_PLACEMENT_HOST };
+
+		/* EBUSY: an importer had the buffer mapped as the move began */
+		if (ioctl(dev, P2PBAR_IOCTL_MIGRATE, &m) && errno != EBUSY) {
+			*moved = -errno;
+			_exit(1);
+		}
+		*moved += 1;
+	}
+	_exit(1);
+}
+
+/*
+ * Registration races with moves: a move_notify may arrive as soon as
+ * dma_buf_dynamic_attach() has put the attachment on the buffer's list,
+ * before rxe has finished setting up the MR. Register and deregister in
+ * a loop for SECONDS while a child migrates the buffer in a loop.
+ */
+static int case_regrace(int argc, char **argv)
+{
+	const size_t len = 64 << 10;
+	double secs = argc > 3 ? atof(argv[3]) : 30, end;
+	volatile int64_t *moved;
+	long regs = 0;
+	struct rdma r;
+	struct dbuf b;
+	pid_t child;
+	int status;
+
+	if (argc < 3)
+		FAIL("regrace /dev/p2pbarN [SECONDS]");
+	rdma_open(&r);
+	b = dbuf_p2pbar(argv[2], len);
+	moved = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (moved == MAP_FAILED)
+		FAIL("mmap");
+	*moved = 0;
+	child = fork();
+	if (child < 0)
+		FAIL("fork");
+	if (!child)
+		migrate_forever(argv[2], b.fd, moved);
+	for (end = now_s() + secs; now_s() < end; regs++) {
+		struct ibv_mr *mr = ibv_reg_dmabuf_mr(r.pd, 0, len, 0, b.fd, ACCESS_ALL);
+
+		if (!mr)
+			FAIL("registration %ld under moves: %s", regs, strerror(errno));
+		if (ibv_dereg_mr(mr))
+			FAIL("dereg %ld under moves: %s", regs, strerror(errno));
+		if (waitpid(child, &status, WNOHANG) == child)
+			FAIL("the migrator ended (moves %" PRId64 ", status %#x)", *moved, status);
+	}
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	if (*moved < 100)
+		FAIL("only %" PRId64 " moves in %.0f s: no race was tried", *moved, secs);
+	printf("RESULT: %ld dma-buf MR registrations+deregistrations while the buffer "
+	       "moved %" PRId64 " times HOST<->DEVICE, no oops\n",
+	       regs, *moved);
+	dbuf_free(&b);
+	rdma_close(&r);
+	return 0;
+}
+
+static struct ibv_context *open_named(const char *name)
+{
+	struct ibv_device **list = ibv_get_device_list(NULL);
+	struct ibv_context *ctx = NULL;
+
+	for (int i = 0; list && list[i] && !ctx; i++)
+		if (!strcmp(ibv_get_device_name(list[i]), name))
+			ctx = ibv_open_device(list[i]);
+	if (list)
+		ibv_free_device_list(list);
+	if (!ctx)
+		FAIL("cannot open RDMA device %s", name);
+	return ctx;
+}
+
+/* errno of the NCCL probe ibv_reg_dmabuf_mr(pd, 0, 0, 0, -1, 0) on @pd */
+static int probe_errno(struct ibv_pd *pd)
+{
+	struct ibv_mr *mr;
+
+	errno = 0;
+	mr = ibv_reg_dmabuf_mr(pd, 0, 0, 0, -1, 0);
+	if (mr)
+		FAIL("the probe registered an MR");
+	return errno;
+}
+
+/*
+ * The capability probe and a real registration agree. NOPARENT is an rxe
+ * device on a netdev without a parent device (veth), which cannot attach
+ * a dma-buf: both EOPNOTSUPP. PARENTED is rxe on a virtio netdev: the
+ * probe sees EBADF ("supported").
+ */
+static int case_noparent(int argc, char **argv)
+{
+	struct ibv_context *ctx;
+	struct ibv_pd *pd;
+	struct ibv_mr *mr;
+	struct dbuf b;
+	int e;
+
+	if (argc < 5)
+		FAIL("noparent NOPARENT_DEV PARENTED_DEV /dev/p2pbarN");
+	b = dbuf_p2pbar(argv[4], 4 * PAGE);
+	ctx = open_named(argv[2]);
+	pd = ibv_alloc_pd(ctx);
+	if (!pd)
+		FAIL("ibv_alloc_pd on %s", argv[2]);
+	e = probe_errno(pd);
+	printf("%s (no parent device): probe -> %s\n", argv[2], strerror(e));
+	errno = 0;
+	mr = ibv_reg_dmabuf_mr(pd, 0, PAGE, 0, b.fd, ACCESS_ALL);
+	if (mr)
+		FAIL("%s: a dma-buf MR registered on a netdev without a parent", argv[2]);
+	printf("%s (no parent device): registration -> %s\n", argv[2], strerror(errno));
+	if (errno != EOPNOTSUPP)
+		FAIL("%s: registration errno %d (%s), expected EOPNOTSUPP", argv[2], errno,
+		     strerror(errno));
+	if (e != EOPNOTSUPP)
+		FAIL("%s: the probe says %s where every registration fails with EOPNOTSUPP",
+		     argv[2], strerror(e));
+	ibv_dealloc_pd(pd);
+	ibv_close_device(ctx);
+
+	ctx = open_named(argv[3]);
+	pd = ibv_alloc_pd(ctx);
+	if (!pd)
+		FAIL("ibv_alloc_pd on %s", argv[3]);
+	e = probe_errno(pd);
+	printf("%s (virtio netdev): probe -> %s\n", argv[3], strerror(e));
+	if (e != EBADF)
+		FAIL("%s: probe errno %d (%s), expected EBADF", argv[3], e, strerror(e));
+	ibv_dealloc_pd(pd);
+	ibv_close_device(ctx);
+	dbuf_free(&b);
+	printf("RESULT: probe and registration agree: EOPNOTSUPP on %s (veth), "
+	       "probe EBADF on %s (virtio)\n",
+	       argv[2], argv[3]);
+	return 0;
+}
+
+/* One command to tests/rxe/notify-kmod's debugfs file. */
+static void notify_cmd(const char *cmd)
+{
+	int f = open("/sys/kernel/debug/dmabuf_notify", O_WRONLY);
+
+	if (f < 0 || write(f, cmd, strlen(cmd)) != (ssize_t)strlen(cmd))
+		FAIL("dmabuf_notify \"%s\": %s", cmd, strerror(errno));
+	close(f);
+}
+
+/* The next completion within @secs, or status -1 on none. */
+static struct ibv_wc wait_for_wc(struct rdma *r, double secs)
+{
+	struct ibv_wc wc = { .status = -1 };
+	double end = now_s() + secs;
+	int k;
+
+	while ((k = ibv_poll_cq(r->cq, 1, &wc)) == 0 && now_s() < end)
+		usleep(1000);
+	if (k < 0)
+		FAIL("ibv_poll_cq");
+	if (!k)
+		wc.status = -1;
+	return wc;
+}
+
+/*
+ * A move that never finishes: tests/rxe/notify-kmod puts an unsignalled
+ * KERNEL-usage fence into the buffer's reservation object (as an exporter
+ * does for an asynchronous move) and delivers move_notify, so the next
+ * access must wait for the fence before it re-maps. The wait must be
+ * bounded: the WR completes in error, QP destroy and dereg return. Then
+ * the fence is signalled and a new MR on the buffer moves data again.
+ */
+static int case_fence(int argc, char **argv)
+{
+	const size_t len = 1 << 20, chunk = 64 << 10;
+	struct ibv_mr *hmr, *dmr;
+	struct ibv_wc wc;
+	struct rdma r;
+	double t, took;
+	char cmd[32];
+	struct dbuf b;
+	uint8_t *h;
+
+	if (argc < 3)
+		FAIL("fence /dev/p2pbarN");
+	rdma_open(&r);
+	b = dbuf_p2pbar(argv[2], len);
+	dbuf_map(&b);
+	h = malloc(chunk);
+	fill(h, chunk, 1);
+	hmr = ibv_reg_mr(r.pd, h, chunk, ACCESS_ALL);
+	dmr = ibv_reg_dmabuf_mr(r.pd, 0, len, IOVA_BASE, b.fd, ACCESS_ALL);
+	if (!hmr || !dmr)
+		FAIL("fence: MRs: %s", strerror(errno));
+	post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk, dmr->rkey, IOVA_BASE);
+	wait_wc(r.cq, 1, "WRITE before the fence");
+
+	snprintf(cmd, sizeof(cmd), "fence %d", b.fd);
+	notify_cmd(cmd);
+	printf("an unsignalled KERNEL fence is in the buffer's resv, move_notify delivered\n");
+
+	/* the responder's copy waits for the fence: bounded, then an error */
+	t = now_s();
+	post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk, dmr->rkey, IOVA_BASE);
+	wc = wait_for_wc(&r, 20);
+	took = now_s() - t;
+	if ((int)wc.status == -1) {
+		notify_cmd("signal"); /* let the stuck task go, so the guest ends */
+		FAIL("no completion %.0f s after a WRITE into an MR whose buffer has a "
+		     "never-signalled kernel fence: rxe waits for it without bound",
+		     took);
+	}
+	if (wc.status == IBV_WC_SUCCESS)
+		FAIL("a WRITE completed successfully while the move's fence was pending");
+	printf("ok WRITE with the move's fence pending: %s after %.1f s\n",
+	       ibv_wc_status_str(wc.status), took);
+
+	/* QP destroy and dereg while a WR waits for the fence */
+	ibv_destroy_qp(r.qp[0]);
+	ibv_destroy_qp(r.qp[1]);
+	rdma_qps(&r);
+	post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk, dmr->rkey, IOVA_BASE);
+	usleep(100000);
+	t = now_s();
+	ibv_destroy_qp(r.qp[0]);
+	ibv_destroy_qp(r.qp[1]);
+	took = now_s() - t;
+	printf("ok QP destroy with a WR waiting for the fence: %.1f s\n", took);
+	if (took > 5)
+		FAIL("QP destroy took %.1f s with the move's fence pending", took);
+	rdma_qps(&r);
+	post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk, dmr->rkey, IOVA_BASE);
+	usleep(100000);
+	t = now_s();
+	if (ibv_dereg_mr(dmr))
+		FAIL("dereg with the move's fence pending: %s", strerror(errno));
+	took = now_s() - t;
+	printf("ok dereg with a WR waiting for the fence: %.1f s\n", took);
+	if (took > 5)
+		FAIL("dereg took %.1f s with the move's fence pending", took);
+	ibv_destroy_qp(r.qp[0]);
+	ibv_destroy_qp(r.qp[1]);
+	rdma_qps(&r);
+	while (ibv_poll_cq(r.cq, 1, &wc) > 0)
+		; /* what the destroyed QPs left */
+
+	/* the move finishes: a new MR on the buffer works */
+	notify_cmd("signal");
+	dmr = ibv_reg_dmabuf_mr(r.pd, 0, len, IOVA_BASE, b.fd, ACCESS_ALL);
+	if (!dmr)
+		FAIL("MRs after the fence signalled: %s", strerror(errno));
+	fill(h, chunk, 2);
+	post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk, dmr->rkey, IOVA_BASE);
+	wait_wc(r.cq, 1, "WRITE after the fence signalled");
+	check("WRITE after the fence signalled", b.map, chunk, 2);
+	printf("RESULT: never-signalled move fence: WR completes in error, QP destroy and "
+	       "dereg return; after the signal a new MR moves data\n");
+	ibv_dereg_mr(dmr);
+	ibv_dereg_mr(hmr);
+	dbuf_free(&b);
+	rdma_close(&r);
+	free(h);
+	return 0;
+}
+
+/* Child: one MIGRATE to @to; exits 0 on success. */
+static void migrate_once(const char *node, int fd, uint32_t to)
+{
+	struct p2pbar_migrate m = { .argsz = sizeof(m), .fd = fd, .placement = to };
+	int dev = open(node, O_RDWR | O_CLOEXEC);
+
+	_exit(dev < 0 || ioctl(dev, P2PBAR_IOCTL_MIGRATE, &m));
+}
+
+/*
+ * What userspace can reach of a fence that does not signal: a vgem fence,
+ * imported into the p2pbar buffer with DMA_BUF_IOCTL_IMPORT_SYNC_FILE.
+ * That adds WRITE usage (implicit sync for other users of the buffer);
+ * rxe waits only for KERNEL usage (the exporter's moves), so traffic,
+ * dereg and QP destroy go on. A MIGRATE waits for the fence itself, with
+ * the buffer's reservation lock held: a WR on the MR then waits for that
+ * lock (the exporter's), and goes on when the migrating process is
+ * killed. rxe's own wait for a move fence is case fence (notify-kmod).
+ */
+static int case_vgemfence(int argc, char **argv)
+{
+	const size_t len = 1 << 20, chunk = 64 << 10;
+	struct dma_buf_import_sync_file imp = { .flags = DMA_BUF_SYNC_WRITE };
+	struct ibv_mr *hmr, *dmr;
+	struct vgem_fence vf;
+	struct ibv_wc wc;
+	double t, took;
+	struct rdma r;
+	struct dbuf b;
+	pid_t child;
+	uint8_t *h;
+	int status;
+
+	if (argc < 3)
+		FAIL("vgemfence /dev/p2pbarN");
+	rdma_open(&r);
+	b = dbuf_p2pbar(argv[2], len);
+	dbuf_map(&b);
+	h = malloc(chunk);
+	fill(h, chunk, 3);
+	hmr = ibv_reg_mr(r.pd, h, chunk, ACCESS_ALL);
+	dmr = ibv_reg_dmabuf_mr(r.pd, 0, len, IOVA_BASE, b.fd, ACCESS_ALL);
+	if (!hmr || !dmr)
+		FAIL("vgemfence: MRs: %s", strerror(errno));
+
+	imp.fd = vgem_fence(&vf);
+	if (ioctl(b.fd, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &imp))
+		FAIL("DMA_BUF_IOCTL_IMPORT_SYNC_FILE: %s", strerror(errno));
+	close(imp.fd);
+	t = now_s();
+	printf("an unsignalled vgem fence is in the p2pbar buffer's resv (WRITE usage)\n");
+
+	post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk, dmr->rkey, IOVA_BASE);
+	wait_wc(r.cq, 1, "WRITE with a WRITE-usage fence pending");
+	check("WRITE with a WRITE-usage fence pending", b.map, chunk, 3);
+	printf("ok WRITE completes with the fence pending (rxe waits for KERNEL usage only)\n");
+
+	/* MIGRATE waits for the fence, holding the resv: a WR waits for the lock */
+	child = fork();
+	if (child < 0)
+		FAIL("fork");
+	if (!child)
+		migrate_once(argv[2], b.fd, P2PBAR_PLACEMENT_HOST);
+	usleep(500000);
+	if (waitpid(child, &status, WNOHANG) == child)
+		FAIL("MIGRATE returned (status %#x) with the fence pending", status);
+	post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk, dmr->rkey, IOVA_BASE);
+	wc = wait_for_wc(&r, 1);
+	if ((int)wc.status != -1)
+		printf("note: the WR completed (%s) while MIGRATE waited for the fence\n",
+		       ibv_wc_status_str(wc.status));
+	else
+		printf("ok the WR waits while MIGRATE holds the resv waiting for the fence\n");
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	if ((int)wc.status == -1) {
+		wc = wait_for_wc(&r, 5);
+		if ((int)wc.status == -1)
+			FAIL("the WR did not complete 5 s after the migrating process was killed");
+		if (wc.status != IBV_WC_SUCCESS)
+			FAIL("the WR completed with %s", ibv_wc_status_str(wc.status));
+		printf("ok the WR completes once the migrating process is killed\n");
+	}
+
+	/* dereg and QP destroy with the fence still pending */
+	took = now_s();
+	if (ibv_dereg_mr(dmr))
+		FAIL("dereg with the fence pending: %s", strerror(errno));
+	ibv_destroy_qp(r.qp[0]);
+	ibv_destroy_qp(r.qp[1]);
+	took = now_s() - took;
+	printf("ok dereg and QP destroy with the fence pending: %.1f s\n", took);
+	if (took > 5)
+		FAIL("dereg and QP destroy took %.1f s with the fence pending", took);
+	if (now_s() - t > 9)
+		FAIL("the steps took %.0f s: vgem's fence may have timed out before the end",
+		     now_s() - t);
+	vgem_fence_signal(&vf);
+	rdma_qps(&r);
+	printf("RESULT: vgem fence (WRITE usage) pending: traffic, dereg and QP destroy "
+	       "do not wait for it; a WR waits only for the exporter's lock\n");
+	ibv_dereg_mr(hmr);
+	dbuf_free(&b);
+	rdma_close(&r);
+	free(h);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -752,5 +1169,13 @@ int main(int argc, char **argv)
 		return case_migrate(argc, argv);
 	if (!strcmp(argv[1], "revoke"))
 		return case_revoke(argc, argv);
+	if (!strcmp(argv[1], "regrace"))
+		return case_regrace(argc, argv);
+	if (!strcmp(argv[1], "noparent"))
+		return case_noparent(argc, argv);
+	if (!strcmp(argv[1], "fence"))
+		return case_fence(argc, argv);
+	if (!strcmp(argv[1], "vgemfence"))
+		return case_vgemfence(argc, argv);
 	FAIL("unknown case %s", argv[1]);
 }

@@ -42,6 +42,17 @@ struct dbuf dbuf_p2pbar(const char *node, size_t size);
 struct dbuf dbuf_udmabuf(size_t size);
 struct dbuf dbuf_vgem(size_t size);
 void dbuf_map(struct dbuf *b);
+/*
+ * A fence of the vgem driver that signals on vgem_fence_signal() (or by
+ * itself after vgem's 10 s timeout), as a sync_file fd.
+ */
+struct vgem_fence {
+	int card;
+	uint32_t fence;
+};
+
+int vgem_fence(struct vgem_fence *f);
+void vgem_fence_signal(struct vgem_fence *f);
 void dbuf_free(struct dbuf *b);
 
 /* --- verbs: util/rdma-util.h, and what the tests post -------------- */

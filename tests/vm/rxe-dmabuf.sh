@@ -8,7 +8,11 @@
 #   migrate (the buffer moves DEVICE<->HOST under traffic) |
 #   revoke-reset | revoke-unbind (RESET / unbind under traffic) |
 #   p2pbar (data via p2pbar; leaves fill.txt for tests/host/exporter-verify.py) |
-#   udmabuf | vgem (the same data test on dma-bufs of other exporters)
+#   udmabuf | vgem (the same data test on dma-bufs of other exporters) |
+#   regrace (register/deregister while the buffer moves; an oops panics) |
+#   noparent (rxe on veth: the probe and registrations agree) |
+#   fence (a move whose fence never signals: bounded wait, no hang) |
+#   vgemfence (a vgem fence imported into the buffer: what userspace reaches)
 set -euo pipefail
 . "$P2PBAR_SRC/tests/vm/lib.sh"
 . "$P2PBAR_SRC/tests/vm/rxe-lib.sh"
@@ -27,6 +31,35 @@ for c in "$@"; do
 		rmmod dmabuf_notify
 		;;
 	badinput) "$t" badinput "$P2PBAR_NODE" || die "case badinput" ;;
+	regrace)
+		# A NULL dereference in move_notify would leave the resv locked
+		# and the registering process stuck: end the run at once instead.
+		# Only the debug kernel dereferences (lockdep's assertion).
+		echo 1 >/proc/sys/kernel/panic_on_oops
+		secs=20
+		[ "$P2PBAR_FLAVOUR" != debug ] || secs=120
+		"$t" regrace "$P2PBAR_NODE" $secs || die "case regrace"
+		echo 0 >/proc/sys/kernel/panic_on_oops
+		;;
+	noparent)
+		ip link add veth0 type veth peer name veth1 || die "cannot create veth0"
+		ip link set veth0 up && ip link set veth1 up || die "cannot bring veth up"
+		rdma link add rxev type rxe netdev veth0 || die "cannot create rxev on veth0"
+		"$t" noparent rxev rxe0 "$P2PBAR_NODE" || die "case noparent"
+		rdma link delete rxev
+		ip link delete veth0
+		;;
+	vgemfence)
+		modprobe vgem || die "no vgem"
+		wait_for 10 test -e /sys/devices/platform/vgem/drm || die "no vgem DRM device"
+		"$t" vgemfence "$P2PBAR_NODE" || die "case vgemfence"
+		;;
+	fence)
+		insmod "$P2PBAR_KMOD/tests/rxe/notify-kmod/dmabuf_notify.ko" ||
+			die "cannot load dmabuf_notify.ko"
+		"$t" fence "$P2PBAR_NODE" || die "case fence"
+		rmmod dmabuf_notify
+		;;
 	revoke-reset | revoke-unbind)
 		pci=$(basename "$(readlink -f "$P2PBAR_DEV/device")")
 		"$t" revoke "${c#revoke-}" "$P2PBAR_NODE" "$pci" || die "case $c"
