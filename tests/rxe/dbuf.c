@@ -84,9 +84,9 @@ struct drm_vgem_fence_signal {
 	uint32_t fence, flags;
 };
 
-#define VGEM_FENCE_WRITE	     0x1
-#define DRM_IOCTL_VGEM_FENCE_ATTACH  _IOWR('d', 0x40 + 0x1, struct drm_vgem_fence_attach)
-#define DRM_IOCTL_VGEM_FENCE_SIGNAL  _IOW('d', 0x40 + 0x2, struct drm_vgem_fence_signal)
+#define VGEM_FENCE_WRITE	    0x1
+#define DRM_IOCTL_VGEM_FENCE_ATTACH _IOWR('d', 0x40 + 0x1, struct drm_vgem_fence_attach)
+#define DRM_IOCTL_VGEM_FENCE_SIGNAL _IOW('d', 0x40 + 0x2, struct drm_vgem_fence_signal)
 
 /* The primary node of the vgem driver (dumb buffers are not render-allowed). */
 static int vgem_open(void)
