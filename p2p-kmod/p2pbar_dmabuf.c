@@ -7,7 +7,8 @@
  * dynamic (it has pin/unpin), so the dma-buf core calls map/unmap and
  * pin/unpin with the buffer's reservation lock held, and pins the buffer
  * for static importers itself. An importer without peer2peer (every
- * static one) must never see BAR addresses: attaching it moves the
+ * static one, and one that cannot reach the BAR) must never see BAR
+ * addresses: attaching it moves the
  * buffer to HOST and keeps it there while it is attached (a FIXED
  * DEVICE buffer refuses it). A P2P importer that pins or maps a HOST
  * buffer brings it back to DEVICE if the BAR has room.
@@ -88,50 +89,53 @@ static void p2pbar_promote(struct dma_buf_attachment *at)
 				P2PBAR_MOVE_OPPORTUNISTIC);
 }
 
+/*
+ * Whether the importer can reach the BAR peer-to-peer. A PCI importer
+ * must pass the P2PDMA distance check. Non-PCI importers (CPU-copy
+ * devices such as rxe, which vmap) are let through, and without
+ * CONFIG_PCI_P2PDMA there is no topology check at all: the importer's
+ * allow_peer2peer is trusted, as the dma-buf core does.
+ */
+static bool p2pbar_reachable(struct p2pbar_dev *p,
+			     struct dma_buf_attachment *at)
+{
+	lockdep_assert_held(&p->lock);
+	if (!IS_ENABLED(CONFIG_PCI_P2PDMA) || !dev_is_pci(at->dev))
+		return true;
+	return pci_p2pdma_distance(p->pdev, at->dev, false) >= 0;
+}
+
 static int p2pbar_attach(struct dma_buf *dmabuf,
 			 struct dma_buf_attachment *at)
 {
 	struct p2pbar_buf *buf = dmabuf->priv;
 	struct p2pbar_dev *p = buf->p;
-	int ret = 0;
+	int ret;
 
 	if (p2pbar_buf_dead(buf))
 		return -ENODEV;
+	if (at->peer2peer) {
+		down_read(&p->lock);
+		if (p->gone) {
+			up_read(&p->lock);
+			return -ENODEV;
+		}
+		/* Cannot reach the BAR: served from HOST, as amdgpu and xe do. */
+		if (!p2pbar_reachable(p, at)) {
+			dev_dbg(&p->dev, "%s cannot reach the BAR peer-to-peer: HOST\n",
+				dev_name(at->dev));
+			at->peer2peer = false;
+		}
+		up_read(&p->lock);
+	}
 	if (!at->peer2peer) {
 		ret = p2pbar_attach_nop2p(buf);
 		trace_p2pbar_attach(buf->id, at->dev, false, ret);
 		if (ret)
 			return ret;
-		goto count;
+	} else {
+		trace_p2pbar_attach(buf->id, at->dev, true, 0);
 	}
-
-	down_read(&p->lock);
-	if (p->gone) {
-		ret = -ENODEV;
-		goto out;
-	}
-#if IS_ENABLED(CONFIG_PCI_P2PDMA)
-	/*
-	 * A PCI importer must be able to reach the BAR. Non-PCI importers
-	 * (CPU-copy devices such as rxe) only use vmap/CPU access and are
-	 * let through. Without CONFIG_PCI_P2PDMA there is no topology
-	 * check at all: the importer's allow_peer2peer is trusted, as the
-	 * dma-buf core does.
-	 */
-	if (dev_is_pci(at->dev) &&
-	    pci_p2pdma_distance(p->pdev, at->dev, false) < 0) {
-		dev_dbg(&p->dev, "%s cannot reach the BAR peer-to-peer\n",
-			dev_name(at->dev));
-		ret = -EOPNOTSUPP;
-		goto out;
-	}
-#endif
-out:
-	up_read(&p->lock);
-	trace_p2pbar_attach(buf->id, at->dev, true, ret);
-	if (ret)
-		return ret;
-count:
 	atomic_inc(&buf->attachments);
 	atomic_inc(&p->attachments);
 	return 0;

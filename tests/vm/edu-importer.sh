@@ -19,13 +19,13 @@
 # goes through the vIOMMU here, which has no mapping for them: such a run
 # can check the address kind, not move bytes.
 #
-# Seen 2026-12-02 (exporter of c363ca9; the asserts do not depend on it):
+# What each topology gives (the asserts follow BUF_INFO, not this list):
 #   stock (no P2PDMA, no move-notify): every topology attaches; DEVICE
 #     buffers map to the BAR's bus address without an IOMMU, to an IOVA
 #     translating to it with one; MIGRATE of a mapped buffer is EBUSY.
 #   debug (P2PDMA, move-notify): root complex: every dynamic/pinned
-#     attach refused (EOPNOTSUPP, HOST-only buffers too: no common
-#     upstream bridge, q35 not on the host-bridge whitelist); switch: bus
+#     attach is downgraded to HOST (no common upstream bridge, q35 not on
+#     the host-bridge whitelist), device-only buffers refuse it; switch: bus
 #     address without an IOMMU, IOVA with one (the exporter always uses
 #     dma_map_resource()); MIGRATE under a running DMA invalidates, edu
 #     waits for the transfer in flight, remaps, every byte arrives.
