@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 const char *dev_path;
@@ -21,7 +22,7 @@ void fail(const char *fmt, ...)
 	va_start(ap, fmt);
 	fputs("FAIL: ", stderr);
 	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	fprintf(stderr, " (pid %d)\n", (int)getpid());
 	va_end(ap);
 	exit(1);
 }
@@ -74,4 +75,50 @@ void selftest_cmd(const char *cmd, int min_lines)
 		lines++;
 	if (strstr(out, "FAIL ") || lines < min_lines)
 		fail("selftest \"%s\": %d passed, want %d, none failing", cmd, lines, min_lines);
+}
+
+void send_fd(int sock, int fd)
+{
+	char c = 'f';
+	struct iovec iov = { &c, 1 };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = u.buf,
+			      .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *c1 = CMSG_FIRSTHDR(&msg);
+
+	c1->cmsg_level = SOL_SOCKET;
+	c1->cmsg_type = SCM_RIGHTS;
+	c1->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c1), &fd, sizeof(int));
+	if (sendmsg(sock, &msg, 0) != 1)
+		fail("sendmsg: %s", strerror(errno));
+}
+
+int recv_fd(int sock)
+{
+	char c;
+	struct iovec iov = { &c, 1 };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = u.buf,
+			      .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *c1;
+	int fd;
+
+	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
+		fail("recvmsg: %s", strerror(errno));
+	c1 = CMSG_FIRSTHDR(&msg);
+	if (!c1 || c1->cmsg_type != SCM_RIGHTS)
+		fail("no fd received");
+	memcpy(&fd, CMSG_DATA(c1), sizeof(int));
+	return fd;
 }

@@ -24,5 +24,8 @@ void sysfs_write(const char *path, const char *val);
  * unless at least @min_lines cases passed and none failed.
  */
 void selftest_cmd(const char *cmd, int min_lines);
+/* Pass an fd over a unix socket (SCM_RIGHTS), and receive it. */
+void send_fd(int sock, int fd);
+int recv_fd(int sock);
 
 #endif /* EXPORTER_UTIL_H */

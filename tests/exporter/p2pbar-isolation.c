@@ -41,42 +41,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <linux/p2pbar.h>
+#include "exporter-util.h"
 
 #define MiB ((uint64_t)1 << 20)
-
-static const char *dev_path;
-static long page;
-
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, "FAIL[%d]: ", (int)getpid());
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(1);
-}
-
-static int open_dev(void)
-{
-	int fd = open(dev_path, O_RDWR | O_CLOEXEC);
-
-	if (fd < 0)
-		fail("open %s as uid %d: %s", dev_path, (int)getuid(), strerror(errno));
-	return fd;
-}
-
-static struct p2pbar_info info(int dev)
-{
-	struct p2pbar_info i = { .argsz = sizeof(i) };
-
-	if (ioctl(dev, P2PBAR_IOCTL_INFO, &i))
-		fail("INFO: %s", strerror(errno));
-	return i;
-}
 
 /* An fd, or -errno. */
 static int try_alloc(int dev, uint64_t len, uint32_t placement, uint32_t flags)
@@ -138,52 +105,6 @@ static void wait_child(pid_t pid, const char *what)
 		fail("waitpid: %s", strerror(errno));
 	if (!WIFEXITED(st) || WEXITSTATUS(st))
 		fail("%s failed (status %#x)", what, st);
-}
-
-static void send_fd(int sock, int fd)
-{
-	char c = 'f';
-	struct iovec iov = { &c, 1 };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr msg = { .msg_iov = &iov,
-			      .msg_iovlen = 1,
-			      .msg_control = u.buf,
-			      .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *c1 = CMSG_FIRSTHDR(&msg);
-
-	c1->cmsg_level = SOL_SOCKET;
-	c1->cmsg_type = SCM_RIGHTS;
-	c1->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c1), &fd, sizeof(int));
-	if (sendmsg(sock, &msg, 0) != 1)
-		fail("sendmsg: %s", strerror(errno));
-}
-
-static int recv_fd(int sock)
-{
-	char c;
-	struct iovec iov = { &c, 1 };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr msg = { .msg_iov = &iov,
-			      .msg_iovlen = 1,
-			      .msg_control = u.buf,
-			      .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *c1;
-	int fd;
-
-	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
-		fail("recvmsg: %s", strerror(errno));
-	c1 = CMSG_FIRSTHDR(&msg);
-	if (!c1 || c1->cmsg_type != SCM_RIGHTS)
-		fail("no fd received");
-	memcpy(&fd, CMSG_DATA(c1), sizeof(int));
-	return fd;
 }
 
 /* pread, pwrite and RESET on @dev all get @want (0 or EPERM). */

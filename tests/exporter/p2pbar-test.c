@@ -540,52 +540,6 @@ static int case_enospc(void)
 	return 0;
 }
 
-static void send_fd(int sock, int fd)
-{
-	char c = 'f';
-	struct iovec iov = { &c, 1 };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr msg = { .msg_iov = &iov,
-			      .msg_iovlen = 1,
-			      .msg_control = u.buf,
-			      .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *c1 = CMSG_FIRSTHDR(&msg);
-
-	c1->cmsg_level = SOL_SOCKET;
-	c1->cmsg_type = SCM_RIGHTS;
-	c1->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c1), &fd, sizeof(int));
-	if (sendmsg(sock, &msg, 0) != 1)
-		fail("sendmsg: %s", strerror(errno));
-}
-
-static int recv_fd(int sock)
-{
-	char c;
-	struct iovec iov = { &c, 1 };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr msg = { .msg_iov = &iov,
-			      .msg_iovlen = 1,
-			      .msg_control = u.buf,
-			      .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *c1;
-	int fd;
-
-	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
-		fail("recvmsg: %s", strerror(errno));
-	c1 = CMSG_FIRSTHDR(&msg);
-	if (!c1 || c1->cmsg_type != SCM_RIGHTS)
-		fail("no fd received");
-	memcpy(&fd, CMSG_DATA(c1), sizeof(int));
-	return fd;
-}
-
 /*
  * Order bits: 1 = parent closes its fd before the child gets it,
  * 2 = parent unmaps before the child is done, 4 = the child keeps its
