@@ -16,6 +16,11 @@
  *   migrate  MIGRATE while imported: invalidate -> unmap -> move -> remap
  *            at the next DMA, content kept; with move-notify also while
  *            a DMA runs (migrations back and forth under it)
+ *   revoke   RESET (alone in its run: it frees the other cases' ranges):
+ *            a pinned import keeps its revoked range taken until edu lets
+ *            go; a dynamic one is unmapped, a new buffer gets the range,
+ *            edu's next DMA is refused and the new buffer's bytes stay as
+ *            its owner wrote them (the host checks)
  * What the exporter decides is asserted from what it reports, not
  * hard-coded per kernel: an attach it refuses must be -EOPNOTSUPP from
  * its P2PDMA topology check (INFO caps P2PDMA); an import it accepts
@@ -535,6 +540,75 @@ static void case_migrate(void)
 	drop();
 }
 
+static uint64_t used(void)
+{
+	struct p2pbar_info i = { .argsz = sizeof(i) };
+
+	if (ioctl(dev, P2PBAR_IOCTL_INFO, &i))
+		fail("INFO: %s", strerror(errno));
+	return i.used;
+}
+
+static void reset(void)
+{
+	struct p2pbar_reset r = { .argsz = sizeof(r) };
+
+	if (ioctl(dev, P2PBAR_IOCTL_RESET, &r) || !r.revoked)
+		fail("RESET: %s, %llu revoked", strerror(errno), (unsigned long long)r.revoked);
+}
+
+/*
+ * Each RESET frees every idle range, so only the last one's new buffer
+ * can be left for the host to check: the pinned part runs first.
+ */
+static void case_revoke(void)
+{
+	struct buf a = alloc_buf(32 * KIB, P2PBAR_PLACEMENT_DEVICE, P2PBAR_ALLOC_FIXED), b;
+	uint64_t a_off = buf_info(a.fd).offset, b_off, before;
+	int ret;
+
+	/* Pinned: the range stays taken while edu holds the pin. */
+	import(&a, "pinned", "revoke-pinned");
+	edu_fill(0, a.len, 0x6001);
+	reset();
+	before = used();
+	b = alloc_buf(32 * KIB, P2PBAR_PLACEMENT_DEVICE, P2PBAR_ALLOC_FIXED);
+	b_off = buf_info(b.fd).offset;
+	if (b_off == a_off)
+		fail("revoke-pinned: a new buffer got the range edu still pins");
+	drop();
+	if (used() != before + b.len - a.len)
+		fail("revoke-pinned: the revoked range is not back after edu let go "
+		     "(used %llu, want %llu)",
+		     (unsigned long long)used(), (unsigned long long)(before + b.len - a.len));
+	printf("RESULT: revoke-pinned: a revoked range edu pins stays taken (a new buffer went to "
+	       "%#" PRIx64 ", not %#" PRIx64 ") and returns when edu lets go\n",
+	       b_off, a_off);
+
+	/* Dynamic: RESET unmaps; the range goes to the next buffer. */
+	a = alloc_buf(32 * KIB, P2PBAR_PLACEMENT_DEVICE, P2PBAR_ALLOC_FIXED);
+	a_off = buf_info(a.fd).offset;
+	import(&a, "dynamic", "revoke");
+	edu_fill(0, a.len, 0x6002);
+	cpu_verify(a.m, 0, a.len, 0x6002, "revoke");
+	reset();
+	if (status().mapped)
+		fail("revoke: edu still holds a mapping after RESET");
+	b = alloc_buf(32 * KIB, P2PBAR_PLACEMENT_DEVICE, P2PBAR_ALLOC_FIXED);
+	b_off = buf_info(b.fd).offset;
+	cpu_fill(b.m, 0, b.len, 0x6003);
+	ret = edu("fill 0 %" PRIu64 " %d", a.len, 0x6004);
+	if (!ret)
+		fail("revoke: edu's DMA into the revoked buffer was let through");
+	cpu_verify(b.m, 0, b.len, 0x6003, "revoke: the new buffer");
+	expect_range(b.fd, 0, b.len, 0x6003);
+	printf("RESULT: revoke: RESET unmapped edu's import; a new buffer at %#" PRIx64
+	       " (the revoked one was at %#" PRIx64 "%s) keeps its bytes, edu's next DMA "
+	       "is refused (%s)\n",
+	       b_off, a_off, b_off == a_off ? ", the same range" : "", strerror(-ret));
+	drop();
+}
+
 static void find_control(void)
 {
 	glob_t g;
@@ -583,6 +657,8 @@ int main(int argc, char **argv)
 			case_static();
 		else if (!strcmp(c, "migrate"))
 			case_migrate();
+		else if (!strcmp(c, "revoke"))
+			case_revoke();
 		else
 			fail("unknown case %s", c);
 	}
