@@ -50,33 +50,36 @@ void p2pbar_bar_put(struct p2pbar_dev *p)
 	wake_up_all(&p->drain_wq);
 }
 
-/*
- * Give a revoked DEVICE buffer's range back once nothing can reach it.
- * Called under the reservation lock by revoke, unmap, unpin, vunmap.
- */
-void p2pbar_buf_drain(struct p2pbar_buf *buf)
+/* A draining range back to the allocator, and the region's user with it. */
+static void p2pbar_range_return(struct p2pbar_buf *buf)
 {
 	struct p2pbar_dev *p = buf->p;
 
-	dma_resv_assert_held(buf->dmabuf->resv);
-	if (buf->range != P2PBAR_RANGE_DRAINING || buf->fences_pending ||
-	    buf->pin_count || buf->map_count ||
-	    (buf->vmapped && !buf->vmap_dummy))
-		return;
 	p2pbar_range_free(&p->alloc, buf->offset, buf->size);
 	buf->range = P2PBAR_RANGE_RETURNED;
 	dev_dbg(&p->dev, "buffer %llu: revoked range returned\n", buf->id);
 	p2pbar_bar_put(p);
 }
 
+/*
+ * Give a revoked DEVICE buffer's range back once nothing can reach it.
+ * Called under the reservation lock by revoke, unmap, unpin, vunmap.
+ */
+void p2pbar_buf_drain(struct p2pbar_buf *buf)
+{
+	dma_resv_assert_held(buf->dmabuf->resv);
+	if (buf->range != P2PBAR_RANGE_DRAINING || buf->fences_pending ||
+	    buf->pin_count || buf->map_count ||
+	    (buf->vmapped && !buf->vmap_dummy))
+		return;
+	p2pbar_range_return(buf);
+}
+
 /* Release of a buffer still draining: nobody holds it any more. */
 void p2pbar_buf_drain_release(struct p2pbar_buf *buf)
 {
-	if (buf->range != P2PBAR_RANGE_DRAINING)
-		return;
-	p2pbar_range_free(&buf->p->alloc, buf->offset, buf->size);
-	buf->range = P2PBAR_RANGE_RETURNED;
-	p2pbar_bar_put(buf->p);
+	if (buf->range == P2PBAR_RANGE_DRAINING)
+		p2pbar_range_return(buf);
 }
 
 static const char *p2pbar_fence_name(struct dma_fence *fence)
