@@ -88,7 +88,7 @@ rm -rf "$dir"
 mv "$tmp" "$dir"
 trap - EXIT
 log "image ready in $((SECONDS - start)) s: $dir"
-# Keep the three most recently used images of this suite (worktrees and
+# Keep the six most recently used images of this suite (worktrees and
 # clean clones may use different ones); older ones are dead weight.
-ls -dt "$P2PBAR_CACHE"/images/"$P2PBAR_SUITE"-*/ | tail -n +4 | xargs -r rm -rf
+ls -dt "$P2PBAR_CACHE"/images/"$P2PBAR_SUITE"-*/ | tail -n +7 | xargs -r rm -rf
 echo "$dir"
