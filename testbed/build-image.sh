@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build (or reuse) the guest image: a Debian rootfs with the stock kernel,
-# rdma-core and perftest, packed as ext4. Cached under $P2PBAR_CACHE keyed
-# by the package versions and this script, so it is rebuilt only when they
+# rdma-core and perftest, packed as ext4, and our small initrd
+# (guest/mkinitrd.sh). Cached under $P2PBAR_CACHE keyed by the package
+# versions and the scripts that make it, so it is rebuilt only when they
 # change. Prints the image directory on stdout.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -39,7 +40,7 @@ if [ -z "$versions" ]; then
 	exit 1
 fi
 
-key=$( (echo "$versions"; echo "${packages[*]}"; cat "$0" "$here/guest/p2pbar-init") |
+key=$( (echo "$versions"; echo "${packages[*]}"; cat "$0" "$here"/guest/{p2pbar-init,mkinitrd.sh,initrd-init}) |
 	sha256sum | cut -c1-16)
 dir="$P2PBAR_CACHE/images/$P2PBAR_SUITE-$key"
 if [ -f "$dir/ready" ]; then
@@ -73,7 +74,7 @@ log "rootfs in $((SECONDS - start)) s"
 
 kver=$(ls "$tmp/rootfs/lib/modules" | sort -V | tail -n1)
 cp "$tmp/rootfs/boot/vmlinuz-$kver" "$tmp/vmlinuz"
-cp "$tmp/rootfs/boot/initrd.img-$kver" "$tmp/initrd.img"
+"$here/guest/mkinitrd.sh" "$tmp/rootfs" "$kver" "$tmp/initrd.img"
 # Leave head room for what tests write (the disk is used with snapshot=on).
 size_mb=$(($(du -sm "$tmp/rootfs" | cut -f1) + 1024))
 mke2fs -q -t ext4 -L p2pbar-root -d "$tmp/rootfs" "$tmp/rootfs.ext4" "${size_mb}M" >&2

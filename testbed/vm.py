@@ -8,10 +8,10 @@ directory (read-write: script, env, output, exit status, dmesg), the source
 tree and the build tree (both read-only). With two guests their NICs are
 joined by a unix stream socket (lossless).
 
-Two kernel flavours: stock (the image's Debian kernel and initrd) and debug
-(testbed/build-debug-kernel.sh: lockdep, KASAN, kmemleak, DMA-API debug,
-dma-buf move-notify, P2PDMA; booted without initrd, its modules shared over
-9p). Out-of-tree modules of the running flavour are under $P2PBAR_KMOD in
+Two kernel flavours: stock (the image's Debian kernel, with our small
+initrd) and debug (testbed/build-debug-kernel.sh: lockdep, KASAN,
+kmemleak, DMA-API debug, dma-buf move-notify, P2PDMA; booted without
+initrd, its modules shared over 9p). Out-of-tree modules of the running flavour are under $P2PBAR_KMOD in
 the guest, with the build tree's layout.
 
 The exit status is the script's (the first non-zero one of the guests), or
