@@ -21,6 +21,12 @@
  *            go; a dynamic one is unmapped, a new buffer gets the range,
  *            edu's next DMA is refused and the new buffer's bytes stay as
  *            its owner wrote them (the host checks)
+ *   unbind   the same through unbind and rebind of the exporter (alone in
+ *            its run too): unbind waits while edu pins a buffer and
+ *            returns once edu unpins; a dynamic import is unmapped, and
+ *            after rebind a new buffer of the new device gets the range,
+ *            edu's next DMA through the old import is refused, and the
+ *            host finds the new owner's bytes
  * What the exporter decides is asserted from what it reports, not
  * hard-coded per kernel: an attach it refuses must be -EOPNOTSUPP from
  * its P2PDMA topology check (INFO caps P2PDMA); an import it accepts
@@ -42,6 +48,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -52,7 +59,7 @@
 
 #define KIB 1024ULL
 
-static const char *dev_path;
+static char dev_path[64];
 static char ctl_path[256];
 static FILE *expect;
 static int dev;
@@ -609,6 +616,139 @@ static void case_revoke(void)
 	drop();
 }
 
+/* Write @pci to the exporter driver's sysfs @file (bind or unbind). */
+static int driver_write(const char *file, const char *pci)
+{
+	char path[128];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/p2pbar/%s", file);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, pci, strlen(pci)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* Unbind the exporter in a child; its pid (the child exits when it returns). */
+static pid_t unbind_async(void)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		fail("fork: %s", strerror(errno));
+	if (!pid)
+		_exit(driver_write("unbind", exporter_pci) ? 1 : 0);
+	return pid;
+}
+
+/* 1 if @pid exits within @ms (its status must be 0), else 0. */
+static int exits_within(pid_t pid, int ms)
+{
+	for (int t = 0; t < ms; t += 50) {
+		int st;
+		pid_t r = waitpid(pid, &st, WNOHANG);
+
+		if (r < 0)
+			fail("waitpid: %s", strerror(errno));
+		if (r) {
+			if (!WIFEXITED(st) || WEXITSTATUS(st))
+				fail("unbind of %s failed", exporter_pci);
+			return 1;
+		}
+		poll(NULL, 0, 50);
+	}
+	return 0;
+}
+
+/* Open the device node p2pbar bound to @exporter_pci: the only one. */
+static void open_dev(void)
+{
+	glob_t g;
+
+	if (glob("/sys/class/p2pbar/p2pbar*", 0, NULL, &g) || g.gl_pathc != 1)
+		fail("want exactly one /sys/class/p2pbar/p2pbar* device");
+	snprintf(dev_path, sizeof(dev_path), "/dev/%s", strrchr(g.gl_pathv[0], '/') + 1);
+	globfree(&g);
+	dev = open(dev_path, O_RDWR | O_CLOEXEC);
+	if (dev < 0)
+		fail("open %s: %s", dev_path, strerror(errno));
+	info.argsz = sizeof(info);
+	if (ioctl(dev, P2PBAR_IOCTL_INFO, &info))
+		fail("INFO: %s", strerror(errno));
+}
+
+static void rebind(void)
+{
+	int ret;
+
+	close(dev);
+	ret = driver_write("bind", exporter_pci);
+	if (ret)
+		fail("bind %s to p2pbar: %s", exporter_pci, strerror(-ret));
+	open_dev();
+}
+
+/*
+ * Unbind, then rebind: the old buffers are revoked for good, and the new
+ * device's allocator starts empty, so the next buffer gets the range
+ * the revoked import had. Before the drain, unbind returned while edu
+ * still pinned (and could DMA into) a range the next binding hands out.
+ */
+static void case_unbind(void)
+{
+	struct buf a = alloc_buf(32 * KIB, P2PBAR_PLACEMENT_DEVICE, P2PBAR_ALLOC_FIXED), b;
+	uint64_t a_off, b_off;
+	pid_t pid;
+	int ret;
+
+	/* Pinned: unbind waits until edu unpins. */
+	import(&a, "pinned", "unbind-pinned");
+	edu_fill(0, a.len, 0x6101);
+	pid = unbind_async();
+	if (exits_within(pid, 2000))
+		fail("unbind-pinned: unbind returned while edu still pinned a buffer");
+	drop();
+	if (!exits_within(pid, 60000))
+		fail("unbind-pinned: unbind still waits 60 s after edu unpinned");
+	rebind();
+	if (used())
+		fail("unbind-pinned: the rebound device has %llu bytes in use, want 0",
+		     (unsigned long long)used());
+	printf("RESULT: unbind-pinned: unbind waited while edu pinned a buffer and returned once "
+	       "it let go; the rebound device starts empty\n");
+	close(a.fd);
+	munmap((void *)a.m, a.len);
+
+	/* Dynamic: unbind unmaps; the next binding's buffer gets the range. */
+	a = alloc_buf(32 * KIB, P2PBAR_PLACEMENT_DEVICE, P2PBAR_ALLOC_FIXED);
+	a_off = buf_info(a.fd).offset;
+	import(&a, "dynamic", "unbind");
+	edu_fill(0, a.len, 0x6102);
+	cpu_verify(a.m, 0, a.len, 0x6102, "unbind");
+	pid = unbind_async();
+	if (!exits_within(pid, 60000))
+		fail("unbind: unbind still waits 60 s with only a dynamic import");
+	if (status().mapped)
+		fail("unbind: edu still holds a mapping after unbind");
+	rebind();
+	b = alloc_buf(32 * KIB, P2PBAR_PLACEMENT_DEVICE, P2PBAR_ALLOC_FIXED);
+	b_off = buf_info(b.fd).offset;
+	cpu_fill(b.m, 0, b.len, 0x6103);
+	ret = edu("fill 0 %" PRIu64 " %d", a.len, 0x6104);
+	if (!ret)
+		fail("unbind: edu's DMA into the revoked buffer was let through");
+	cpu_verify(b.m, 0, b.len, 0x6103, "unbind: the new buffer");
+	expect_range(b.fd, 0, b.len, 0x6103);
+	printf("RESULT: unbind: unbind unmapped edu's import; after rebind a new buffer at "
+	       "%#" PRIx64 " (the revoked one was at %#" PRIx64 "%s) keeps its bytes, edu's next "
+	       "DMA is refused (%s)\n",
+	       b_off, a_off, b_off == a_off ? ", the same range" : "", strerror(-ret));
+	drop();
+}
+
 static void find_control(void)
 {
 	glob_t g;
@@ -627,7 +767,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	dev_path = argv[1];
+	snprintf(dev_path, sizeof(dev_path), "%s", argv[1]);
 	dev = open(dev_path, O_RDWR | O_CLOEXEC);
 	if (dev < 0)
 		fail("open %s: %s", dev_path, strerror(errno));
@@ -659,6 +799,8 @@ int main(int argc, char **argv)
 			case_migrate();
 		else if (!strcmp(c, "revoke"))
 			case_revoke();
+		else if (!strcmp(c, "unbind"))
+			case_unbind();
 		else
 			fail("unknown case %s", c);
 	}

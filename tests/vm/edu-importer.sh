@@ -57,6 +57,8 @@ insmod "$P2PBAR_KMOD/p2p-kmod/selftest/p2pbar_edu.ko" || die "cannot load p2pbar
 
 "$t" "$node" "$P2PBAR_RUN/edu-expect.txt" "$@" || die "edu importer cases failed"
 dmesg | grep p2pbar_edu | tail -n 5 || true
+# (the unbind case rebinds: the device may have a new name)
+dev=$(p2pbar_sysfs) || die "no p2pbar device after the cases"
 
 rmmod p2pbar_edu || die "p2pbar_edu does not unload"
 for f in used buffers pinned attachments; do
