@@ -7,6 +7,9 @@ CTEST_ARGS ?=
 # tests/CMakeLists.txt) or all (build-debug/, make test-debug's tree).
 FLAVOURS ?= stock;debug
 DEBUG_TESTS ?= $(if $(filter build-debug,$(BUILD)),all,default)
+# Tests at once: ctest runs two single-guest tests side by side on two
+# cores (tests/CMakeLists.txt: PROCESSORS; benchmarks run alone).
+TEST_JOBS ?= $(shell nproc)
 
 .PHONY: all deps configure build test test-debug demo bench clean
 all: build
@@ -22,7 +25,7 @@ build: configure
 	@cmake --build $(BUILD)
 
 test: build
-	@cd $(BUILD) && ctest --output-on-failure $(CTEST_ARGS); rc=$$?; \
+	@cd $(BUILD) && ctest --output-on-failure -j$(TEST_JOBS) $(CTEST_ARGS); rc=$$?; \
 	  echo "== results"; \
 	  grep -h '^\(\[g[0-9]\] \)\?RESULT:' Testing/Temporary/LastTest.log || true; \
 	  exit $$rc
