@@ -223,10 +223,22 @@ void p2pbar_buf_drain_release(struct p2pbar_buf *buf);
 void p2pbar_bar_put(struct p2pbar_dev *p);
 void p2pbar_drain_wait(struct p2pbar_dev *p);
 
+extern const struct dma_buf_ops p2pbar_dmabuf_ops;
+
 int p2pbar_buf_move(struct p2pbar_buf *buf, u32 to, enum p2pbar_move_how how);
+
+/* Storage of the placements (p2pbar_storage.c). */
+/* Allocate and copy in batches of this many pages between reschedules. */
+#define P2PBAR_COPY_BATCH 256
+int p2pbar_storage_new(struct p2pbar_buf *buf, u32 to,
+		       enum p2pbar_move_how how, u64 *offset,
+		       struct page ***pages);
+void p2pbar_storage_free(struct p2pbar_buf *buf, u32 placement, u64 offset,
+			 struct page **pages);
 int p2pbar_bar_alloc(struct p2pbar_dev *p, u64 len, u64 align, u64 *offset);
 struct page **p2pbar_pages_alloc(u64 size, gfp_t gfp);
 void p2pbar_pages_free(struct page **pages, u64 size);
+void p2pbar_lru_add(struct p2pbar_buf *buf);
 void p2pbar_lru_touch(struct p2pbar_buf *buf);
 void p2pbar_lru_del(struct p2pbar_buf *buf);
 

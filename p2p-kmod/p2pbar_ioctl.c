@@ -175,8 +175,9 @@ err_charge:
 	return ret;
 }
 
-static int p2pbar_ioctl_buf_info(struct p2pbar_dev *p, void __user *uarg)
+static int p2pbar_ioctl_buf_info(struct p2pbar_file *pf, void __user *uarg)
 {
+	struct p2pbar_dev *p = pf->p;
 	struct p2pbar_buf_info a;
 	int ret;
 
@@ -216,8 +217,9 @@ static bool p2pbar_in_buf_mapping(struct p2pbar_dev *p, void __user *uarg,
 	return ours;
 }
 
-static int p2pbar_ioctl_reset(struct p2pbar_dev *p, void __user *uarg)
+static int p2pbar_ioctl_reset(struct p2pbar_file *pf, void __user *uarg)
 {
+	struct p2pbar_dev *p = pf->p;
 	struct p2pbar_reset a;
 	int ret;
 
@@ -238,8 +240,9 @@ static int p2pbar_ioctl_reset(struct p2pbar_dev *p, void __user *uarg)
 	return 0;
 }
 
-static int p2pbar_ioctl_migrate(struct p2pbar_dev *p, void __user *uarg)
+static int p2pbar_ioctl_migrate(struct p2pbar_file *pf, void __user *uarg)
 {
+	struct p2pbar_dev *p = pf->p;
 	struct p2pbar_migrate a;
 	int ret;
 
@@ -254,11 +257,26 @@ static int p2pbar_ioctl_migrate(struct p2pbar_dev *p, void __user *uarg)
 	return p2pbar_buf_migrate(p, a.fd, a.placement);
 }
 
+/*
+ * The ioctls, by command number. @admin: reaches every tenant's buffers,
+ * so it needs CAP_SYS_ADMIN of opener and caller (p2pbar_privileged()).
+ */
+static const struct {
+	unsigned int cmd;
+	bool admin;
+	int (*fn)(struct p2pbar_file *pf, void __user *uarg);
+} p2pbar_ioctls[] = {
+	{ P2PBAR_IOCTL_INFO, false, p2pbar_ioctl_info },
+	{ P2PBAR_IOCTL_ALLOC, false, p2pbar_ioctl_alloc },
+	{ P2PBAR_IOCTL_BUF_INFO, false, p2pbar_ioctl_buf_info },
+	{ P2PBAR_IOCTL_MIGRATE, false, p2pbar_ioctl_migrate },
+	{ P2PBAR_IOCTL_RESET, true, p2pbar_ioctl_reset },
+};
+
 long p2pbar_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct p2pbar_file *pf = file->private_data;
-	struct p2pbar_dev *p = pf->p;
-	void __user *uarg = (void __user *)arg;
+	unsigned int i;
 
 	/* The ABI's structs: the same on 32- and 64-bit. */
 	BUILD_BUG_ON(offsetofend(struct p2pbar_info, caps) !=
@@ -270,32 +288,14 @@ long p2pbar_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	BUILD_BUG_ON(sizeof(struct p2pbar_reset) != 32);
 	BUILD_BUG_ON(P2PBAR_ARGSZ_MAX > PAGE_SIZE);
 
-	switch (cmd) {
-	case P2PBAR_IOCTL_INFO:
-	case P2PBAR_IOCTL_ALLOC:
-	case P2PBAR_IOCTL_BUF_INFO:
-	case P2PBAR_IOCTL_MIGRATE:
-	case P2PBAR_IOCTL_RESET:
-		break;
-	default:
-		return -ENOTTY;
+	for (i = 0; i < ARRAY_SIZE(p2pbar_ioctls); i++) {
+		if (p2pbar_ioctls[i].cmd != cmd)
+			continue;
+		if (p2pbar_ioctls[i].admin && !p2pbar_privileged(file))
+			return -EPERM;
+		if (READ_ONCE(pf->p->gone))
+			return -ENODEV;
+		return p2pbar_ioctls[i].fn(pf, (void __user *)arg);
 	}
-	/* RESET revokes every tenant's buffers (p2pbar_privileged()). */
-	if (cmd == P2PBAR_IOCTL_RESET && !p2pbar_privileged(file))
-		return -EPERM;
-	if (READ_ONCE(p->gone))
-		return -ENODEV;
-
-	switch (cmd) {
-	case P2PBAR_IOCTL_INFO:
-		return p2pbar_ioctl_info(pf, uarg);
-	case P2PBAR_IOCTL_ALLOC:
-		return p2pbar_ioctl_alloc(pf, uarg);
-	case P2PBAR_IOCTL_MIGRATE:
-		return p2pbar_ioctl_migrate(p, uarg);
-	case P2PBAR_IOCTL_RESET:
-		return p2pbar_ioctl_reset(p, uarg);
-	default:
-		return p2pbar_ioctl_buf_info(p, uarg);
-	}
+	return -ENOTTY;
 }
