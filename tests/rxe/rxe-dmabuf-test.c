@@ -20,7 +20,7 @@
  *                            dma-buf fd under a live MR
  *   notify /dev/p2pbarN      RDMA WRITE/READ on a dma-buf MR while a child
  *                            process keeps delivering move_notify
- *                            (tests/rxe/notify-kmod); every byte checked
+ *                            (p2p-kmod/selftest/dmabuf_notify.c); every byte checked
  *   migrate /dev/p2pbarN [FILL_TXT]  RDMA WRITE/READ on a dma-buf MR while
  *                            a child process moves the buffer DEVICE<->HOST
  *                            100 times (P2PBAR_IOCTL_MIGRATE); every byte
@@ -37,7 +37,7 @@
  *   noparent NOPARENT_DEV PARENTED_DEV /dev/p2pbarN  the NCCL probe and a
  *                            registration agree on rxe over veth
  *                            (EOPNOTSUPP); on virtio the probe sees EBADF
- *   fence /dev/p2pbarN       a move fence that never signals (notify-kmod):
+ *   fence /dev/p2pbarN       a move fence that never signals (dmabuf_notify):
  *                            the WR fails after a bounded wait, QP destroy
  *                            and dereg return
  *   vgemfence /dev/p2pbarN   a vgem fence imported into the buffer (WRITE
@@ -917,7 +917,7 @@ static int case_noparent(int argc, char **argv)
 	return 0;
 }
 
-/* One command to tests/rxe/notify-kmod's debugfs file. */
+/* One command to dmabuf_notify.ko's debugfs file (p2p-kmod/selftest). */
 static void notify_cmd(const char *cmd)
 {
 	int f = open("/sys/kernel/debug/dmabuf_notify", O_WRONLY);
@@ -944,7 +944,7 @@ static struct ibv_wc wait_for_wc(struct rdma *r, double secs)
 }
 
 /*
- * A move that never finishes: tests/rxe/notify-kmod puts an unsignalled
+ * A move that never finishes: dmabuf_notify.ko puts an unsignalled
  * KERNEL-usage fence into the buffer's reservation object (as an exporter
  * does for an asynchronous move) and delivers move_notify, so the next
  * access must wait for the fence before it re-maps. The wait must be
@@ -1060,7 +1060,7 @@ static void migrate_once(const char *node, int fd, uint32_t to)
  * rxe waits only for KERNEL usage (the exporter's moves), so traffic,
  * dereg and QP destroy go on. A MIGRATE waits for the fence itself,
  * without the buffer's reservation lock, so a WR on the MR goes on beside
- * it too. rxe's own wait for a move fence is case fence (notify-kmod).
+ * it too. rxe's own wait for a move fence is case fence (dmabuf_notify.ko).
  */
 static int case_vgemfence(int argc, char **argv)
 {

@@ -25,7 +25,7 @@ for c in "$@"; do
 	case $c in
 	probe) "$t" probe || die "case probe" ;;
 	notify)
-		insmod "$P2PBAR_KMOD/tests/rxe/notify-kmod/dmabuf_notify.ko" ||
+		insmod "$P2PBAR_KMOD/p2p-kmod/selftest/dmabuf_notify.ko" ||
 			die "cannot load dmabuf_notify.ko"
 		"$t" notify "$P2PBAR_NODE" || die "case notify"
 		rmmod dmabuf_notify
@@ -56,7 +56,7 @@ for c in "$@"; do
 		"$t" vgemfence "$P2PBAR_NODE" || die "case vgemfence"
 		;;
 	fence)
-		insmod "$P2PBAR_KMOD/tests/rxe/notify-kmod/dmabuf_notify.ko" ||
+		insmod "$P2PBAR_KMOD/p2p-kmod/selftest/dmabuf_notify.ko" ||
 			die "cannot load dmabuf_notify.ko"
 		"$t" fence "$P2PBAR_NODE" || die "case fence"
 		rmmod dmabuf_notify
