@@ -565,6 +565,31 @@ static void reset(void)
 }
 
 /*
+ * After @a's import was revoked (@by) and unmapped: a new buffer, which
+ * may get @a's range, keeps the bytes its owner writes (pattern @seed;
+ * the host checks them too), and edu's next DMA through the old import
+ * is refused.
+ */
+static void check_revoked_import(const struct buf *a, uint64_t a_off, uint64_t seed,
+				 const char *what, const char *by)
+{
+	struct buf b = alloc_buf(32 * KIB, P2PBAR_PLACEMENT_DEVICE, P2PBAR_ALLOC_FIXED);
+	uint64_t b_off = buf_info(b.fd).offset;
+	int ret;
+
+	cpu_fill(b.m, 0, b.len, seed);
+	ret = edu("fill 0 %" PRIu64 " %" PRIu64, a->len, seed + 1);
+	if (!ret)
+		fail("%s: edu's DMA into the revoked buffer was let through", what);
+	cpu_verify(b.m, 0, b.len, seed, "the new buffer");
+	expect_range(b.fd, 0, b.len, seed);
+	printf("RESULT: %s: %s unmapped edu's import; a new buffer at %#" PRIx64
+	       " (the revoked one was at %#" PRIx64 "%s) keeps its bytes, edu's next DMA "
+	       "is refused (%s)\n",
+	       what, by, b_off, a_off, b_off == a_off ? ", the same range" : "", strerror(-ret));
+}
+
+/*
  * Each RESET frees every idle range, so only the last one's new buffer
  * can be left for the host to check: the pinned part runs first.
  */
@@ -572,7 +597,6 @@ static void case_revoke(void)
 {
 	struct buf a = alloc_buf(32 * KIB, P2PBAR_PLACEMENT_DEVICE, P2PBAR_ALLOC_FIXED), b;
 	uint64_t a_off = buf_info(a.fd).offset, b_off, before;
-	int ret;
 
 	/* Pinned: the range stays taken while edu holds the pin. */
 	import(&a, "pinned", "revoke-pinned");
@@ -601,18 +625,7 @@ static void case_revoke(void)
 	reset();
 	if (status().mapped)
 		fail("revoke: edu still holds a mapping after RESET");
-	b = alloc_buf(32 * KIB, P2PBAR_PLACEMENT_DEVICE, P2PBAR_ALLOC_FIXED);
-	b_off = buf_info(b.fd).offset;
-	cpu_fill(b.m, 0, b.len, 0x6003);
-	ret = edu("fill 0 %" PRIu64 " %d", a.len, 0x6004);
-	if (!ret)
-		fail("revoke: edu's DMA into the revoked buffer was let through");
-	cpu_verify(b.m, 0, b.len, 0x6003, "revoke: the new buffer");
-	expect_range(b.fd, 0, b.len, 0x6003);
-	printf("RESULT: revoke: RESET unmapped edu's import; a new buffer at %#" PRIx64
-	       " (the revoked one was at %#" PRIx64 "%s) keeps its bytes, edu's next DMA "
-	       "is refused (%s)\n",
-	       b_off, a_off, b_off == a_off ? ", the same range" : "", strerror(-ret));
+	check_revoked_import(&a, a_off, 0x6003, "revoke", "RESET");
 	drop();
 }
 
@@ -699,10 +712,9 @@ static void rebind(void)
  */
 static void case_unbind(void)
 {
-	struct buf a = alloc_buf(32 * KIB, P2PBAR_PLACEMENT_DEVICE, P2PBAR_ALLOC_FIXED), b;
-	uint64_t a_off, b_off;
+	struct buf a = alloc_buf(32 * KIB, P2PBAR_PLACEMENT_DEVICE, P2PBAR_ALLOC_FIXED);
+	uint64_t a_off;
 	pid_t pid;
-	int ret;
 
 	/* Pinned: unbind waits until edu unpins. */
 	import(&a, "pinned", "unbind-pinned");
@@ -734,18 +746,7 @@ static void case_unbind(void)
 	if (status().mapped)
 		fail("unbind: edu still holds a mapping after unbind");
 	rebind();
-	b = alloc_buf(32 * KIB, P2PBAR_PLACEMENT_DEVICE, P2PBAR_ALLOC_FIXED);
-	b_off = buf_info(b.fd).offset;
-	cpu_fill(b.m, 0, b.len, 0x6103);
-	ret = edu("fill 0 %" PRIu64 " %d", a.len, 0x6104);
-	if (!ret)
-		fail("unbind: edu's DMA into the revoked buffer was let through");
-	cpu_verify(b.m, 0, b.len, 0x6103, "unbind: the new buffer");
-	expect_range(b.fd, 0, b.len, 0x6103);
-	printf("RESULT: unbind: unbind unmapped edu's import; after rebind a new buffer at "
-	       "%#" PRIx64 " (the revoked one was at %#" PRIx64 "%s) keeps its bytes, edu's next "
-	       "DMA is refused (%s)\n",
-	       b_off, a_off, b_off == a_off ? ", the same range" : "", strerror(-ret));
+	check_revoked_import(&a, a_off, 0x6103, "unbind", "unbind and rebind");
 	drop();
 }
 
