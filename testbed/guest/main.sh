@@ -33,6 +33,13 @@ mount -t tmpfs -o mode=1777 tmpfs /tmp
 mkfifo -m 0600 "$never"
 mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir -p /dev/pts /dev/shm
+# What udev or initramfs-tools would make: bash's <(...) needs /dev/fd
+# (our initrd and the debug kernel's devtmpfs have none).
+ln -sfn /proc/self/fd /dev/fd
+ln -sf /proc/self/fd/0 /dev/stdin
+ln -sf /proc/self/fd/1 /dev/stdout
+ln -sf /proc/self/fd/2 /dev/stderr
+[ -e /dev/fd/0 ] || fail "no /dev/fd"
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
 mount -t debugfs debugfs /sys/kernel/debug
