@@ -1619,12 +1619,18 @@ static int fault_run(enum fpath p, unsigned int n, bool *hit)
 		fbuf_free(&f);
 		break;
 	}
-	case F_EVICT:
-		/* the BAR full of movable buffers: the ALLOC must evict one */
-		for (nfill = 0; nfill < 4; nfill++)
-			fbuf_new(&fill[nfill], inf.bar_size / 4, P2PBAR_PLACEMENT_DEVICE);
+	case F_EVICT: {
+		/* the BAR full: a FIXED filler and two small movable buffers */
+		struct p2pbar_alloc filler;
+
+		err = alloc_buf(inf.bar_size - 2 * len, P2PBAR_PLACEMENT_DEVICE, P2PBAR_ALLOC_FIXED,
+				&filler);
+		if (err)
+			fail("ALLOC of the filler (no fault): %s", strerror(err));
+		for (nfill = 0; nfill < 2; nfill++)
+			fbuf_new(&fill[nfill], len, P2PBAR_PLACEMENT_DEVICE);
 		fail_nth_set(n);
-		err = alloc_buf(inf.bar_size / 4, P2PBAR_PLACEMENT_DEVICE, P2PBAR_ALLOC_FIXED, &a);
+		err = alloc_buf(len, P2PBAR_PLACEMENT_DEVICE, P2PBAR_ALLOC_FIXED, &a);
 		*hit = fail_nth_hit();
 		if (!err)
 			close(a.fd);
@@ -1634,7 +1640,9 @@ static int fault_run(enum fpath p, unsigned int n, bool *hit)
 			fbuf_check(&fill[k], bi.placement, "after an eviction");
 			fbuf_free(&fill[k]);
 		}
+		close(filler.fd);
 		break;
+	}
 	case F_FAULT: {
 		/* a failed fault is retried; the access must end well */
 		fbuf_new(&f, len, n % 2 ? P2PBAR_PLACEMENT_HOST : P2PBAR_PLACEMENT_DEVICE);
