@@ -35,8 +35,9 @@ faults_setup() {
 		echo 0 >$dbg/$a/probability
 		echo 0 >$dbg/$a/verbose
 		echo Y >$dbg/$a/task-filter
-		echo $((start)) >$dbg/$a/require-start
-		echo $((start + size)) >$dbg/$a/require-end
+		# kstrtoull takes 0x...; bash's arithmetic is signed, printf %x is not
+		echo "$start" >$dbg/$a/require-start
+		printf '0x%x\n' $((start + size)) >$dbg/$a/require-end
 		echo 32 >$dbg/$a/stacktrace-depth
 	done
 	echo N >$dbg/failslab/ignore-gfp-wait
