@@ -11,7 +11,7 @@ DEBUG_TESTS ?= $(if $(filter build-debug,$(BUILD)),all,default)
 # cores (tests/CMakeLists.txt: PROCESSORS; benchmarks run alone).
 TEST_JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build test test-debug demo bench clean
+.PHONY: all deps configure build test test-debug soak demo bench clean
 all: build
 
 deps:
@@ -35,6 +35,15 @@ test: build
 # DEBUG_DEFAULT subset on it.
 test-debug:
 	@$(MAKE) test BUILD=build-debug "FLAVOURS=stock;debug" DEBUG_TESTS=all CTEST_ARGS="-L debug"
+
+# Long fuzzer passes on the debug kernel (tests/vm/fuzz.sh; make test runs
+# a short one as fuzz-debug): SOAK_SECONDS of random and racing calls as
+# root and as a p2pbar group member, every fault-injection site.
+SOAK_SECONDS ?= 600
+soak: build
+	@testbed/run-in-guest --build-dir $(BUILD) --name soak-fuzz --flavour debug \
+	  --bar-size 16M --timeout $$(( 3 * $(SOAK_SECONDS) + 900 )) tests/vm/fuzz.sh \
+	  root:$(SOAK_SECONDS) user:$$(( $(SOAK_SECONDS) / 2 )) faults:400
 
 # Two guests: node 1 RDMA-writes its BAR into node 0's BAR; the host then
 # checks the bytes in node 0's ivshmem file (demo/bar-to-bar.sh).

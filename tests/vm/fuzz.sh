@@ -1,0 +1,89 @@
+#!/bin/bash
+# The exporter fuzzer (tests/fuzz/p2pbar-fuzz.c) in one guest, one run per
+# argument CASE:SECONDS (faults: CASE:MAX_SITES):
+#   root:S   as root, with RESET; S/2 s of random calls, S/2 s of races
+#   user:S   as p2ptest, an unprivileged member of group p2pbar (the node
+#            chgrp'd as the udev rule does; tests/vm/isolation.sh runs the
+#            rule itself), the foreign dma-bufs' devices passed as fds
+#   faults:N as root: failslab, fail_page_alloc and fail_usercopy aimed at
+#            p2pbar.ko (require-start/end: its memory in /proc/modules),
+#            the first N allocation/copy sites of each path failed in turn
+#            (debug kernel: CONFIG_FAULT_INJECTION; skipped elsewhere)
+# P2PBAR_FUZZ_SEED fixes the seeds (default: random, printed).
+set -euo pipefail
+. "$P2PBAR_SRC/tests/vm/lib.sh"
+t=$P2PBAR_BUILD/tests/fuzz/p2pbar-fuzz
+seed=${P2PBAR_FUZZ_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
+
+p2pbar_load
+dev=$(p2pbar_sysfs) || die "no p2pbar device after loading the module"
+node=/dev/$(basename "$dev")
+# foreign dma-buf exporters (modules on stock, built in on debug)
+modprobe vgem 2>/dev/null || true
+modprobe udmabuf 2>/dev/null || true
+vgem=
+for c in /sys/class/drm/card*; do
+	[ -e "$c/device" ] && readlink "$c/device" | grep -q vgem && vgem=/dev/dri/$(basename "$c")
+done
+
+faults_setup() {
+	local dbg=/sys/kernel/debug a start size
+	start=$(awk '$1 == "p2pbar" { print $6 }' /proc/modules)
+	size=$(awk '$1 == "p2pbar" { print $2 }' /proc/modules)
+	for a in failslab fail_page_alloc fail_usercopy; do
+		# fail-nth only: probability 0 keeps random failures off
+		echo 0 >$dbg/$a/probability
+		echo 0 >$dbg/$a/verbose
+		echo Y >$dbg/$a/task-filter
+		# kstrtoull takes 0x...; bash's arithmetic is signed, printf %x is not
+		echo "$start" >$dbg/$a/require-start
+		printf '0x%x\n' $((start + size)) >$dbg/$a/require-end
+		echo 32 >$dbg/$a/stacktrace-depth
+	done
+	echo N >$dbg/failslab/ignore-gfp-wait
+	echo N >$dbg/fail_page_alloc/ignore-gfp-wait
+	echo N >$dbg/fail_page_alloc/ignore-gfp-highmem
+	echo 0 >$dbg/fail_page_alloc/min-order
+	log "fault injection aimed at p2pbar.ko: $start + $size"
+}
+
+n=0
+for arg in "$@"; do
+	c=${arg%%:*} v=${arg#*:}
+	s=$((seed + n))
+	n=$((n + 1))
+	log "case $c ($v), seed $s"
+	case $c in
+	root)
+		"$t" --seed "$s" --seconds $((v / 2)) --race-seconds $((v / 2)) --reset "$node" ||
+			die "case root, seed $s"
+		;;
+	user)
+		getent group p2pbar >/dev/null || groupadd --system p2pbar
+		id p2ptest >/dev/null 2>&1 ||
+			useradd --no-create-home --shell /bin/sh --groups p2pbar p2ptest
+		chgrp p2pbar "$node" && chmod 0660 "$node"
+		exec 7<>/dev/udmabuf || die "cannot open /dev/udmabuf"
+		if [ -n "$vgem" ]; then exec 8<>"$vgem"; else exec 8</dev/null; fi
+		setpriv --reuid=p2ptest --regid=p2ptest --init-groups \
+			"$t" --seed "$s" --seconds $((v / 2)) --race-seconds $((v / 2)) \
+			--udmabuf-fd 7 --vgem-fd 8 "$node" || die "case user, seed $s"
+		exec 7>&- 8>&-
+		;;
+	faults)
+		if [ ! -d /sys/kernel/debug/failslab ]; then
+			log "faults: skipped, this kernel has no CONFIG_FAILSLAB (the debug one has)"
+			continue
+		fi
+		faults_setup
+		"$t" --faults --ops "$v" --reset "$node" || die "case faults"
+		;;
+	*) die "unknown case $arg" ;;
+	esac
+	if dmesg | kernel_complaints; then die "the kernel complained during case $c"; fi
+done
+for f in used buffers pinned attachments host_charged; do
+	[ "$(cat "$dev/$f")" = 0 ] || die "$f is $(cat "$dev/$f") at the end, not 0"
+done
+rmmod p2pbar || die "p2pbar does not unload"
+result "p2pbar-fuzz: $* (seed $seed): every invariant held, p2pbar unloads"
