@@ -18,6 +18,8 @@ Raw lines (from bench/vm/bench.sh and the programs it runs):
   KCOPY kind size rounds med min max      (ns) in-kernel copy of SIZE bytes
   ICOPY kind size rounds med min max      the same in the instruction-counted
                                           guest (1 ns = 1 instruction)
+  FABTEST where test mem size run MiB/s   fabtests (bench/fabtests patch), test
+                                          rma_write|rma_read|msg|rdm_tagged
 
 BW lines of where "icount" come from a guest under QEMU -icount shift=0
 (bench/run.sh): its clock advances 1 ns per instruction executed, so
@@ -100,6 +102,8 @@ def parse(paths):
                     data[(kind, w[1], int(w[2]))] = [int(x) for x in w[3:]]
                 elif kind == "MMAP":
                     data[("MMAP", w[1], int(w[2]))].append(float(w[4]))
+                elif kind == "FABTEST":
+                    data[(kind, w[1], w[2], w[3], int(w[4]))].append(float(w[6]))
     return data, attach
 
 
@@ -422,6 +426,42 @@ def main():
     for kind in knames:
         if not any(k[0] == kind for k in kcopy):
             missing.append(f"kernel copy {kind}")
+
+    # 5. fabtests: libfabric's own benchmarks, host memory vs p2pbar memory
+    fab_names = {"rma_write": "fi_rma_bw -o write (verbs, FI_EP_MSG)",
+                 "rma_read": "fi_rma_bw -o read (verbs, FI_EP_MSG)",
+                 "msg": "fi_msg_bw (verbs, FI_EP_MSG)",
+                 "rdm_tagged": "fi_rdm_tagged_bw (verbs;ofi_rxm, FI_EP_RDM)"}
+    fab = sorted({(k[1], k[2], k[4]) for k in data if k[0] == "FABTEST"},
+                 key=lambda k: (k[0], list(fab_names).index(k[1]) if k[1] in fab_names else 9, k[2]))
+    if fab:
+        md.append("\n## 5. fabtests between two guests, host memory vs p2pbar memory (MiB/s)\n")
+        md.append("libfabric's benchmarks built from the guest's libfabric source with "
+                  "bench/fabtests' patch: `-D p2pbar` allocates the buffers in the BAR and "
+                  "registers them with `fi_mr_regattr(FI_MR_DMABUF)`; window 4; the client's "
+                  "figure (fabtests print 10⁶ B/s, converted).\n")
+        md.append("| test | size | host memory | p2pbar memory | p2pbar ÷ host |")
+        md.append("| --- | ---: | ---: | ---: | ---: |")
+        for where, test, s in fab:
+            h = data.get(("FABTEST", where, test, "host", s))
+            d = data.get(("FABTEST", where, test, "dmabuf", s))
+            if not h or not d or min(h + d) <= 0:
+                missing.append(f"fabtests {where} {test} {s}")
+                continue
+            md.append(f"| {fab_names.get(test, test)} | {human(s)} | {fmt(h, 1)} | {fmt(d, 1)} "
+                      f"| {ratio(d, h)} |")
+        for where in sorted({k[0] for k in fab}):
+            tests = [t for t in fab_names if any(k[:2] == (where, t) for k in fab)]
+            sizes = sorted({k[2] for k in fab if k[0] == where})
+            # gnuplot reads "_" as a subscript
+            series = [(f"{t.replace('_', '-')} {m}",
+                       pts(data, lambda s: ("FABTEST", where, t, m, s), sizes))
+                      for t in tests for m in ("host", "dmabuf")]
+            png = gnuplot(out, f"fabtests-{where}", f"fabtests over rxe, {where}", "MiB/s",
+                          series)
+            md.append(f"\n![fabtests {where}]({png})\n")
+    elif any(k[0] == "BW" and k[1] == "two-guests" for k in data):
+        missing.append("fabtests two-guests")
 
     zeros = data.get(("ZERO",), [])
     clocks = data.get(("CLOCK",), [])

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Build (or reuse) the guest image: a Debian rootfs with the stock kernel,
-# rdma-core and perftest, packed as ext4, and our small initrd
-# (guest/mkinitrd.sh). Cached under $P2PBAR_CACHE keyed by the package
-# versions and the scripts that make it, so it is rebuilt only when they
+# rdma-core, perftest, libfabric and UCX, packed as ext4, and our small
+# initrd (guest/mkinitrd.sh). Cached under $P2PBAR_CACHE keyed by the
+# package versions and the scripts that make it, so it is rebuilt only when they
 # change. Prints the image directory on stdout.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,10 +16,11 @@ packages=(
 	cmake ninja-build pkgconf
 	autoconf automake libtool libibumad-dev libpci-dev
 	bc bison flex libelf-dev libssl-dev cpio rsync
+	libfabric1 libfabric-dev libfabric-bin libucx0 libucx-dev ucx-utils
 )
 # The packages whose versions define the image.
 key_packages=(linux-image-amd64 linux-headers-amd64 rdma-core perftest
-	ibverbs-providers gcc)
+	ibverbs-providers gcc libfabric1 libucx0)
 
 log() { echo "build-image: $*" >&2; }
 

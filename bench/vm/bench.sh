@@ -2,7 +2,8 @@
 # The benchmark suite's guest half (run by bench/run.sh through
 # testbed/run-in-guest). One guest: perftest over rxe loopback, bounce vs
 # direct over loopback, registration cost, exporter costs. Two guests:
-# perftest and bounce vs direct between the nodes (node 0 serves).
+# perftest, bounce vs direct and fabtests (host vs p2pbar memory) between
+# the nodes (node 0 serves).
 # icount: one guest whose clock counts instructions (run.sh boots it with
 # --icount 0 --smp 1): perftest over rxe loopback, every verb at every
 # size, and the kernel copies, as instruction counts that a busy host
@@ -36,6 +37,8 @@ full | sweep)
 	reg_sizes=(4096 65536 1048576 16777216 268435456 1073741824)
 	alloc_sizes=(4096 1048576 67108864)
 	mmap_size=$((64 << 20))
+	ft_sizes=(65536 1048576) ft_bytes=$((16 << 20)) ft_reps=2
+	ft_tests=(rma_write rma_read msg rdm_tagged)
 	;;
 *)
 	reps=2 pt_bytes=$((4 << 20)) pt_min=10 lat_iters=100 lat_where=loopback lat_reps=1
@@ -44,6 +47,8 @@ full | sweep)
 	reg_sizes=(4096 1048576 16777216)
 	alloc_sizes=(4096 1048576)
 	mmap_size=$((4 << 20))
+	ft_sizes=(1048576) ft_bytes=$((4 << 20)) ft_reps=1
+	ft_tests=(rdm_tagged) # rxm rendezvous: an RMA read of the peer's BAR, -v checked
 	;;
 esac
 case $clock in
@@ -232,6 +237,57 @@ else
 		tee /tmp/bounce.log || die "bounce client failed"
 fi
 [ -f /tmp/bounce.log ] && sed "s/^BOUNCE /BOUNCE $where /" /tmp/bounce.log >>"$out"
+
+# 3. fabtests between the nodes, host memory vs p2pbar memory (-D p2pbar:
+# bench/fabtests patch, FI_MR_DMABUF), alternating like perftest. Node 0
+# serves, node 1 connects (retrying until the server listens) and records
+# its figure. fabtests print MB/s (10^6 B/s); recorded as MiB/s.
+ft=$P2PBAR_BUILD/bench/fabtests/src/benchmarks
+# rxm sizes its CQ for FI_UNIVERSE_SIZE peers; rxe's CQs hold 32767 entries
+export FI_UNIVERSE_SIZE=64
+ft_args() {
+	case $1 in
+	rma_write) echo "$ft/fi_rma_bw -p verbs -e msg -o write" ;;
+	rma_read) echo "$ft/fi_rma_bw -p verbs -e msg -o read" ;;
+	msg) echo "$ft/fi_msg_bw -p verbs -e msg -v" ;;
+	rdm_tagged) echo "$ft/fi_rdm_tagged_bw -p verbs;ofi_rxm -v" ;;
+	esac
+}
+ft_run() {
+	local log=/tmp/ft.log end=$((SECONDS + 90)) rc
+	port=$((port + 1))
+	if [ "$NODE_ID" = 0 ]; then
+		"$@" -s "$NODE_IP" -B "$port" >"$log" 2>&1 || { cat "$log" >&2; die "$* (server) failed"; }
+		return 0
+	fi
+	while :; do
+		rc=0
+		"$@" -P "$port" "$PEER_IP" >"$log" 2>&1 || rc=$?
+		[ "$rc" != 0 ] && grep -q "Connection refused" "$log" && [ $SECONDS -lt $end ] || break
+		sleep 0.5
+	done
+	[ "$rc" = 0 ] || { cat "$log" >&2; die "$* (client) failed"; }
+	awk 'f && NF >= 7 { printf "%.2f\n", $5 * 1e6 / 1048576; exit } /MB\/sec/ { f = 1 }' "$log"
+}
+if [ "$NODE_COUNT" = 2 ]; then
+	for k in $(seq 1 "$ft_reps"); do
+		for t in "${ft_tests[@]}"; do
+			for size in "${ft_sizes[@]}"; do
+				n=$((ft_bytes / size)) window=4
+				for mem in $(mem_order "$k"); do
+					log "bench $where: fabtests $t $mem $size B x $n, run $k"
+					opt=()
+					[ "$mem" = dmabuf ] && opt=(-D p2pbar)
+					# shellcheck disable=SC2046 # ft_args is words
+					bw=$(ft_run $(ft_args "$t") -S "$size" -I "$n" -W "$window" "${opt[@]}")
+					measures || continue
+					[ -n "$bw" ] || die "no figure from fabtests $t $mem $size"
+					record "FABTEST $where $t $mem $size $k" "$bw"
+				done
+			done
+		done
+	done
+fi
 
 if [ "$NODE_COUNT" = 1 ]; then
 	# 3. registration cost

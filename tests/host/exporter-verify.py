@@ -2,12 +2,13 @@
 """Host side of the tests that leave a pattern in a guest's BAR
 (run-in-guest --host-post).
 
-usage: exporter-verify.py [NODE...]   (default: node 0)
+usage: exporter-verify.py [NODE[:FILE]...]   (default: node 0, fill.txt)
 
 Each guest NODE wrote its buffer with the 64-bit word pattern pat() of
 tests/rxe/pattern.c and tests/exporter/p2pbar-test.c (through its dma-buf
-mmap, or by RDMA) and "offset length seed" to fill.txt in its run
-directory; check those bytes in its ivshmem backing file ($P2PBAR_SHM<NODE>).
+mmap, or by RDMA) and "offset length seed" to FILE (default fill.txt) in
+its run directory; check those bytes in its ivshmem backing file
+($P2PBAR_SHM<NODE>).
 """
 import os
 import struct
@@ -22,9 +23,9 @@ def pat(seed, i):
     return (x * 0xBF58476D1CE4E5B9) & M
 
 
-def verify(node):
+def verify(node, name="fill.txt"):
     try:
-        info = os.path.join(os.environ[f"P2PBAR_GUEST_DIR{node}"], "fill.txt")
+        info = os.path.join(os.environ[f"P2PBAR_GUEST_DIR{node}"], name)
         shm = os.environ[f"P2PBAR_SHM{node}"]
     except KeyError as e:
         sys.exit(f"exporter-verify: no guest {node} in this run ({e} unset)")
@@ -44,12 +45,14 @@ def verify(node):
             sys.exit(f"exporter-verify: node {node}: mismatch at BAR offset "
                      f"{off + i * 8:#x}")
     print(f"RESULT: host read guest {node}'s {length} bytes from its ivshmem "
-          f"file at BAR offset {off:#x}")
+          f"file at BAR offset {off:#x}"
+          + ("" if name == "fill.txt" else f" ({name})"))
 
 
 def main():
-    for node in sys.argv[1:] or ["0"]:
-        verify(int(node))
+    for arg in sys.argv[1:] or ["0"]:
+        node, _, name = arg.partition(":")
+        verify(int(node), name or "fill.txt")
 
 
 if __name__ == "__main__":

@@ -64,6 +64,20 @@ class Check(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("bandwidth icount read 65536 (a run reported 0)", r.stderr)
 
+    def test_two_guests_without_fabtests_fail_the_check(self):
+        r = self.run_report(["BW two-guests write host 65536 1 20.0",
+                             "BW two-guests write dmabuf 65536 1 19.0"])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("fabtests two-guests", r.stderr)
+
+    def test_fabtests_host_without_p2pbar_is_missing(self):
+        r = self.run_report(["FABTEST two-guests rma_write host 1048576 1 8.0",
+                             "FABTEST two-guests rdm_tagged host 1048576 1 6.0",
+                             "FABTEST two-guests rdm_tagged dmabuf 1048576 1 5.5"])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("fabtests two-guests rma_write 1048576", r.stderr)
+        self.assertNotIn("fabtests two-guests rdm_tagged", r.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()
