@@ -8,7 +8,7 @@ CTEST_ARGS ?=
 FLAVOURS ?= stock;debug
 DEBUG_TESTS ?= $(if $(filter build-debug,$(BUILD)),all,default)
 
-.PHONY: all deps configure build test test-debug demo bench clean
+.PHONY: all deps configure build product test test-debug demo bench clean
 all: build
 
 deps:
@@ -20,6 +20,16 @@ configure: deps
 
 build: configure
 	@cmake --build $(BUILD)
+
+# The product alone (lib, CLI, examples, p2pbar.ko against KDIR, default
+# the running kernel's), as an unprivileged user, in build-product/: no
+# deps.sh, no guest image. KDIR= builds without the module.
+PRODUCT_BUILD ?= build-product
+PREFIX ?= /usr/local
+product:
+	@cmake -S . -B $(PRODUCT_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DP2PBAR_TESTBED=OFF \
+	  -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(if $(filter undefined,$(origin KDIR)),,"-DP2PBAR_KDIR=$(KDIR)") >/dev/null
+	@cmake --build $(PRODUCT_BUILD)
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure $(CTEST_ARGS); rc=$$?; \
