@@ -21,8 +21,8 @@ configure: deps
 build: configure
 	@cmake --build $(BUILD)
 
-# The product alone (lib, CLI, examples, p2pbar.ko against KDIR, default
-# the running kernel's), as an unprivileged user, in build-product/: no
+# The product alone (lib, CLI, examples, man pages, p2pbar.ko against
+# KDIR, default the running kernel's), as an unprivileged user, in build-product/: no
 # deps.sh, no guest image. KDIR= builds without the module.
 PRODUCT_BUILD ?= build-product
 PREFIX ?= /usr/local

@@ -1,6 +1,6 @@
 #!/bin/bash
 # The product builds and installs alone, as a user would (issue 17):
-# - lib, CLI and examples configure, build and install into a
+# - lib, CLI, examples and man pages configure, build and install into a
 #   temporary prefix as an unprivileged user (nobody, when run as root)
 #   with -DP2PBAR_TESTBED=OFF: no root, no deps.sh, no guest image;
 # - libp2pbar exports exactly the calls its header declares (nm -D);
@@ -40,7 +40,8 @@ pc=$(find "$prefix" -name p2pbar.pc)
 export PKG_CONFIG_PATH=${pc%/*}
 libdir=$(pkg-config --variable=libdir p2pbar)
 [ -f "$libdir/libp2pbar.so.0" ] || fail "pkg-config's libdir $libdir has no libp2pbar.so.0"
-for f in bin/p2pbar include/p2pbar.h include/p2pbar/uapi.h; do
+for f in bin/p2pbar include/p2pbar.h include/p2pbar/uapi.h share/man/man1/p2pbar.1 \
+	share/man/man3/libp2pbar.3 share/man/man3/p2pbar_open.3 share/man/man4/p2pbar.4; do
 	[ -e "$prefix/$f" ] || fail "not installed: $f"
 done
 
