@@ -8,7 +8,7 @@ CTEST_ARGS ?=
 FLAVOURS ?= stock;debug
 DEBUG_TESTS ?= $(if $(filter build-debug,$(BUILD)),all,default)
 
-.PHONY: all deps configure build product test test-debug demo bench clean
+.PHONY: all deps configure build product test test-debug demo deb bench clean
 all: build
 
 deps:
@@ -53,6 +53,11 @@ demo: build
 # (bench/run.sh; 15-30 min under TCG, by the machine).
 bench: build
 	@bench/run.sh --build-dir $(BUILD)
+
+# The Debian packages (pkg/) in $(BUILD)/deb, lintian's report beside
+# them (pkg/build-deb.sh).
+deb: build
+	@cmake --build $(BUILD) --target deb
 
 clean:
 	rm -rf $(BUILD)

@@ -9,6 +9,7 @@ pkgs=(
 	debian-archive-keyring apt-utils libibverbs-dev
 	curl patch git perl clang-format util-linux gnuplot-nox
 	pandoc # man/
+	debhelper dh-dkms dkms lintian fakeroot dpkg-dev chrpath # make deb
 )
 
 missing=()
