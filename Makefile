@@ -7,6 +7,8 @@ CTEST_ARGS ?=
 # tests/CMakeLists.txt) or all (build-debug/, make test-debug's tree).
 FLAVOURS ?= stock;debug
 DEBUG_TESTS ?= $(if $(filter build-debug,$(BUILD)),all,default)
+CONFIGURE_ARGS = -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DP2PBAR_FLAVOURS=$(FLAVOURS)" \
+  -DP2PBAR_DEBUG_TESTS=$(DEBUG_TESTS)
 
 .PHONY: all deps configure build product test test-debug demo deb bench clean
 all: build
@@ -15,8 +17,7 @@ deps:
 	@testbed/deps.sh
 
 configure: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  "-DP2PBAR_FLAVOURS=$(FLAVOURS)" -DP2PBAR_DEBUG_TESTS=$(DEBUG_TESTS) >/dev/null
+	@cmake -S . -B $(BUILD) $(CONFIGURE_ARGS) >/dev/null
 
 build: configure
 	@cmake --build $(BUILD)
@@ -44,8 +45,12 @@ test-debug:
 	@$(MAKE) test BUILD=build-debug "FLAVOURS=stock;debug" DEBUG_TESTS=all CTEST_ARGS="-L debug"
 
 # Two guests: node 1 RDMA-writes its BAR into node 0's BAR; the host then
-# checks the bytes in node 0's ivshmem file (demo/bar-to-bar.sh).
-demo: build
+# checks the bytes in node 0's ivshmem file (demo/bar-to-bar.sh). Builds
+# only what the demo needs (not the debug kernel, the header roots,
+# perftest or the tests), one progress line a step, logs in $(BUILD)/logs.
+DEMO_TARGETS = image kmod rxe-kmod rxe-provider bar-to-bar
+demo:
+	@testbed/build-steps.sh $(BUILD) '$(CONFIGURE_ARGS)' $(DEMO_TARGETS)
 	@testbed/run-in-guest --build-dir $(BUILD) --name demo --guests 2 \
 	  --host-post tests/host/exporter-verify.py demo/bar-to-bar.sh
 
