@@ -10,19 +10,30 @@ DEBUG_TESTS ?= $(if $(filter build-debug,$(BUILD)),all,default)
 # Tests at once: ctest runs two single-guest tests side by side on two
 # cores (tests/CMakeLists.txt: PROCESSORS; benchmarks run alone).
 TEST_JOBS ?= $(shell nproc)
+CONFIGURE_ARGS = -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DP2PBAR_FLAVOURS=$(FLAVOURS)" \
+  -DP2PBAR_DEBUG_TESTS=$(DEBUG_TESTS)
 
-.PHONY: all deps configure build test test-debug soak demo bench clean
+.PHONY: all deps configure build product test test-debug soak demo deb bench clean
 all: build
 
 deps:
 	@testbed/deps.sh
 
 configure: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  "-DP2PBAR_FLAVOURS=$(FLAVOURS)" -DP2PBAR_DEBUG_TESTS=$(DEBUG_TESTS) >/dev/null
+	@cmake -S . -B $(BUILD) $(CONFIGURE_ARGS) >/dev/null
 
 build: configure
 	@cmake --build $(BUILD)
+
+# The product alone (lib, CLI, examples, man pages, p2pbar.ko against
+# KDIR, default the running kernel's), as an unprivileged user, in build-product/: no
+# deps.sh, no guest image. KDIR= builds without the module.
+PRODUCT_BUILD ?= build-product
+PREFIX ?= /usr/local
+product:
+	@cmake -S . -B $(PRODUCT_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DP2PBAR_TESTBED=OFF \
+	  -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(if $(filter undefined,$(origin KDIR)),,"-DP2PBAR_KDIR=$(KDIR)") >/dev/null
+	@cmake --build $(PRODUCT_BUILD)
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j$(TEST_JOBS) $(CTEST_ARGS); rc=$$?; \
@@ -46,8 +57,12 @@ soak: build
 	  root:$(SOAK_SECONDS) user:$$(( $(SOAK_SECONDS) / 2 )) faults:400
 
 # Two guests: node 1 RDMA-writes its BAR into node 0's BAR; the host then
-# checks the bytes in node 0's ivshmem file (demo/bar-to-bar.sh).
-demo: build
+# checks the bytes in node 0's ivshmem file (demo/bar-to-bar.sh). Builds
+# only what the demo needs (not the debug kernel, the header roots,
+# perftest or the tests), one progress line a step, logs in $(BUILD)/logs.
+DEMO_TARGETS = image kmod rxe-kmod rxe-provider bar-to-bar
+demo:
+	@testbed/build-steps.sh $(BUILD) '$(CONFIGURE_ARGS)' $(DEMO_TARGETS)
 	@testbed/run-in-guest --build-dir $(BUILD) --name demo --guests 2 \
 	  --host-post tests/host/exporter-verify.py demo/bar-to-bar.sh
 
@@ -55,6 +70,11 @@ demo: build
 # (bench/run.sh; 15-30 min under TCG, by the machine).
 bench: build
 	@bench/run.sh --build-dir $(BUILD)
+
+# The Debian packages (pkg/) in $(BUILD)/deb, lintian's report beside
+# them (pkg/build-deb.sh).
+deb: build
+	@cmake --build $(BUILD) --target deb
 
 clean:
 	rm -rf $(BUILD)

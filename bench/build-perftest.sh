@@ -59,10 +59,10 @@ if [ "$(cat "$src/.stamp" 2>/dev/null)" != "$stamp" ]; then
 	fi
 	apply_patches "$src" 1 ${series[@]+"${series[@]}"}
 	apply_patches "$src" 1 "$here"/perftest/*.patch
-	mkdir -p "$out/libp2pbar/include/linux"
+	mkdir -p "$out/libp2pbar/include/p2pbar"
 	cp "$top"/lib/*.c "$top"/lib/*.h "$out/libp2pbar/"
 	cp "$top"/lib/include/p2pbar.h "$out/libp2pbar/include/"
-	cp "$top"/p2p-kmod/include/uapi/linux/p2pbar.h "$out/libp2pbar/include/linux/"
+	cp "$top"/p2p-kmod/include/uapi/linux/p2pbar.h "$out/libp2pbar/include/p2pbar/uapi.h"
 	echo "$stamp" >"$src/.stamp"
 fi
 

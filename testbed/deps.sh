@@ -8,6 +8,8 @@ pkgs=(
 	python3 cmake make gcc libc6-dev pkg-config ca-certificates
 	debian-archive-keyring apt-utils libibverbs-dev
 	curl patch git perl clang-format util-linux gnuplot-nox
+	pandoc # man/
+	debhelper dh-dkms dkms lintian fakeroot dpkg-dev chrpath # make deb
 )
 
 missing=()

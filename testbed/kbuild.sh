@@ -69,7 +69,7 @@ unshare --mount --propagation private -- bash -euo pipefail -c '
 		mount --bind -o ro "$kdir" "$root/mnt"
 		build=/mnt
 	fi
-	[ -z "$clean" ] || chroot "$root" make -s -C "$build" M=/p2pbar/build clean
+	[ -z "$clean" ] || chroot "$root" make -s -C "$build" M=/p2pbar/build "$@" clean
 	chroot "$root" make -C "$build" M=/p2pbar/build \
 		KBUILD_MODPOST_WARN= W=1 "$@"
 ' kbuild "$root" "$out" "$KVER" "$kdir" "$clean" "$@"

@@ -13,11 +13,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <linux/p2pbar.h>
+#include <p2pbar/uapi.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* What is declared here is exported; the rest of libp2pbar is hidden. */
+#pragma GCC visibility push(default)
 
 #define P2PBAR_NAME_MAX 32
 
@@ -125,6 +128,8 @@ void p2pbar_buf_free(struct p2pbar_buf *buf);
  */
 struct ibv_mr *p2pbar_reg_mr(struct ibv_pd *pd, const struct p2pbar_buf *buf, uint64_t offset,
 			     size_t len, uint64_t iova, int access);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Compile the modules from scratch against one kernel's headers; any
-# warning fails (the Kbuild file sets -Werror).
+# warning fails (-Werror, P2PBAR_WERROR=y; the test importers too).
 # With "sparse" as 4th argument, also run sparse (make C=1): any sparse
 # warning fails too.
 # usage: kmod-compile.sh HEADERS_ROOT_OR_PATHFILE SRC_DIR OUT_DIR [sparse]
@@ -9,8 +9,8 @@ root=$1
 [ -f "$root" ] && root=$(cat "$root")
 rm -rf "$3"
 mkdir -p "$(dirname "$3")"
-args=()
-[ "${4:-}" = sparse ] && args=(C=1)
+args=(P2PBAR_SELFTEST=y P2PBAR_WERROR=y)
+[ "${4:-}" = sparse ] && args+=(C=1)
 "$(dirname "$0")/../../testbed/kbuild.sh" "$root" "$2" "$3" "${args[@]}" 2>&1 | tee "$3.log"
 . "$root/image.env"
 if grep -E "(warning|error):" "$3.log"; then

@@ -1,0 +1,76 @@
+#!/bin/bash
+# The Debian packages as a user installs them (make deb, build/deb): apt
+# installs libp2pbar0, libp2pbar-dev, p2pbar-tools, the rxe provider and
+# perftest-p2pbar offline from copies of the .debs; the provider diverts
+# the stock one; the package's group and udev rule give /dev/p2pbar0 to
+# group p2pbar, mode 0660; a member of the group (not root) runs the CLI,
+# builds a program with pkg-config and runs the installed
+# p2pbar-ib_write_bw --use_p2pbar over rxe loopback (dma-buf MRs on both
+# sides). apt purge removes them, and the stock provider and rxe work
+# again. Not covered: the two DKMS packages (the image has no dkms, and
+# this guest compiles p2pbar.ko in ~5 min): the modules are the testbed's.
+set -euo pipefail
+. "$P2PBAR_SRC/tests/vm/lib.sh"
+
+pkgs=(libp2pbar0 libp2pbar-dev p2pbar-tools ibverbs-provider-rxe-p2pbar perftest-p2pbar)
+provider=/usr/lib/x86_64-linux-gnu/libibverbs/librxe-rdmav34.so
+stock=$(sha256sum "$provider" | cut -d' ' -f1)
+# apt takes local .debs only from a writable directory
+mkdir -p /tmp/debs
+for p in "${pkgs[@]}"; do
+	cp "$P2PBAR_BUILD"/deb/"${p}"_*.deb /tmp/debs/ || die "no $p package: make deb"
+done
+apt-get install -y -q /tmp/debs/*.deb >/tmp/apt.log 2>&1 || { cat /tmp/apt.log; die "apt install"; }
+dpkg-divert --list "$provider" | grep -c ibverbs-provider-rxe-p2pbar >/dev/null || die "no divert of $provider"
+[ "$(sha256sum "$provider" | cut -d' ' -f1)" != "$stock" ] || die "the stock provider is still in place"
+getent group p2pbar >/dev/null || die "no group p2pbar"
+result "apt installed ${pkgs[*]} offline; the rxe provider is diverted"
+
+# No systemd here: udevd by hand, as a booted system has it.
+/usr/lib/systemd/systemd-udevd --daemon
+p2pbar_load
+udevadm settle
+[ "$(stat -c %G:%a /dev/p2pbar0)" = p2pbar:660 ] || die "/dev/p2pbar0 is $(stat -c %G:%a /dev/p2pbar0), not p2pbar:660"
+useradd -m -G p2pbar tenant
+as_tenant() { su tenant -s /bin/bash -c "$*"; }
+as_tenant 'p2pbar list | grep "^p2pbar0 " && p2pbar info >/dev/null &&
+	p2pbar alloc --fill 7 --migrate host --migrate device --verify 7 1M' || die "the CLI as a member of p2pbar"
+printf '#include <p2pbar.h>\nint main(void)\n{\n\tchar n[2][P2PBAR_NAME_MAX];\n\treturn p2pbar_list(n, 2) != 1;\n}\n' >/tmp/t.c
+# shellcheck disable=SC2046
+cc -std=c11 -Wall -Werror $(pkg-config --cflags p2pbar) /tmp/t.c -o /tmp/t $(pkg-config --libs p2pbar) ||
+	die "a program does not build against libp2pbar-dev"
+as_tenant /tmp/t || die "the program does not find p2pbar0"
+result "/dev/p2pbar0 is p2pbar:660 by the package's udev rule; a member runs the CLI and a libp2pbar-dev program"
+
+{ modprobe rdma_rxe && rmmod rdma_rxe; } || die "cannot load the stock rdma_rxe's dependencies"
+insmod "$P2PBAR_KMOD/verbs-provider/kernel/build/rdma_rxe.ko" || die "cannot load our rdma_rxe.ko"
+rxe_link_up
+size=65536
+args="-d rxe0 -s $size -n 200 ${PERFTEST_OPTS[*]} --use_p2pbar"
+as_tenant "p2pbar-ib_write_bw $args" >/tmp/server.log 2>&1 &
+server=$!
+sleep 2
+as_tenant "p2pbar-ib_write_bw $args $NODE_IP" >/tmp/client.log 2>&1 || {
+	cat /tmp/server.log /tmp/client.log
+	die "p2pbar-ib_write_bw client failed"
+}
+wait "$server" || { cat /tmp/server.log; die "p2pbar-ib_write_bw server failed"; }
+for f in /tmp/server.log /tmp/client.log; do
+	grep -c 'ibv_reg_dmabuf_mr' "$f" >/dev/null || { cat "$f"; die "$f: no dma-buf MR"; }
+done
+bw=$(perftest_bw /tmp/client.log "$size") || die "no bandwidth in the output"
+result "installed p2pbar-ib_write_bw --use_p2pbar as a member, rxe loopback, dma-buf MRs both sides: $bw MiB/s"
+rdma link del rxe0
+rmmod rdma_rxe
+
+apt-get purge -y -q "${pkgs[@]}" >/tmp/purge.log 2>&1 || { cat /tmp/purge.log; die "apt purge"; }
+[ -z "$(dpkg-divert --list "$provider")" ] || die "the divert is left"
+[ "$(sha256sum "$provider" | cut -d' ' -f1)" = "$stock" ] || die "the stock provider is not back"
+for f in /usr/bin/p2pbar /usr/lib/udev/rules.d/60-p2pbar.rules /lib/udev/rules.d/60-p2pbar.rules \
+	/usr/include/p2pbar.h /usr/bin/p2pbar-ib_write_bw; do
+	[ ! -e "$f" ] || die "$f is left after purge"
+done
+rxe_up
+ibv_devinfo -d rxe0 | grep -c 'state:.*PORT_ACTIVE' >/dev/null || die "stock rxe0 is not PORT_ACTIVE"
+ibv_devices | grep -c rxe0 >/dev/null || die "the stock provider does not list rxe0"
+result "apt purge removed the packages, the divert and the rule; the stock rxe and provider work"
