@@ -12,8 +12,10 @@ top=$(cd "$here/.." && pwd)
 image=$1 out=$2
 [ -f "$image" ] && image=$(cat "$image")
 root="$image/rootfs"
-mkdir -p "$out"
+mkdir -p "$out/include/p2pbar"
 out=$(cd "$out" && pwd)
+# <p2pbar.h> includes the uAPI as installed: <p2pbar/uapi.h>
+cp "$top/p2p-kmod/include/uapi/linux/p2pbar.h" "$out/include/p2pbar/uapi.h"
 chroot "$root" sh -c 'test -e /usr/include/rdma/fi_domain.h && test -e /usr/include/uct/api/uct.h' || {
 	echo "build-engines: the image lacks libfabric-dev or libucx-dev (testbed/build-image.sh)" >&2
 	exit 1
@@ -24,7 +26,7 @@ unshare --mount --propagation private -- bash -euo pipefail -c '
 	mount --bind "$out" "$root/p2pbar/build"
 	chroot "$root" sh -ec "
 		cd /p2pbar/src
-		cflags=\"-O2 -g -std=gnu11 -Wall -Wextra -Werror -Ilib/include -Ip2p-kmod/include/uapi -Iutil\"
+		cflags=\"-O2 -g -std=gnu11 -Wall -Wextra -Werror -Ilib/include -I/p2pbar/build/include -Iutil\"
 		common=\"lib/p2pbar.c lib/p2pbar_error.c lib/p2pbar_verbs.c util/rdma-util.c\"
 		cc \$cflags -o /p2pbar/build/fi-bar-to-bar examples/fi-bar-to-bar.c \$common -lfabric -libverbs
 		cc \$cflags -o /p2pbar/build/uct-bar-to-bar examples/uct-bar-to-bar.c \$common -luct -lucs -libverbs
