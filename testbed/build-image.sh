@@ -16,6 +16,9 @@ packages=(
 	autoconf automake libtool libibumad-dev libpci-dev
 	bc bison flex libelf-dev libssl-dev cpio rsync
 )
+# sid's kernel wants dracut, whose systemd initrd takes ~60 s more to
+# boot under TCG than initramfs-tools' busybox one (trixie's): use that.
+[ "$P2PBAR_SUITE" != sid ] || packages+=(initramfs-tools)
 # The packages whose versions define the image.
 key_packages=(linux-image-amd64 linux-headers-amd64 rdma-core perftest
 	ibverbs-providers gcc)

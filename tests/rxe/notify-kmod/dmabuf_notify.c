@@ -28,6 +28,8 @@
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
+#include "p2pbar_compat.h" /* copied here by tests/rxe/CMakeLists.txt */
+
 static struct dentry *dmabuf_notify_file;
 
 static const char *dmabuf_notify_fence_name(struct dma_fence *fence)
@@ -69,7 +71,7 @@ static int dmabuf_notify_add_fence(int fd)
 	ret = dma_resv_reserve_fences(dmabuf->resv, 1);
 	if (!ret) {
 		dma_resv_add_fence(dmabuf->resv, fence, DMA_RESV_USAGE_KERNEL);
-		dma_buf_move_notify(dmabuf);
+		p2pbar_invalidate_mappings(dmabuf);
 	}
 	dma_resv_unlock(dmabuf->resv);
 	if (ret)
@@ -123,7 +125,7 @@ static ssize_t dmabuf_notify_write(struct file *file, const char __user *ubuf,
 		return PTR_ERR(dmabuf);
 	for (i = 0; i < count; i++) {
 		dma_resv_lock(dmabuf->resv, NULL);
-		dma_buf_move_notify(dmabuf);
+		p2pbar_invalidate_mappings(dmabuf);
 		dma_resv_unlock(dmabuf->resv);
 		cond_resched();
 	}
@@ -154,4 +156,4 @@ module_init(dmabuf_notify_init);
 module_exit(dmabuf_notify_exit);
 MODULE_DESCRIPTION("Test only: deliver dma-buf move_notify on demand");
 MODULE_LICENSE("GPL");
-MODULE_IMPORT_NS(DMA_BUF);
+P2PBAR_IMPORT_NS_DMA_BUF();
