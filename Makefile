@@ -5,10 +5,13 @@ CTEST_ARGS ?=
 # Guest kernel flavours (FLAVOURS=stock skips the debug kernel) and which
 # vm tests run on the debug one: default (the DEBUG_DEFAULT subset of
 # tests/CMakeLists.txt) or all (build-debug/, make test-debug's tree).
-FLAVOURS ?= stock;debug
+FLAVOURS ?= stock;debug;sid
 DEBUG_TESTS ?= $(if $(filter build-debug,$(BUILD)),all,default)
+# Which vm tests run on the Debian sid flavour: default (SID_DEFAULT) or
+# all (build-sid/, make test-sid's tree).
+SID_TESTS ?= $(if $(filter build-sid,$(BUILD)),all,default)
 
-.PHONY: all deps configure build test test-debug demo bench clean
+.PHONY: all deps configure build test test-debug test-sid demo bench clean
 all: build
 
 deps:
@@ -16,7 +19,8 @@ deps:
 
 configure: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  "-DP2PBAR_FLAVOURS=$(FLAVOURS)" -DP2PBAR_DEBUG_TESTS=$(DEBUG_TESTS) >/dev/null
+	  "-DP2PBAR_FLAVOURS=$(FLAVOURS)" -DP2PBAR_DEBUG_TESTS=$(DEBUG_TESTS) \
+	  -DP2PBAR_SID_TESTS=$(SID_TESTS) >/dev/null
 
 build: configure
 	@cmake --build $(BUILD)
@@ -32,6 +36,11 @@ test: build
 # DEBUG_DEFAULT subset on it.
 test-debug:
 	@$(MAKE) test BUILD=build-debug "FLAVOURS=stock;debug" DEBUG_TESTS=all CTEST_ARGS="-L debug"
+
+# Every vm test on the Debian sid flavour (sid's kernel, rdma-core and
+# perftest), in build-sid/; `make test` runs only the SID_DEFAULT subset.
+test-sid:
+	@$(MAKE) test BUILD=build-sid "FLAVOURS=stock;sid" SID_TESTS=all CTEST_ARGS="-L sid"
 
 # Two guests: node 1 RDMA-writes its BAR into node 0's BAR; the host then
 # checks the bytes in node 0's ivshmem file (demo/bar-to-bar.sh).
