@@ -33,8 +33,12 @@ unsupported() {
 		exit 1
 	}
 	mkdir -p "$(dirname "$outcome")"
-	outcome_unsupported "$outcome" "$what (Debian moved the guest kernel past our patch): port it to \
-$(echo "$kver" | cut -d. -f1,2) as verbs-provider/kernel/$(echo "$kver" | cut -d. -f1,2)/ (verbs-provider/README.md)"
+	local xy todo
+	xy=$(echo "$kver" | cut -d. -f1,2)
+	todo="port it to $xy as verbs-provider/kernel/$xy/"
+	[ "$(basename "$series")" != "$xy" ] || todo="rebase verbs-provider/kernel/$xy/ onto it"
+	outcome_unsupported "$outcome" "$what (Debian moved the guest kernel past our patch): $todo \
+(verbs-provider/README.md)"
 	rm -f "$out/build/rdma_rxe.ko"
 	exit 0
 }
