@@ -18,7 +18,7 @@ packages=(
 )
 # sid's kernel wants dracut, whose systemd initrd takes ~60 s more to
 # boot under TCG than initramfs-tools' busybox one (trixie's): use that.
-[ "$P2PBAR_SUITE" != sid ] || packages+=(initramfs-tools)
+[ "$P2PBAR_SUITE" != sid ] || packages+=(initramfs-tools mount)
 # The packages whose versions define the image.
 key_packages=(linux-image-amd64 linux-headers-amd64 rdma-core perftest
 	ibverbs-providers gcc)
