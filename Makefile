@@ -5,15 +5,18 @@ CTEST_ARGS ?=
 # Guest kernel flavours (FLAVOURS=stock skips the debug kernel) and which
 # vm tests run on the debug one: default (the DEBUG_DEFAULT subset of
 # tests/CMakeLists.txt) or all (build-debug/, make test-debug's tree).
-FLAVOURS ?= stock;debug
+FLAVOURS ?= stock;debug;sid
 DEBUG_TESTS ?= $(if $(filter build-debug,$(BUILD)),all,default)
+# Which vm tests run on the Debian sid flavour: default (SID_DEFAULT) or
+# all (build-sid/, make test-sid's tree).
+SID_TESTS ?= $(if $(filter build-sid,$(BUILD)),all,default)
 # Tests at once: ctest runs two single-guest tests side by side on two
 # cores (tests/CMakeLists.txt: PROCESSORS; benchmarks run alone).
 TEST_JOBS ?= $(shell nproc)
 CONFIGURE_ARGS = -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DP2PBAR_FLAVOURS=$(FLAVOURS)" \
-  -DP2PBAR_DEBUG_TESTS=$(DEBUG_TESTS)
+  -DP2PBAR_DEBUG_TESTS=$(DEBUG_TESTS) -DP2PBAR_SID_TESTS=$(SID_TESTS)
 
-.PHONY: all deps configure build product test test-debug soak demo deb bench clean
+.PHONY: all deps configure build product test test-debug test-sid soak demo deb bench clean
 all: build
 
 deps:
@@ -55,6 +58,11 @@ soak: build
 	@testbed/run-in-guest --build-dir $(BUILD) --name soak-fuzz --flavour debug \
 	  --bar-size 16M --timeout $$(( 3 * $(SOAK_SECONDS) + 900 )) tests/vm/fuzz.sh \
 	  root:$(SOAK_SECONDS) user:$$(( $(SOAK_SECONDS) / 2 )) faults:400
+
+# Every vm test on the Debian sid flavour (sid's kernel, rdma-core and
+# perftest), in build-sid/; `make test` runs only the SID_DEFAULT subset.
+test-sid:
+	@$(MAKE) test BUILD=build-sid "FLAVOURS=stock;sid" SID_TESTS=all CTEST_ARGS="-L sid"
 
 # Two guests: node 1 RDMA-writes its BAR into node 0's BAR; the host then
 # checks the bytes in node 0's ivshmem file (demo/bar-to-bar.sh). Builds

@@ -9,18 +9,36 @@
 # (sha256 from the Sources index) and unpacked into
 # $P2PBAR_CACHE/perftest-VERSION;
 # the patched copy and its build live in OUT (binaries in OUT/src).
-# usage: build-perftest.sh IMAGE OUT_DIR
+# Our series: bench/perftest/*.patch (trixie's perftest), or perftest/VERSION/
+# for VERSION and newer (testbed/common.sh patch_series). --outcome FILE
+# (sid): a series that no longer applies or builds is recorded in FILE, not
+# a build failure.
+# usage: build-perftest.sh [--outcome FILE] IMAGE OUT_DIR
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 . "$top/testbed/common.sh"
-[ $# -eq 2 ] || { echo "usage: $0 IMAGE OUT_DIR" >&2; exit 2; }
+outcome=
+[ "${1:-}" != --outcome ] || { outcome=$2; shift 2; }
+[ $# -eq 2 ] || { echo "usage: $0 [--outcome FILE] IMAGE OUT_DIR" >&2; exit 2; }
 image=$1 out=$2
 [ -f "$image" ] && image=$(cat "$image")
 image=$(cd "$image" && pwd)
 . "$image/image.env"
+P2PBAR_SUITE=$SUITE # the image's Debian suite has its source
 full=$VERSION_PERFTEST # e.g. 25.01.0+0.80-1
 cache="$P2PBAR_CACHE/perftest-$full"
+ours=$(patch_series "$here/perftest" "${full%-*}")
+patches=("$ours"/*.patch)
+# What does not fit: fail (trixie), or record it (sid).
+unsupported() {
+	local what="the perftest patch series ${ours#"$top"/} $1 perftest $full"
+	[ -n "$outcome" ] || { echo "build-perftest: $what: rebase it (bench/README.md)" >&2; exit 1; }
+	mkdir -p "$(dirname "$outcome")"
+	outcome_unsupported "$outcome" "$what (Debian moved the guest's perftest past our patch): \
+port it to ${full%-*} as bench/perftest/${full%-*}/ (bench/README.md)"
+	exit 0
+}
 
 if [ ! -f "$cache/.unpacked" ]; then
 	echo "build-perftest: fetching perftest $full source" >&2
@@ -40,7 +58,7 @@ if [ ! -f "$cache/.unpacked" ]; then
 fi
 
 root="$image/rootfs"
-stamp=$(cat "$here"/perftest/*.patch "$top"/lib/*.c "$top"/lib/*.h "$top"/lib/include/*.h \
+stamp=$( (echo "$ours"; cat "${patches[@]}") | cat - "$top"/lib/*.c "$top"/lib/*.h "$top"/lib/include/*.h \
 	"$top"/p2p-kmod/include/uapi/linux/*.h "$0" | sha256sum | cut -c1-16)
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -58,7 +76,7 @@ if [ "$(cat "$src/.stamp" 2>/dev/null)" != "$stamp" ]; then
 		done <"$src/debian/patches/series"
 	fi
 	apply_patches "$src" 1 ${series[@]+"${series[@]}"}
-	apply_patches "$src" 1 "$here"/perftest/*.patch
+	apply_patches "$src" 1 "${patches[@]}" || { rm -rf "$src"; unsupported "does not apply to"; }
 	mkdir -p "$out/libp2pbar/include/p2pbar"
 	cp "$top"/lib/*.c "$top"/lib/*.h "$out/libp2pbar/"
 	cp "$top"/lib/include/p2pbar.h "$out/libp2pbar/include/"
@@ -91,5 +109,8 @@ unshare --mount --propagation private -- bash -euo pipefail -c '
 		fi
 		make -j2 >/dev/null
 	"
-' build-perftest "$root" "$out" >&2
+' build-perftest "$root" "$out" >&2 ||
+	{ [ -n "$outcome" ] && rm -f "$src/.stamp" && unsupported "does not build against"; } ||
+	exit 1
+[ -z "$outcome" ] || outcome_ok "$outcome"
 ls "$out/src/ib_write_bw"

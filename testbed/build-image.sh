@@ -18,6 +18,9 @@ packages=(
 	bc bison flex libelf-dev libssl-dev cpio rsync
 	libfabric1 libfabric-dev libfabric-bin libucx0 libucx-dev ucx-utils
 )
+# sid's kernel wants dracut, whose systemd initrd takes ~60 s more to
+# boot under TCG than initramfs-tools' busybox one (trixie's): use that.
+[ "$P2PBAR_SUITE" != sid ] || packages+=(initramfs-tools mount)
 # The packages whose versions define the image.
 key_packages=(linux-image-amd64 linux-headers-amd64 rdma-core perftest
 	ibverbs-providers gcc libfabric1 libucx0)

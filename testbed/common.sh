@@ -84,3 +84,31 @@ debian_source_file() {
 	apt_uri_fetch "$line" "$dir/$name"
 	echo "$dir/$name"
 }
+
+# The patch series of ours for an upstream VERSION (X.Y...): the
+# subdirectory of DIR named for the newest version not newer than
+# VERSION (e.g. DIR/7.2 for 7.2.13 and for 7.3), else DIR itself (the
+# series of trixie's version). Prints the directory.
+# usage: patch_series DIR VERSION
+patch_series() {
+	local dir=$1 version=$2 best= v
+	for v in "$dir"/*/; do
+		[ -d "$v" ] || continue
+		v=$(basename "$v")
+		[ "$(printf '%s\n%s\n' "$v" "$version" | sort -V | head -n1)" = "$v" ] || continue
+		[ -z "$best" ] || [ "$(printf '%s\n%s\n' "$v" "$best" | sort -V | tail -n1)" = "$v" ] &&
+			best=$v
+	done
+	echo "$dir${best:+/$best}"
+}
+
+# Build steps of a distribution that moves (sid) record their outcome in
+# a file instead of failing the build: "supported", or a note saying
+# which patch no longer fits which version and what to do, which the
+# guest tests that need the part print as "NOT RUN: ..." (tests/vm/lib.sh
+# require_supported). usage: outcome_ok FILE; outcome_unsupported FILE NOTE
+outcome_ok() { echo supported >"$1"; }
+outcome_unsupported() {
+	echo "$2" >"$1"
+	echo "WARNING: $2" >&2
+}

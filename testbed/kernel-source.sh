@@ -13,6 +13,7 @@ image=$1
 shift
 [ -f "$image" ] && image=$(cat "$image")
 . "$image/image.env"
+P2PBAR_SUITE=$SUITE # the image's Debian suite has its source
 [ $# -gt 0 ] || set -- scripts/checkpatch.pl scripts/spelling.txt scripts/const_structs.checkpatch
 
 version=$VERSION_LINUX_IMAGE_AMD64

@@ -8,11 +8,14 @@ directory (read-write: script, env, output, exit status, dmesg), the source
 tree and the build tree (both read-only). With two guests their NICs are
 joined by a unix stream socket (lossless).
 
-Two kernel flavours: stock (the image's Debian kernel, with our small
-initrd) and debug (testbed/build-debug-kernel.sh: lockdep, KASAN,
-kmemleak, DMA-API debug, dma-buf move-notify, P2PDMA; booted without
-initrd, its modules shared over 9p). Out-of-tree modules of the running flavour are under $P2PBAR_KMOD in
-the guest, with the build tree's layout.
+Three kernel flavours: stock (the image's Debian kernel, with our small
+initrd), debug (testbed/build-debug-kernel.sh: lockdep, KASAN, kmemleak,
+DMA-API debug, dma-buf move-notify, P2PDMA; booted without initrd, its
+modules shared over 9p) and sid (the Debian sid image, its kernel and our
+initrd). Out-of-tree modules of the running flavour are under
+$P2PBAR_KMOD in the guest, what was built in the chroot of its image (our
+rxe provider, perftest) under $P2PBAR_IMAGE_BUILD, both with the build
+tree's layout.
 
 The exit status is the script's (the first non-zero one of the guests), or
 123 when a guest died before its script started, 124 on timeout, 125 when a
@@ -124,10 +127,11 @@ def find_debug_kernel(build_dir, kernel):
     return kernel
 
 
-def find_image(build_dir, image):
-    image = image or os.environ.get("P2PBAR_IMAGE")
+def find_image(build_dir, image, marker_name="image.path"):
+    if marker_name == "image.path":
+        image = image or os.environ.get("P2PBAR_IMAGE")
     if not image:
-        marker = os.path.join(build_dir, "testbed", "image.path")
+        marker = os.path.join(build_dir, "testbed", marker_name)
         if not os.path.exists(marker):
             sys.exit(f"run-in-guest: no guest image ({marker} missing); "
                      "run `make build` first")
@@ -192,7 +196,8 @@ class Guest:
         env = {
             "P2PBAR_FLAVOUR": a.flavour,
             "P2PBAR_KVER": a.kver,
-            "P2PBAR_KMOD": "/p2pbar/build" + ("/debug" if a.flavour == "debug" else ""),
+            "P2PBAR_KMOD": "/p2pbar/build" + ("" if a.flavour == "stock" else "/" + a.flavour),
+            "P2PBAR_IMAGE_BUILD": "/p2pbar/build" + ("/sid" if a.flavour == "sid" else ""),
             "NODE_ID": self.index,
             "NODE_COUNT": count,
             "NODE_IP": GUEST_NET + str(self.index + 1),
@@ -437,10 +442,10 @@ def main():
     p.add_argument("--log-dir", default=None)
     p.add_argument("--build-dir", default=os.path.join(SRC, "build"))
     p.add_argument("--image", default=None)
-    p.add_argument("--flavour", choices=("stock", "debug"), default="stock",
-                   help="guest kernel: the image's stock Debian kernel, or the "
+    p.add_argument("--flavour", choices=("stock", "debug", "sid"), default="stock",
+                   help="guest kernel: the image's stock Debian kernel, the "
                    "debug one (lockdep, KASAN, kmemleak, DMA-API debug, "
-                   "move-notify, P2PDMA)")
+                   "move-notify, P2PDMA), or the Debian sid image and its kernel")
     p.add_argument("--debug-kernel", default=None,
                    help="build-debug-kernel.sh's output directory (default: "
                    "the build tree's testbed/debug-kernel.path)")
@@ -473,7 +478,8 @@ def main():
     build_dir = os.path.abspath(a.build_dir)
     if not os.path.isdir(build_dir):
         p.error(f"no build directory {build_dir}; run `make build` first")
-    image = find_image(build_dir, a.image)
+    image = find_image(build_dir, a.image,
+                       "image-sid.path" if a.flavour == "sid" else "image.path")
     if a.flavour == "debug":
         a.debug_kernel = find_debug_kernel(build_dir, a.debug_kernel)
         with open(os.path.join(a.debug_kernel, "kernel.release")) as f:

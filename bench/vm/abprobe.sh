@@ -26,7 +26,7 @@ set -euo pipefail
 . "$P2PBAR_SRC/tests/vm/lib.sh"
 . "$P2PBAR_SRC/tests/vm/rxe-lib.sh"
 export LD_LIBRARY_PATH=$P2PBAR_BUILD/lib
-pt=$P2PBAR_BUILD/bench/perftest/src
+pt=${P2PBAR_IMAGE_BUILD:-$P2PBAR_BUILD}/bench/perftest/src
 out=$P2PBAR_RUN/abprobe.txt
 reps=$1
 shift

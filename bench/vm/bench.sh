@@ -15,7 +15,8 @@ set -euo pipefail
 . "$P2PBAR_SRC/tests/vm/lib.sh"
 . "$P2PBAR_SRC/tests/vm/rxe-lib.sh"
 export LD_LIBRARY_PATH=$P2PBAR_BUILD/lib
-pt=$P2PBAR_BUILD/bench/perftest/src
+pt=${P2PBAR_IMAGE_BUILD:-$P2PBAR_BUILD}/bench/perftest/src
+require_supported "$pt/../outcome"
 bin=$P2PBAR_BUILD/bench
 out=$P2PBAR_RUN/bench-$NODE_ID.txt
 mode=${1:-full} clock=${2:-wall} events=()

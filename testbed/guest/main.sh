@@ -9,7 +9,8 @@ run=/p2pbar/run
 cd "$run" || exit 1
 . "$run/env"
 export NODE_ID NODE_COUNT NODE_IP PEER_IP P2PBAR_BAR_SIZE P2PBAR_SRC \
-	P2PBAR_BUILD P2PBAR_RUN P2PBAR_FLAVOUR P2PBAR_KVER P2PBAR_KMOD
+	P2PBAR_BUILD P2PBAR_RUN P2PBAR_FLAVOUR P2PBAR_KVER P2PBAR_KMOD \
+	P2PBAR_IMAGE_BUILD
 kmemleak=/sys/kernel/debug/kmemleak
 never=/tmp/p2pbar-never
 

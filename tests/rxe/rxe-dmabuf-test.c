@@ -436,6 +436,32 @@ static int case_badinput(int argc, char **argv)
 		free(res);
 		dbuf_free(&a);
 	}
+	/*
+	 * ibv_advise_mr() prefetches ODP MRs only: on a dma-buf MR (no umem)
+	 * 7.x rxe dereferenced NULL. Refused, synchronous or not; a kernel
+	 * without advise_mr (6.12 rxe) refuses it too.
+	 */
+	{
+		struct dbuf a = dbuf_p2pbar(argv[2], PAGE);
+		struct ibv_mr *amr = ibv_reg_dmabuf_mr(r.pd, 0, PAGE, 0, a.fd, ACCESS_ALL);
+		struct ibv_sge sge = { .addr = 0, .length = PAGE };
+		int rc, i;
+
+		if (!amr)
+			FAIL("advise_mr: MR: %s", strerror(errno));
+		sge.lkey = amr->lkey;
+		for (i = 0; i < 2; i++) {
+			rc = ibv_advise_mr(r.pd, IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE,
+					   i ? 0 : IBV_ADVISE_MR_FLAG_FLUSH, &sge, 1);
+			if (rc != EOPNOTSUPP)
+				FAIL("ibv_advise_mr(%s) on a dma-buf MR returned %d (%s), expected "
+				     "EOPNOTSUPP",
+				     i ? "async" : "FLUSH", rc, strerror(rc));
+		}
+		printf("ok %-40s -> %s\n", "ibv_advise_mr on a dma-buf MR", strerror(EOPNOTSUPP));
+		ibv_dereg_mr(amr);
+		dbuf_free(&a);
+	}
 	close(null_fd);
 	rdma_close(&r);
 	return 0;

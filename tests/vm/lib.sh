@@ -1,12 +1,26 @@
 # Helpers for test scripts that run inside a testbed guest (sourced).
 # The runner exports NODE_ID, NODE_COUNT, NODE_IP, PEER_IP, P2PBAR_BAR_SIZE,
 # P2PBAR_SRC (source tree, read-only), P2PBAR_BUILD (build tree, read-only),
-# P2PBAR_FLAVOUR (stock or debug kernel) and P2PBAR_KMOD: where the running
+# P2PBAR_FLAVOUR (stock, debug or sid) and P2PBAR_KMOD: where the running
 # flavour's out-of-tree modules are, with the build tree's layout (e.g.
 # $P2PBAR_KMOD/p2p-kmod/p2pbar.ko); every insmod of ours goes through it.
+# P2PBAR_IMAGE_BUILD: what was built in the chroot of the running image
+# (our rxe provider, perftest), with the build tree's layout.
 
 log() { echo "[$(hostname)] $*"; }
 die() { echo "FAIL: $*" >&2; exit 1; }
+
+# On sid, a patch of ours that no longer fits sid's version is recorded
+# at build time in an outcome file (testbed/common.sh); a test that needs
+# that part is not run, saying why, with status 77 (ctest's
+# SKIP_RETURN_CODE for sid tests). usage: require_supported OUTCOME_FILE...
+require_supported() {
+	local f
+	for f in "$@"; do
+		[ -e "$f" ] || continue
+		[ "$(cat "$f")" = supported ] || { echo "NOT RUN: $(cat "$f")"; exit 77; }
+	done
+}
 result() { echo "RESULT: $*"; }
 
 # Wait until COMMAND succeeds, at most SECONDS.
