@@ -16,14 +16,21 @@ packages=(
 	cmake ninja-build pkgconf
 	autoconf automake libtool libibumad-dev libpci-dev
 	bc bison flex libelf-dev libssl-dev cpio rsync
-	libfabric1 libfabric-dev libfabric-bin libucx0 libucx-dev ucx-utils
 )
-# sid's kernel wants dracut, whose systemd initrd takes ~60 s more to
-# boot under TCG than initramfs-tools' busybox one (trixie's): use that.
-[ "$P2PBAR_SUITE" != sid ] || packages+=(initramfs-tools mount)
 # The packages whose versions define the image.
 key_packages=(linux-image-amd64 linux-headers-amd64 rdma-core perftest
-	ibverbs-providers gcc libfabric1 libucx0)
+	ibverbs-providers gcc)
+if [ "$P2PBAR_SUITE" = sid ]; then
+	# sid's kernel pulls in dracut (and systemd) unless another initramfs
+	# generator is there: initramfs-tools is the smaller one. Guests boot
+	# through our initrd either way.
+	packages+=(initramfs-tools mount)
+else
+	# The engines (libfabric, UCX; with ROCm's runtimes and Open MPI, 0.3
+	# GB): their test and fabtests run on trixie only.
+	packages+=(libfabric1 libfabric-dev libfabric-bin libucx0 libucx-dev ucx-utils)
+	key_packages+=(libfabric1 libucx0)
+fi
 
 log() { echo "build-image: $*" >&2; }
 
