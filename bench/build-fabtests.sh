@@ -50,10 +50,10 @@ if [ "$(cat "$src/.stamp" 2>/dev/null)" != "$stamp" ]; then
 	apply_patches "$out/tree" 1 "$here"/fabtests/*.patch
 	mv "$out/tree/fabtests" "$src"
 	rm -rf "$out/tree"
-	mkdir -p "$out/libp2pbar/include/linux"
+	mkdir -p "$out/libp2pbar/include/p2pbar"
 	cp "$top"/lib/*.c "$top"/lib/*.h "$out/libp2pbar/"
 	cp "$top"/lib/include/p2pbar.h "$out/libp2pbar/include/"
-	cp "$top"/p2p-kmod/include/uapi/linux/p2pbar.h "$out/libp2pbar/include/linux/"
+	cp "$top"/p2p-kmod/include/uapi/linux/p2pbar.h "$out/libp2pbar/include/p2pbar/uapi.h"
 	echo "$stamp" >"$src/.stamp"
 fi
 
