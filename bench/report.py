@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Turn the benchmark's raw measurement lines into results.md and plots.
 
-usage: report.py OUT_DIR IMAGE_ENV RAW_FILE... [--check] [--note TEXT]
+usage: report.py OUT_DIR IMAGE_ENV RAW_FILE... [--check] [--note=TEXT]
 
 Raw lines (from bench/vm/bench.sh and the programs it runs):
   BW where verb mem size run MiB/s        perftest bandwidth
@@ -28,6 +28,7 @@ their MiB/s are MiB per 10^9 guest instructions.
 Every figure is the median over the repeated runs with [min, max].
 --check: fail unless every part produced positive figures (the ctest).
 """
+import argparse
 import collections
 import os
 import statistics
@@ -209,35 +210,8 @@ def icopy_table(md, data, missing):
             missing.append(f"instruction-counted kernel copy {kind}")
 
 
-def main():
-    args = sys.argv[1:]
-    check = "--check" in args
-    if check:
-        args.remove("--check")
-    note = ""
-    if "--note" in args:
-        i = args.index("--note")
-        note = args[i + 1]
-        del args[i:i + 2]
-    out, env_path, raws = args[0], args[1], args[2:]
-    env = dict(l.strip().split("=", 1) for l in open(env_path) if "=" in l)
-    data, attach = parse(raws)
-    md = []
-    missing = []
-
-    md.append("# p2pbar benchmark results\n")
-    md.append(f"Guest kernel {env.get('KVER')} (linux-image {env.get('VERSION_LINUX_IMAGE_AMD64')}), "
-              f"rdma-core {env.get('VERSION_RDMA_CORE')}, perftest {env.get('VERSION_PERFTEST')} "
-              f"(+ bench/perftest patches), soft-RoCE (rxe, verbs-provider patches), "
-              f"Debian {env.get('SUITE')} guests under **QEMU TCG** (software CPU emulation: "
-              f"absolute figures are far below hardware; the ratios are the point).\n")
-    if note:
-        md.append(note + "\n")
-    md.append("Every figure: median [min, max] over the repeated runs. \"÷ per round\": the "
-              "lowest and highest ratio of a dma-buf run to the host run of the same round "
-              "(how far single pairs swing on this testbed).\n")
-
-    # 1. bandwidth
+def bandwidth_section(md, missing, data, attach, out, check):
+    """1. perftest bandwidth and latency, host MR vs dma-buf MR, per where."""
     headings = {
         "loopback": "loopback (MiB/s)",
         "two-guests": "two-guests (MiB/s)",
@@ -331,7 +305,9 @@ def main():
     if check and not any(k[0] == "LAT" for k in data):
         missing.append("latency")  # the short run measures it
 
-    # 2. bounce vs direct
+
+def bounce_section(md, missing, data, out):
+    """2. direct into the BAR vs bounce through host memory."""
     for where in ("loopback", "two-guests"):
         sizes = sorted({k[3] for k in data if k[0] == "BOUNCE" and k[1] == where})
         if not sizes:
@@ -354,7 +330,9 @@ def main():
                        for m in ("direct", "bounce")])
         md.append(f"\n![bounce {where}]({png})\n")
 
-    # 3. registration
+
+def registration_section(md, missing, data, out):
+    """3. MR registration cost."""
     sizes = sorted({k[2] for k in data if k[0] == "REG"})
     if sizes:
         md.append("\n## 3. Registration cost (µs)\n")
@@ -377,7 +355,9 @@ def main():
     else:
         missing.append("registration")
 
-    # 4. exporter
+
+def exporter_section(md, missing, data, attach):
+    """4. the exporter's own costs: alloc, attach+map, CPU and kernel copies."""
     kcopy = {k: v for k, v in attach.items() if isinstance(k, tuple)}
     attach = {k: v for k, v in attach.items() if not isinstance(k, tuple)}
     sizes = sorted({k[1] for k in data if k[0] == "ALLOC"})
@@ -427,7 +407,9 @@ def main():
         if not any(k[0] == kind for k in kcopy):
             missing.append(f"kernel copy {kind}")
 
-    # 5. fabtests: libfabric's own benchmarks, host memory vs p2pbar memory
+
+def fabtests_section(md, missing, data, out):
+    """5. fabtests between two guests, host memory vs p2pbar memory."""
     fab_names = {"rma_write": "fi_rma_bw -o write (verbs, FI_EP_MSG)",
                  "rma_read": "fi_rma_bw -o read (verbs, FI_EP_MSG)",
                  "msg": "fi_msg_bw (verbs, FI_EP_MSG)",
@@ -463,6 +445,9 @@ def main():
     elif any(k[0] == "BW" and k[1] == "two-guests" for k in data):
         missing.append("fabtests two-guests")
 
+
+def reruns_section(md, data):
+    """The perftest runs that had to fall back or be re-run."""
     zeros = data.get(("ZERO",), [])
     clocks = data.get(("CLOCK",), [])
     md.append(f"\n{len(clocks)} perftest run(s) could not sample the cycle rate "
@@ -472,6 +457,46 @@ def main():
     md.append(f"\n{len(zeros)} perftest run(s) reported 0.00 MiB/s and were re-run "
               f"(the figures above are the re-runs)"
               + (": " + ", ".join(zeros) if zeros else "") + ".\n")
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(description="Turn bench raw lines into results.md and plots.")
+    ap.add_argument("out", help="the results directory")
+    ap.add_argument("image_env", help="the guest image's versions (image.env)")
+    ap.add_argument("raws", nargs="+", help="raw measurement files")
+    ap.add_argument("--check", action="store_true",
+                    help="fail unless every part produced positive figures")
+    ap.add_argument("--note", default="", help="a paragraph for the top of results.md")
+    return ap.parse_args(argv)
+
+
+def header(md, env, note):
+    md.append("# p2pbar benchmark results\n")
+    md.append(f"Guest kernel {env.get('KVER')} (linux-image {env.get('VERSION_LINUX_IMAGE_AMD64')}), "
+              f"rdma-core {env.get('VERSION_RDMA_CORE')}, perftest {env.get('VERSION_PERFTEST')} "
+              f"(+ bench/perftest patches), soft-RoCE (rxe, verbs-provider patches), "
+              f"Debian {env.get('SUITE')} guests under **QEMU TCG** (software CPU emulation: "
+              f"absolute figures are far below hardware; the ratios are the point).\n")
+    if note:
+        md.append(note + "\n")
+    md.append("Every figure: median [min, max] over the repeated runs. \"÷ per round\": the "
+              "lowest and highest ratio of a dma-buf run to the host run of the same round "
+              "(how far single pairs swing on this testbed).\n")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    env = dict(l.strip().split("=", 1) for l in open(args.image_env) if "=" in l)
+    data, attach = parse(args.raws)
+    out, check = args.out, args.check
+    md, missing = [], []
+    header(md, env, args.note)
+    bandwidth_section(md, missing, data, attach, out, check)
+    bounce_section(md, missing, data, out)
+    registration_section(md, missing, data, out)
+    exporter_section(md, missing, data, attach)
+    fabtests_section(md, missing, data, out)
+    reruns_section(md, data)
     if missing:
         md.append("\n## Missing or zero figures\n")
         md.append("\n".join(f"- {m}" for m in missing))
@@ -483,6 +508,7 @@ def main():
             return 1
     print(f"report: {os.path.join(out, 'results.md')}")
     return 0
+
 
 
 if __name__ == "__main__":

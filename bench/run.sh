@@ -72,5 +72,5 @@ source $(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown), $
 $((SECONDS - start)) s."
 check=()
 [ "$mode" = short ] && check=(--check)
-"$top/bench/report.py" "$out" "$out/versions.env" "$out"/raw-*.txt --note "$note" "${check[@]}"
+"$top/bench/report.py" "$out" "$out/versions.env" "$out"/raw-*.txt "--note=$note" "${check[@]}"
 echo "bench ($mode): done in $((SECONDS - start)) s: $out/results.md"
