@@ -31,6 +31,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "p2pbar_pattern.h"
 #include "rdma-util.h"
 
 #define SLOTS	 2 /* double buffering: copy one slot while the next lands */
@@ -72,14 +73,6 @@ struct node {
 	uint64_t *host; /* server: staging; client: source */
 	struct ibv_mr *host_mr;
 };
-
-static uint64_t pat(uint64_t i)
-{
-	uint64_t x = ((i + 1) * 0x9E3779B97F4A7C15ULL) ^ SEED;
-
-	x ^= x >> 29;
-	return x * 0xBF58476D1CE4E5B9ULL;
-}
 
 static void setup(struct node *n, size_t len, int server)
 {
@@ -159,7 +152,7 @@ static int serve_round(struct node *n, const struct round *r)
 		const uint64_t *p = bar + s * words;
 
 		for (size_t w = 1; w < words; w++)
-			if (p[w] != pat(w))
+			if (p[w] != p2pbar_pattern_word(SEED, w))
 				return 1;
 	}
 	return 0;
@@ -249,8 +242,7 @@ int main(int argc, char **argv)
 						       : r.count;
 			/* the same pattern in every slot, with the message index in word 0 */
 			for (size_t s = 0; s < SLOTS; s++)
-				for (size_t w = 0; w < r.size / 8; w++)
-					n.host[s * r.size / 8 + w] = pat(w);
+				p2pbar_pattern_fill(n.host + s * r.size / 8, r.size, SEED);
 			for (int k = 0; k < repeat; k++) {
 				for (int m = 0; m < 2; m++) {
 					double mibs;

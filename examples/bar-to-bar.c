@@ -18,8 +18,8 @@
  *        bar-to-bar client SIZE PORT SERVER_IP
  * The server (the target) writes "BAR_OFFSET SIZE SEED" to OUT_FILE once
  * the data has landed, so whoever can read its BAR can check the bytes.
- * The client fills its buffer with the pattern of SEED (64-bit words, see
- * pat()) through the buffer's CPU mapping, writes it, prints the bandwidth
+ * The client fills its buffer with the pattern of SEED (p2pbar_pattern.h)
+ * through the buffer's CPU mapping, writes it, prints the bandwidth
  * of both transfers, then clears its buffer, reads the peer's back into it
  * and compares.
  */
@@ -33,6 +33,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "p2pbar_pattern.h"
 #include "rdma-util.h"
 
 #define SEED	 0xba2ba2ULL
@@ -63,14 +64,6 @@ struct node {
 	void *host; /* host memory, for comparison */
 	struct ibv_mr *host_mr;
 };
-
-static uint64_t pat(uint64_t seed, uint64_t i)
-{
-	uint64_t x = ((i + 1) * 0x9E3779B97F4A7C15ULL) ^ seed;
-
-	x ^= x >> 29;
-	return x * 0xBF58476D1CE4E5B9ULL;
-}
 
 static void setup(struct node *n, size_t size)
 {
@@ -199,14 +192,11 @@ int main(int argc, char **argv)
 		       size, n.buf.offset);
 	} else {
 		double t_dev[REPEAT], t_host[REPEAT], t_read;
-		uint64_t *p;
-
+		int64_t bad;
 		/* fill the source buffer in device memory through the CPU */
 		if (p2pbar_buf_map(&n.buf))
 			die("map: %s", p2pbar_last_error());
-		p = n.buf.map;
-		for (size_t i = 0; i < size / 8; i++)
-			p[i] = pat(SEED, i);
+		p2pbar_pattern_fill(n.buf.map, size, SEED);
 		memcpy(n.host, n.buf.map, size);
 
 		rdma_op(&n, IBV_WR_RDMA_WRITE, n.host_mr, (uintptr_t)n.host, peer.host_rkey,
@@ -225,9 +215,9 @@ int main(int argc, char **argv)
 		memset(n.buf.map, 0, size);
 		t_read = rdma_op(&n, IBV_WR_RDMA_READ, n.dev_mr, DEV_IOVA, peer.dev_rkey,
 				 peer.dev_iova, size);
-		for (size_t i = 0; i < size / 8; i++)
-			if (p[i] != pat(SEED, i))
-				die("RDMA READ of the peer's device buffer: word %zu differs", i);
+		bad = p2pbar_pattern_check(n.buf.map, size, SEED);
+		if (bad >= 0)
+			die("RDMA READ of the peer's device buffer: byte %" PRId64 " differs", bad);
 		xfer(sock, &me, 1, true); /* done: the server may go */
 		qsort(t_dev, REPEAT, sizeof(double), cmp_double);
 		qsort(t_host, REPEAT, sizeof(double), cmp_double);

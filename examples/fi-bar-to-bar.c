@@ -64,6 +64,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "p2pbar_pattern.h"
 #include "rdma-util.h"
 
 #define API_VERSION FI_VERSION(1, 20) /* the first with FI_MR_DMABUF */
@@ -89,30 +90,13 @@ struct bar {
 	struct fid_mr *mr;
 };
 
-static uint64_t pat(uint64_t seed, uint64_t i)
-{
-	uint64_t x = ((i + 1) * 0x9E3779B97F4A7C15ULL) ^ seed;
-
-	x ^= x >> 29;
-	return x * 0xBF58476D1CE4E5B9ULL;
-}
-
-static void fill(void *p, size_t len, uint64_t seed)
-{
-	uint64_t *w = p;
-
-	for (size_t i = 0; i < len / 8; i++)
-		w[i] = pat(seed, i);
-}
-
 /* Every byte, word by word; dies naming the first that differs. */
 static void check(const void *p, size_t len, uint64_t seed, const char *what)
 {
-	const uint64_t *w = p;
+	int64_t bad = p2pbar_pattern_check(p, len, seed);
 
-	for (size_t i = 0; i < len / 8; i++)
-		if (w[i] != pat(seed, i))
-			die("%s: word %zu of %zu differs", what, i, len / 8);
+	if (bad >= 0)
+		die("%s: byte %" PRId64 " of %zu differs", what, bad, len);
 	printf("%s: all %zu bytes verified\n", what, len);
 }
 
@@ -325,7 +309,7 @@ static void phase_msg(bool server, const char *ip, int port, int sock, const cha
 		sock_barrier(sock);	     /* the client may read it back */
 		xfer(sock, &done, 1, false); /* it has */
 	} else {
-		fill(b.buf.map, MSG_SIZE, SEED_MSG);
+		p2pbar_pattern_fill(b.buf.map, MSG_SIZE, SEED_MSG);
 		t = now();
 		FI_POST(cq, fi_write(ep, b.buf.map, MSG_SIZE, fi_mr_desc(b.mr), 0, peer.addr,
 				     peer.key, &ctx));
@@ -420,7 +404,7 @@ static void phase_rdm(bool server, int sock, const char *dir)
 			check(b.buf.map, n, seed, what);
 			sock_barrier(sock);
 		} else {
-			fill(b.buf.map, n, seed);
+			p2pbar_pattern_fill(b.buf.map, n, seed);
 			sock_barrier(sock);
 			t = now();
 			FI_POST(cq,

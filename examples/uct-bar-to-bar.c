@@ -68,6 +68,7 @@ ucs_status_t uct_md_mem_reg_v2(uct_md_h md, void *address, size_t length,
 			       const uct_md_mem_reg_params_t *params, uct_mem_h *memh_p);
 #endif
 
+#include "p2pbar_pattern.h"
 #include "rdma-util.h"
 
 #define SIZE (4u << 20)
@@ -90,21 +91,12 @@ struct uct {
 	uct_ep_h ep;
 };
 
-static uint64_t pat(uint64_t seed, uint64_t i)
-{
-	uint64_t x = ((i + 1) * 0x9E3779B97F4A7C15ULL) ^ seed;
-
-	x ^= x >> 29;
-	return x * 0xBF58476D1CE4E5B9ULL;
-}
-
 static void check(const void *p, size_t len, uint64_t seed, const char *what)
 {
-	const uint64_t *w = p;
+	int64_t bad = p2pbar_pattern_check(p, len, seed);
 
-	for (size_t i = 0; i < len / 8; i++)
-		if (w[i] != pat(seed, i))
-			die("%s: word %zu of %zu differs", what, i, len / 8);
+	if (bad >= 0)
+		die("%s: byte %" PRId64 " of %zu differs", what, bad, len);
 	printf("%s: all %zu bytes verified\n", what, len);
 }
 
@@ -369,10 +361,7 @@ int main(int argc, char **argv)
 		sock_barrier(sock);
 		xfer(sock, &done, 1, false); /* and read it back */
 	} else {
-		uint64_t *w = b.map;
-
-		for (size_t i = 0; i < SIZE / 8; i++)
-			w[i] = pat(SEED, i);
+		p2pbar_pattern_fill(b.map, SIZE, SEED);
 		t = now();
 		rma(&u, true, b.map, memh, SIZE, peer.addr, rkey.rkey);
 		t = now() - t;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "p2pbar.h"
+#include "p2pbar_pattern.h"
 
 static const char usage[] =
 	"usage: p2pbar list\n"
@@ -63,16 +64,6 @@ static int parse_size(const char *s, uint64_t *out)
 		return -1;
 	*out = (uint64_t)v << shift;
 	return 0;
-}
-
-/* The pattern word at byte offset @off: splitmix64 of seed and position. */
-static uint64_t pattern_word(uint64_t seed, uint64_t off)
-{
-	uint64_t z = seed * 0x9e3779b97f4a7c15ull + (off / 8);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
 }
 
 static int cmd_list(void)
@@ -150,21 +141,21 @@ static int cmd_stats(const char *which)
 
 static int verify(const struct p2pbar_buf *b, uint64_t seed)
 {
-	const volatile uint64_t *w = b->map;
+	const volatile uint8_t *m = b->map;
+	int64_t bad = -1;
 
-	for (uint64_t off = 0; off < b->size; off += 8) {
-		uint64_t want = seed ? pattern_word(seed, off) : 0;
-		uint64_t got = w[off / 8];
-
-		if (got != want) {
-			fprintf(stderr,
-				"p2pbar: verify: mismatch at offset %" PRIu64 ": 0x%016" PRIx64
-				", want 0x%016" PRIx64 "\n",
-				off, got, want);
-			return 1;
-		}
+	if (seed) {
+		bad = p2pbar_pattern_check(m, b->size, seed);
+	} else {
+		for (uint64_t i = 0; i < b->size && bad < 0; i++)
+			if (m[i])
+				bad = (int64_t)i;
 	}
-	return 0;
+	if (bad < 0)
+		return 0;
+	fprintf(stderr, "p2pbar: verify: mismatch at offset %" PRId64 ": 0x%02x, want 0x%02x\n",
+		bad, m[bad], seed ? p2pbar_pattern_byte(seed, (uint64_t)bad) : 0);
+	return 1;
 }
 
 static int parse_placement(const char *s, uint32_t *out)
@@ -251,10 +242,7 @@ static int cmd_alloc(int argc, char **argv)
 		goto out;
 	}
 	if (do_fill) {
-		volatile uint64_t *w = b.map;
-
-		for (uint64_t off = 0; off < b.size; off += 8)
-			w[off / 8] = pattern_word(fill, off);
+		p2pbar_pattern_fill(b.map, b.size, fill);
 		printf("filled with pattern %" PRIu64 "\n", fill);
 	}
 	for (int i = 0; i < nmig; i++) {

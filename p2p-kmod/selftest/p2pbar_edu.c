@@ -210,7 +210,10 @@ static irqreturn_t edu_irq(int irq, void *data)
 	return IRQ_HANDLED;
 }
 
-/* The pattern of tests/rxe/pattern.c: byte @i of a range filled with @seed. */
+/*
+ * Byte @i of a range filled with @seed: util/p2pbar_pattern.h's pattern,
+ * written again here because the module builds from p2p-kmod/ alone.
+ */
 static u8 edu_pat_byte(u64 seed, u64 i)
 {
 	u64 x;

@@ -38,6 +38,8 @@
 
 #include <linux/p2pbar.h>
 
+#include "p2pbar_pattern.h"
+
 #define ST_CONTROL "/sys/kernel/debug/p2pbar_selftest/control"
 
 static int dev;
@@ -116,25 +118,18 @@ static uint64_t *map(int fd, uint64_t len)
 	return p;
 }
 
-static uint64_t pat(uint64_t seed, uint64_t i)
-{
-	uint64_t x = (i + 1) * 0x9e3779b97f4a7c15ULL ^ (seed * 0xbf58476d1ce4e5b9ULL);
-
-	return x ^ (x >> 31);
-}
-
 static void fill(volatile uint64_t *m, uint64_t len, uint64_t seed)
 {
 	for (uint64_t i = 0; i < len / 8; i++)
-		m[i] = pat(seed, i);
+		m[i] = p2pbar_pattern_word(seed, i);
 }
 
 static void verify(const volatile uint64_t *m, uint64_t len, uint64_t seed, const char *what)
 {
 	for (uint64_t i = 0; i < len / 8; i++)
-		if (m[i] != pat(seed, i))
+		if (m[i] != p2pbar_pattern_word(seed, i))
 			fail("%s: word %" PRIu64 " is %#" PRIx64 ", want %#" PRIx64, what, i, m[i],
-			     pat(seed, i));
+			     p2pbar_pattern_word(seed, i));
 }
 
 #define NBUF 16
@@ -160,7 +155,7 @@ static int case_oversub(void)
 		int b = rand_r(&seed) % NBUF;
 		uint64_t w = rand_r(&seed) % (len / 8);
 
-		if (m[b][w] != pat(b + 1, w))
+		if (m[b][w] != p2pbar_pattern_word(b + 1, w))
 			fail("buffer %d word %" PRIu64 " wrong after eviction", b, w);
 		if (k % 3 == 0) {
 			int rc = migrate(fds[b], P2PBAR_PLACEMENT_DEVICE);
@@ -250,12 +245,13 @@ static int case_mmap(void)
 			fail("after migration %d: placement %u moves %" PRIu64, k, b.placement,
 			     (uint64_t)b.moves);
 		/* Spot checks through the same pointer, and a write that must stick. */
-		if (m[0] != pat(7, 0) || m[len / 8 - 1] != pat(7, len / 8 - 1))
+		if (m[0] != p2pbar_pattern_word(7, 0) ||
+		    m[len / 8 - 1] != p2pbar_pattern_word(7, len / 8 - 1))
 			fail("after migration %d: content changed", k);
-		m[k + 1] = ~pat(7, k + 1);
-		if (m[k + 1] != ~pat(7, k + 1))
+		m[k + 1] = ~p2pbar_pattern_word(7, k + 1);
+		if (m[k + 1] != ~p2pbar_pattern_word(7, k + 1))
 			fail("after migration %d: write did not stick", k);
-		m[k + 1] = pat(7, k + 1);
+		m[k + 1] = p2pbar_pattern_word(7, k + 1);
 	}
 	verify(m, len, 7, "after 100 migrations");
 	if (m != before)

@@ -57,6 +57,8 @@
 
 #include <linux/p2pbar.h>
 
+#include "p2pbar_pattern.h"
+
 #define KIB 1024ULL
 
 static char dev_path[64];
@@ -89,18 +91,10 @@ static void fail(const char *fmt, ...)
 	exit(1);
 }
 
-static uint64_t pat(uint64_t seed, uint64_t i)
-{
-	uint64_t x = ((i + 1) * 0x9E3779B97F4A7C15ULL) ^ seed;
-
-	x ^= x >> 29;
-	return x * 0xBF58476D1CE4E5B9ULL;
-}
-
-/* Byte @i of a range holding pattern @seed (tests/rxe/pattern.c's). */
+/* Byte @i of a range holding pattern @seed; seed 0 means zeros. */
 static uint8_t pat_byte(uint64_t seed, uint64_t i)
 {
-	return seed ? (uint8_t)(pat(seed, i / 8) >> (8 * (i % 8))) : 0;
+	return seed ? p2pbar_pattern_byte(seed, i) : 0;
 }
 
 static void cpu_fill(volatile uint8_t *m, uint64_t off, uint64_t len, uint64_t seed)

@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "exporter-util.h"
+#include "p2pbar_pattern.h"
 
 /*
  * Device-only (FIXED) buffers: these cases test the allocator's capacity,
@@ -95,15 +96,6 @@ static volatile uint64_t *map_buf(int fd, uint64_t len)
 	return p;
 }
 
-/* Must match tests/host/exporter-verify.py. */
-static uint64_t pat(uint64_t seed, uint64_t i)
-{
-	uint64_t x = (i + 1) * 0x9e3779b97f4a7c15ULL ^ seed;
-
-	x ^= x >> 29;
-	return x * 0xbf58476d1ce4e5b9ULL;
-}
-
 static void expect_used(int dev, uint64_t used, uint64_t bufs, const char *when)
 {
 	struct p2pbar_info i = info(dev);
@@ -140,9 +132,9 @@ static int case_fill(int argc, char **argv)
 		if (m[i])
 			fail("new buffer not zero at byte %" PRIu64, i * 8);
 	for (i = 0; i < n; i++)
-		m[i] = pat(seed, i);
+		m[i] = p2pbar_pattern_word(seed, i);
 	for (i = 0; i < n; i++)
-		if (m[i] != pat(seed, i))
+		if (m[i] != p2pbar_pattern_word(seed, i))
 			fail("read back mismatch at byte %" PRIu64, i * 8);
 	out = fopen(argv[2], "w");
 	if (!out)
@@ -192,7 +184,7 @@ static int case_hostwrite(int argc, char **argv)
 		usleep(100000);
 	}
 	for (uint64_t i = 0; i < a.length / 8; i++)
-		if (m[i] != pat(seed, i))
+		if (m[i] != p2pbar_pattern_word(seed, i))
 			fail("host pattern not seen through mmap at byte %" PRIu64, i * 8);
 	printf("RESULT: guest read the host's %" PRIu64
 	       " bytes through the dma-buf mmap at BAR offset %#" PRIx64 "\n",

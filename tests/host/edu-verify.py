@@ -8,26 +8,15 @@ directory, one line per range it DMA'd:
                                    ivshmem file at BAR_OFFSET
   absent LENGTH SEED               a HOST buffer: the pattern is nowhere
                                    in the ivshmem file
-The pattern is tests/rxe/pattern.c's, counted from the range's start.
+The pattern is util/p2pbar_pattern.h's, counted from the range's start.
 An empty file is fine: every import was refused (the guest said why).
 """
 import mmap
 import os
-import struct
 import sys
 
-M = (1 << 64) - 1
-
-
-def pat(seed, i):
-    x = (((i + 1) * 0x9E3779B97F4A7C15) & M) ^ seed
-    x ^= x >> 29
-    return (x * 0xBF58476D1CE4E5B9) & M
-
-
-def pattern(seed, length):
-    words = (length + 7) // 8
-    return struct.pack(f"<{words}Q", *(pat(seed, i) for i in range(words)))[:length]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../util"))
+import p2pbar_pattern  # noqa: E402
 
 
 def main():
@@ -42,7 +31,7 @@ def main():
         for l in lines:
             if l[0] == "present":
                 off, length, seed = (int(v) for v in l[1:])
-                want = pattern(seed, length)
+                want = p2pbar_pattern.data(seed, length)
                 got = m[off:off + length]
                 if got != want:
                     bad = next(i for i in range(length) if i >= len(got) or got[i] != want[i])
@@ -51,7 +40,7 @@ def main():
                 present += 1
             elif l[0] == "absent":
                 length, seed = (int(v) for v in l[1:])
-                probe = pattern(seed, min(length, 64))
+                probe = p2pbar_pattern.data(seed, min(length, 64))
                 at = m.find(probe)
                 if at >= 0:
                     sys.exit(f"edu-verify: seed {seed:#x} of a HOST buffer found in the "

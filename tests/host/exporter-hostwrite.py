@@ -2,18 +2,15 @@
 """Host side of the exporter hostwrite case (run-in-guest --host-while).
 
 Waits for the guest to publish its buffer ("offset length seed" in
-hostwrite.txt), writes the pattern of tests/exporter/p2pbar-test.c into the
+hostwrite.txt), writes the pattern of util/p2pbar_pattern.h into the
 ivshmem backing file at that BAR offset, then tells the guest to check.
 """
 import os
-import struct
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from importlib import import_module  # noqa: E402
-
-pat = import_module("exporter-verify").pat
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../util"))
+import p2pbar_pattern  # noqa: E402
 
 
 def main():
@@ -25,7 +22,7 @@ def main():
             sys.exit("exporter-hostwrite: the guest never published its buffer")
         time.sleep(0.2)
     off, length, seed = (int(v) for v in open(info).read().split())
-    data = struct.pack(f"<{length // 8}Q", *(pat(seed, i) for i in range(length // 8)))
+    data = p2pbar_pattern.data(seed, length)
     with open(os.environ["P2PBAR_SHM0"], "r+b") as f:
         f.seek(off)
         f.write(data)

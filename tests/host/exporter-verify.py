@@ -4,23 +4,16 @@
 
 usage: exporter-verify.py [NODE[:FILE]...]   (default: node 0, fill.txt)
 
-Each guest NODE wrote its buffer with the 64-bit word pattern pat() of
-tests/rxe/pattern.c and tests/exporter/p2pbar-test.c (through its dma-buf
-mmap, or by RDMA) and "offset length seed" to FILE (default fill.txt) in
+Each guest NODE wrote its buffer with the pattern of
+util/p2pbar_pattern.h (through its dma-buf mmap, or by RDMA) and "offset length seed" to FILE (default fill.txt) in
 its run directory; check those bytes in its ivshmem backing file
 ($P2PBAR_SHM<NODE>).
 """
 import os
-import struct
 import sys
 
-M = (1 << 64) - 1
-
-
-def pat(seed, i):
-    x = (((i + 1) * 0x9E3779B97F4A7C15) & M) ^ seed
-    x ^= x >> 29
-    return (x * 0xBF58476D1CE4E5B9) & M
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../util"))
+import p2pbar_pattern  # noqa: E402
 
 
 def verify(node, name="fill.txt"):
@@ -39,11 +32,10 @@ def verify(node, name="fill.txt"):
     if len(data) != length or length < 8:
         sys.exit(f"exporter-verify: node {node}: {length} bytes at {off:#x} "
                  f"not in the {shm} file")
-    words = struct.unpack(f"<{length // 8}Q", data[:length // 8 * 8])
-    for i, w in enumerate(words):
-        if w != pat(seed, i):
-            sys.exit(f"exporter-verify: node {node}: mismatch at BAR offset "
-                     f"{off + i * 8:#x}")
+    bad = p2pbar_pattern.mismatch(seed, data)
+    if bad is not None:
+        sys.exit(f"exporter-verify: node {node}: mismatch at BAR offset "
+                 f"{off + bad:#x}")
     print(f"RESULT: host read guest {node}'s {length} bytes from its ivshmem "
           f"file at BAR offset {off:#x}"
           + ("" if name == "fill.txt" else f" ({name})"))

@@ -68,8 +68,7 @@ static inline void post(struct ibv_qp *qp, enum ibv_wr_opcode op, struct ibv_mr 
 
 /* --- data pattern (pattern.c) --------------------------------------- */
 
-/* 64-bit words, the same as tests/host/exporter-verify.py */
-uint64_t pat(uint64_t seed, uint64_t i);
+/* util/p2pbar_pattern.h's pattern */
 void fill(uint8_t *p, size_t len, uint64_t seed);
 /* false, and the first wrong byte described in why, on a mismatch */
 bool pattern_ok(const volatile uint8_t *got, size_t len, uint64_t seed, char *why, size_t whylen);

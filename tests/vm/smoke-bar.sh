@@ -4,7 +4,7 @@
 # file, and writes one the host then checks (tests/host/bar-pattern.sh).
 set -euo pipefail
 . "$P2PBAR_SRC/tests/vm/lib.sh"
-pattern() { python3 "$P2PBAR_SRC/tests/pattern.py" "$@"; }
+pattern() { python3 "$P2PBAR_SRC/util/p2pbar_pattern.py" "$@"; }
 
 p2pbar_load
 dev=$(p2pbar_sysfs) || die "no p2pbar device after loading the module"
@@ -21,12 +21,12 @@ node=/dev/$(basename "$dev")
 ranges=("0 65536" "$((size / 2 - 100)) 4296" "$((size - 4096)) 4096")
 for r in "${ranges[@]}"; do
 	set -- $r
-	pattern verify "$node" "$1" "$2" host || die "host pattern not seen through the BAR"
+	pattern verify "$node" "$1" "$2" 0x4057 || die "host pattern not seen through the BAR"
 done
 result "guest read the host's pattern through the BAR"
 for r in "${ranges[@]}"; do
 	set -- $r
-	pattern write "$node" "$1" "$2" guest
+	pattern write "$node" "$1" "$2" 0x6e57
 done
 # Bad input: an access past the BAR's end is refused, not wrapped.
 if dd if=/dev/zero of="$node" bs=1 count=1 seek="$size" conv=notrunc 2>/tmp/dd.err; then
