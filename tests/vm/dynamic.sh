@@ -44,8 +44,6 @@ done
 for f in evictions migrations bytes_moved; do
 	log "$f $(cat "$dev/$f")"
 done
-for f in used buffers pinned attachments; do
-	[ "$(cat "$dev/$f")" = 0 ] || die "$f is $(cat "$dev/$f") at the end, not 0"
-done
+p2pbar_idle "$dev"
 rmmod p2pbar || die "p2pbar does not unload"
 result "p2pbar unloads cleanly after: $*"

@@ -61,8 +61,6 @@ dmesg | grep p2pbar_edu | tail -n 5 || true
 dev=$(p2pbar_sysfs) || die "no p2pbar device after the cases"
 
 rmmod p2pbar_edu || die "p2pbar_edu does not unload"
-for f in used buffers pinned attachments; do
-	[ "$(cat "$dev/$f")" = 0 ] || die "$f is $(cat "$dev/$f") at the end, not 0"
-done
+p2pbar_idle "$dev"
 rmmod p2pbar || die "p2pbar does not unload"
 result "edu importer cases passed: $*"

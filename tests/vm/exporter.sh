@@ -53,8 +53,6 @@ cat "/sys/kernel/debug/p2pbar/$pci/stats" 2>/dev/null || true
 if lsmod | grep -q '^p2pbar_selftest'; then
 	rmmod p2pbar_selftest || die "p2pbar_selftest does not unload"
 fi
-for f in used buffers pinned attachments; do
-	[ "$(cat "$dev/$f")" = 0 ] || die "$f is $(cat "$dev/$f") at the end, not 0"
-done
+p2pbar_idle "$dev"
 rmmod p2pbar || die "p2pbar does not unload"
 result "p2pbar unloads cleanly after: $*"

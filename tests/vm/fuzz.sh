@@ -82,8 +82,6 @@ for arg in "$@"; do
 	esac
 	if dmesg | kernel_complaints; then die "the kernel complained during case $c"; fi
 done
-for f in used buffers pinned attachments host_charged; do
-	[ "$(cat "$dev/$f")" = 0 ] || die "$f is $(cat "$dev/$f") at the end, not 0"
-done
+p2pbar_idle "$dev"
 rmmod p2pbar || die "p2pbar does not unload"
 result "p2pbar-fuzz: $* (seed $seed): every invariant held, p2pbar unloads"

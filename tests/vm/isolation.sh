@@ -81,8 +81,6 @@ for c in "$@"; do
 		;;
 	esac
 done
-for f in used buffers pinned attachments host_charged; do
-	[ "$(cat "$dev/$f")" = 0 ] || die "$f is $(cat "$dev/$f") at the end, not 0"
-done
+p2pbar_idle "$dev"
 rmmod p2pbar || die "p2pbar does not unload"
 result "p2pbar unloads cleanly after: $*"

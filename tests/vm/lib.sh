@@ -23,6 +23,17 @@ require_supported() {
 }
 result() { echo "RESULT: $*"; }
 
+# The p2pbar device DEV (its sysfs directory) holds nothing any more: no
+# buffer, BAR byte, pin, attachment or charged host byte. Dies naming the
+# first counter that is not 0. usage: p2pbar_idle DEV
+p2pbar_idle() {
+	local f v
+	for f in used buffers pinned attachments host_charged; do
+		v=$(cat "$1/$f") || die "p2pbar: no $1/$f"
+		[ "$v" = 0 ] || die "p2pbar $f is $v at the end, not 0"
+	done
+}
+
 # Wait until COMMAND succeeds, at most SECONDS.
 wait_for() {
 	local secs=$1
@@ -37,7 +48,7 @@ wait_for() {
 # The kernel log has a line matching the grep pattern PATTERN. Not
 # "dmesg | grep -q": grep stops at the first match, dmesg's next write
 # then dies of SIGPIPE, and under pipefail the pipeline fails although the
-# line is there (smoke-debug-kernel failed so, KASAN's line being early).
+# line is there.
 dmesg_has() { dmesg | grep -c -- "$1" >/dev/null; }
 
 # The kernel's complaints among the lines of kernel log on stdin (dmesg

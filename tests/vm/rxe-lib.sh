@@ -54,13 +54,10 @@ rxe_p2pbar_up() {
 # the p2pbar device DEV (sysfs) has no buffer, pin or attachment left (the
 # test programs have exited), and dmesg has no kernel complaint.
 rxe_dmabuf_down() {
-	local dev=$1 f v
+	local dev=$1
 	rdma link delete rxe0
 	rmmod rdma_rxe || die "our rdma_rxe does not unload"
-	for f in used buffers pinned attachments; do
-		v=$(cat "$dev/$f")
-		[ "$v" = 0 ] || die "p2pbar $f is $v at the end, not 0"
-	done
+	p2pbar_idle "$dev"
 	if dmesg | kernel_complaints; then
 		die "dmesg is not clean"
 	fi
