@@ -209,8 +209,8 @@ class Guest:
         }
         with open(os.path.join(self.dir, "env"), "w") as f:
             for k, v in env.items():
-                f.write(f"{k}='{v}'\n")
-            f.write("set -- " + " ".join(shquote(a) for a in script_args) + "\n")
+                f.write(f"{k}={shquote(str(v))}\n")
+            f.write("set -- " + " ".join(shquote(x) for x in script_args) + "\n")
         # The accelerator's memory: created here so a host pre-hook can fill it.
         with open(self.shm, "wb") as f:
             f.truncate(self.args.bar_size)
@@ -425,7 +425,7 @@ def run_hook(cmd, guests, run_dir, what):
     return rc
 
 
-def main():
+def parse_args(argv=None):
     p = argparse.ArgumentParser(
         prog="run-in-guest",
         description="Boot fresh testbed guest(s) under QEMU TCG, run SCRIPT "
@@ -468,28 +468,119 @@ def main():
     p.add_argument("--host-while", help="host command run beside the guests; "
                    "it must finish with status 0 before they do")
     p.add_argument("--allow-kernel-warnings", action="store_true")
-    a = p.parse_args()
-
+    a = p.parse_args(argv)
     size = a.bar_size
     if size < (1 << 20) or size & (size - 1):
         p.error("--bar-size must be a power of two of at least 1M")
     if not os.path.isfile(a.script):
         p.error(f"no such script: {a.script}")
-    build_dir = os.path.abspath(a.build_dir)
-    if not os.path.isdir(build_dir):
-        p.error(f"no build directory {build_dir}; run `make build` first")
-    image = find_image(build_dir, a.image,
+    a.build_dir = os.path.abspath(a.build_dir)
+    if not os.path.isdir(a.build_dir):
+        p.error(f"no build directory {a.build_dir}; run `make build` first")
+    return a
+
+
+def locate(a):
+    """The image to boot, and a.kver: the release of the kernel it runs."""
+    image = find_image(a.build_dir, a.image,
                        "image-sid.path" if a.flavour == "sid" else "image.path")
     if a.flavour == "debug":
-        a.debug_kernel = find_debug_kernel(build_dir, a.debug_kernel)
+        a.debug_kernel = find_debug_kernel(a.build_dir, a.debug_kernel)
         with open(os.path.join(a.debug_kernel, "kernel.release")) as f:
             a.kver = f.read().strip()
     else:
         with open(os.path.join(image, "image.env")) as f:
             a.kver = re.search(r"^KVER=(\S+)", f.read(), re.M).group(1)
+    return image
 
+
+def wait_guests(guests, a):
+    """Relay the guests' output until they end or time out; then stop them.
+
+    A guest that ended well ends the run only when all did; one that died
+    or failed leaves its peer waiting for it, so the others get PEER_GRACE
+    seconds to finish before they are stopped. Returns (timed_out, the
+    guest that ended badly or None).
+    """
+    deadline = time.monotonic() + a.timeout
+    timed_out = False
+    ended_badly = None
+    while any(g.proc.poll() is None for g in guests):
+        for g in guests:
+            g.poll_output(f"[{g.name}] " if a.guests > 1 else "")
+        if ended_badly is None:
+            ended_badly = next((g for g in guests if g.proc.poll() is not None
+                                and g.status() != 0), None)
+            if ended_badly:
+                print(f"run-in-guest: {ended_badly.name} ended with exit status "
+                      f"{ended_badly.status()}; stopping the other guest(s) "
+                      f"in {PEER_GRACE} s", flush=True)
+                deadline = min(deadline, time.monotonic() + PEER_GRACE)
+        if time.monotonic() > deadline:
+            timed_out = ended_badly is None
+            break
+        time.sleep(0.2)
+    for g in guests:
+        g.stop()
+        g.flush_output(f"[{g.name}] " if a.guests > 1 else "")
+    return timed_out, ended_badly
+
+
+def guest_rc(g, a, timed_out, ended_badly):
+    """Report how guest G ended; its exit code for the run (0: fine)."""
+    rc = 0
+    st = g.status()
+    boot = f"{g.booted_after:.1f} s" if g.booted_after else "never"
+    print(f"run-in-guest: {g.name}: booted in {boot}, "
+          f"exit status {st if st is not None else 'none'}", flush=True)
+    if st is None and ended_badly not in (None, g) and g.stopped:
+        print(f"run-in-guest: {g.name} was stopped after "
+              f"{ended_badly.name} ended", flush=True)
+    elif st is None:
+        why = "timed out" if timed_out else "died without an exit status"
+        print(f"run-in-guest: {g.name} {why}; console tail "
+              f"({g.console}):\n{tail(g.console)}", flush=True)
+        if timed_out:
+            rc = EXIT_TIMEOUT
+        elif g.booted_after is None:
+            # Died before main.sh reached the script: a boot failure
+            # (run-in-guest boots once more), not the test's.
+            rc = EXIT_BOOT
+        else:
+            rc = EXIT_NO_STATUS
+    elif st:
+        rc = st
+    trouble = g.kernel_trouble()
+    if trouble and not a.allow_kernel_warnings:
+        print(f"run-in-guest: {g.name}: kernel log shows trouble "
+              f"(full reports: {g.console}, {g.dir}/dmesg.txt, "
+              "kmemleak.txt):", flush=True)
+        for line in trouble[:20]:
+            print("  " + line, flush=True)
+        rc = rc or EXIT_KERNEL
+    return rc
+
+
+def beside_rc(beside, a):
+    """The --host-while hook's status, once the guests are done."""
+    try:
+        brc = beside.wait(5)
+    except subprocess.TimeoutExpired:
+        os.killpg(beside.pid, signal.SIGKILL)
+        beside.wait()
+        brc = 1
+        print("run-in-guest: host while-hook still running when the "
+              f"guests were done: {a.host_while}", flush=True)
+    if brc:
+        print(f"run-in-guest: host while-hook failed with {brc}", flush=True)
+    return brc
+
+
+def main(argv=None):
+    a = parse_args(argv)
+    image = locate(a)
     name = a.name or os.path.splitext(os.path.basename(a.script))[0]
-    log_root = a.log_dir or os.path.join(build_dir, "testbed", "logs")
+    log_root = a.log_dir or os.path.join(a.build_dir, "testbed", "logs")
     run_dir = os.path.join(log_root, f"{name}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
     sock_dir = tempfile.mkdtemp(prefix="p2pbar-tb-")
     remove_stale_shm()
@@ -504,11 +595,11 @@ def main():
         icount = "" if a.icount is None else f"icount shift {a.icount}, "
         print(f"run-in-guest: {name}: {a.flavour} kernel {a.kver}, "
               f"{a.guests} guest(s), smp {a.smp}, mem {a.mem}, {icount}"
-              f"BAR {size >> 20} MiB, timeout {a.timeout} s, logs {run_dir}", flush=True)
+              f"BAR {a.bar_size >> 20} MiB, timeout {a.timeout} s, logs {run_dir}", flush=True)
         if a.host_pre and run_hook(a.host_pre, guests, run_dir, "pre"):
             return 1
         for g in guests:
-            g.start(image, build_dir)
+            g.start(image, a.build_dir)
             if a.guests == 2 and g.index == 0:
                 wait_for_socket(os.path.join(sock_dir, "wire.sock"), g)
         beside = None
@@ -516,83 +607,19 @@ def main():
             beside = subprocess.Popen(a.host_while, shell=True,
                                       env=hook_env(guests, run_dir),
                                       preexec_fn=die_with_parent)
-        deadline = time.monotonic() + a.timeout
-        timed_out = False
-        # A guest that ended well ends the run only when all did; one that
-        # died or failed leaves its peer waiting for it, so the others get
-        # PEER_GRACE seconds to finish before they are stopped.
-        ended_badly = None
-        while any(g.proc.poll() is None for g in guests):
-            for g in guests:
-                g.poll_output(f"[{g.name}] " if a.guests > 1 else "")
-            if ended_badly is None:
-                ended_badly = next((g for g in guests if g.proc.poll() is not None
-                                    and g.status() != 0), None)
-                if ended_badly:
-                    print(f"run-in-guest: {ended_badly.name} ended with exit status "
-                          f"{ended_badly.status()}; stopping the other guest(s) "
-                          f"in {PEER_GRACE} s", flush=True)
-                    deadline = min(deadline, time.monotonic() + PEER_GRACE)
-            if time.monotonic() > deadline:
-                timed_out = ended_badly is None
-                break
-            time.sleep(0.2)
+        timed_out, ended_badly = wait_guests(guests, a)
         for g in guests:
-            g.stop()
-            g.flush_output(f"[{g.name}] " if a.guests > 1 else "")
-
-        for g in guests:
-            st = g.status()
-            boot = f"{g.booted_after:.1f} s" if g.booted_after else "never"
-            print(f"run-in-guest: {g.name}: booted in {boot}, "
-                  f"exit status {st if st is not None else 'none'}", flush=True)
-            if st is None and ended_badly not in (None, g) and g.stopped:
-                print(f"run-in-guest: {g.name} was stopped after "
-                      f"{ended_badly.name} ended", flush=True)
-            elif st is None:
-                why = "timed out" if timed_out else "died without an exit status"
-                print(f"run-in-guest: {g.name} {why}; console tail "
-                      f"({g.console}):\n{tail(g.console)}", flush=True)
-                if timed_out:
-                    rc = rc or EXIT_TIMEOUT
-                elif g.booted_after is None:
-                    # Died before main.sh reached the script: a boot failure
-                    # (run-in-guest boots once more), not the test's.
-                    rc = rc or EXIT_BOOT
-                else:
-                    rc = rc or EXIT_NO_STATUS
-            elif st:
-                rc = rc or st
-            trouble = g.kernel_trouble()
-            if trouble and not a.allow_kernel_warnings:
-                print(f"run-in-guest: {g.name}: kernel log shows trouble "
-                      f"(full reports: {g.console}, {g.dir}/dmesg.txt, "
-                      "kmemleak.txt):", flush=True)
-                for line in trouble[:20]:
-                    print("  " + line, flush=True)
-                rc = rc or EXIT_KERNEL
+            rc = rc or guest_rc(g, a, timed_out, ended_badly)
         if beside:
-            try:
-                brc = beside.wait(5)
-            except subprocess.TimeoutExpired:
-                os.killpg(beside.pid, signal.SIGKILL)
-                beside.wait()
-                brc = 1
-                print("run-in-guest: host while-hook still running when the "
-                      f"guests were done: {a.host_while}", flush=True)
-            if brc:
-                print(f"run-in-guest: host while-hook failed with {brc}", flush=True)
-                rc = rc or brc
+            rc = rc or beside_rc(beside, a)
         if a.host_post:
-            hrc = run_hook(a.host_post, guests, run_dir, "post")
-            rc = rc or hrc
+            rc = rc or run_hook(a.host_post, guests, run_dir, "post")
         return rc
     finally:
         for g in guests:
             g.cleanup()
         shutil.rmtree(sock_dir, ignore_errors=True)
         print(f"run-in-guest: {name}: exit {rc}", flush=True)
-
 
 if __name__ == "__main__":
     sys.exit(main())
