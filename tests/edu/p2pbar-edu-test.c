@@ -3,7 +3,7 @@
  * p2pbar-edu-test: p2pbar buffers imported by a PCI device that really
  * DMAs (QEMU's edu, driven by p2pbar_edu.ko), run inside a testbed guest.
  *
- * usage: p2pbar-edu-test /dev/p2pbarN EXPECT CASE...
+ * usage: p2pbar-edu-test CASE[,CASE...] /dev/p2pbarN EXPECT (t_harness.h)
  *   device   a movable DEVICE buffer, dynamic import: DMA a pattern in
  *            (edu -> buffer), check it through the CPU mapping, DMA it
  *            back (buffer -> edu) and compare; the CPU writes a range,
@@ -58,6 +58,7 @@
 #include <linux/p2pbar.h>
 
 #include "p2pbar_pattern.h"
+#include "t_harness.h"
 
 #define KIB 1024ULL
 
@@ -78,18 +79,6 @@ struct map_line {
 struct status_line {
 	int mapped, revoked, invalidations, busy, maps, dmas;
 };
-
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("FAIL: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(1);
-}
 
 /* Byte @i of a range holding pattern @seed; seed 0 means zeros. */
 static uint8_t pat_byte(uint64_t seed, uint64_t i)
@@ -320,34 +309,36 @@ static void dma_round(struct buf *b, uint64_t s1, uint64_t s2, uint64_t s3, cons
 	       what, len);
 }
 
-static void case_device(void)
+T_CASE(case_device, "device", 0, "")
 {
 	struct buf b = alloc_buf(32 * KIB, P2PBAR_PLACEMENT_DEVICE, 0);
 	struct status_line s;
 
 	if (!import(&b, "dynamic", "device"))
-		return;
+		return 0;
 	dma_round(&b, 0x1001, 0x1002, 0x1003, "device");
 	s = status();
 	if (s.invalidations || s.maps != 1)
 		fail("device: %d invalidations, %d maps with nothing moving the buffer",
 		     s.invalidations, s.maps);
 	drop();
+	return 0;
 }
 
-static void case_host(void)
+T_CASE(case_host, "host", 0, "")
 {
 	struct buf b = alloc_buf(32 * KIB, P2PBAR_PLACEMENT_HOST, P2PBAR_ALLOC_FIXED);
 
 	if (!import(&b, "dynamic", "host"))
-		return;
+		return 0;
 	if (buf_info(b.fd).placement != P2PBAR_PLACEMENT_HOST)
 		fail("host: a host-only buffer left HOST");
 	dma_round(&b, 0x2001, 0x2002, 0x2003, "host");
 	drop();
+	return 0;
 }
 
-static void case_pinned(void)
+T_CASE(case_pinned, "pinned", 0, "")
 {
 	struct buf b = alloc_buf(32 * KIB, P2PBAR_PLACEMENT_DEVICE, 0);
 	struct p2pbar_buf_info bi;
@@ -355,7 +346,7 @@ static void case_pinned(void)
 	int ret;
 
 	if (!import(&b, "pinned", "pinned"))
-		return;
+		return 0;
 	bi = buf_info(b.fd);
 	if (!bi.pin_count)
 		fail("pinned: BUF_INFO shows no pin");
@@ -368,9 +359,10 @@ static void case_pinned(void)
 	edu_check(0, 12 * KIB, 0x3001);
 	drop();
 	printf("RESULT: pinned: pinned import DMAs; MIGRATE refuses with EBUSY while pinned\n");
+	return 0;
 }
 
-static void case_static(void)
+T_CASE(case_static, "static", 0, "")
 {
 	struct buf f = alloc_buf(32 * KIB, P2PBAR_PLACEMENT_DEVICE, P2PBAR_ALLOC_FIXED);
 	struct buf b = alloc_buf(32 * KIB, P2PBAR_PLACEMENT_DEVICE, 0);
@@ -388,6 +380,7 @@ static void case_static(void)
 	drop();
 	printf("RESULT: static: refused on a device-only buffer (EOPNOTSUPP), served from HOST "
 	       "on a movable one\n");
+	return 0;
 }
 
 static double now(void)
@@ -489,7 +482,7 @@ static int move_imported(struct buf *b, const char *what)
 	return 1;
 }
 
-static void case_migrate(void)
+T_CASE(case_migrate, "migrate", 0, "")
 {
 	struct buf b = alloc_buf(64 * KIB, P2PBAR_PLACEMENT_DEVICE, 0);
 	struct status_line s, s0;
@@ -498,7 +491,7 @@ static void case_migrate(void)
 	int moves;
 
 	if (!import(&b, "dynamic", "migrate"))
-		return;
+		return 0;
 	start = buf_info(b.fd).placement;
 	edu_fill(0, b.len, 0x5001);
 	/* Away and back, each time remapped by the next DMA. */
@@ -539,6 +532,7 @@ static void case_migrate(void)
 		expect_range(b.fd, 0, b.len, 0x5001);
 	}
 	drop();
+	return 0;
 }
 
 static uint64_t used(void)
@@ -587,7 +581,7 @@ static void check_revoked_import(const struct buf *a, uint64_t a_off, uint64_t s
  * Each RESET frees every idle range, so only the last one's new buffer
  * can be left for the host to check: the pinned part runs first.
  */
-static void case_revoke(void)
+T_CASE(case_revoke, "revoke", 0, "")
 {
 	struct buf a = alloc_buf(32 * KIB, P2PBAR_PLACEMENT_DEVICE, P2PBAR_ALLOC_FIXED), b;
 	uint64_t a_off = buf_info(a.fd).offset, b_off, before;
@@ -621,6 +615,7 @@ static void case_revoke(void)
 		fail("revoke: edu still holds a mapping after RESET");
 	check_revoked_import(&a, a_off, 0x6003, "revoke", "RESET");
 	drop();
+	return 0;
 }
 
 /* Write @pci to the exporter driver's sysfs @file (bind or unbind). */
@@ -704,7 +699,7 @@ static void rebind(void)
  * the revoked import had. Before the drain, unbind returned while edu
  * still pinned (and could DMA into) a range the next binding hands out.
  */
-static void case_unbind(void)
+T_CASE(case_unbind, "unbind", 0, "")
 {
 	struct buf a = alloc_buf(32 * KIB, P2PBAR_PLACEMENT_DEVICE, P2PBAR_ALLOC_FIXED);
 	uint64_t a_off;
@@ -742,6 +737,7 @@ static void case_unbind(void)
 	rebind();
 	check_revoked_import(&a, a_off, 0x6103, "unbind", "unbind and rebind");
 	drop();
+	return 0;
 }
 
 static void find_control(void)
@@ -755,14 +751,10 @@ static void find_control(void)
 	globfree(&g);
 }
 
-int main(int argc, char **argv)
+/* Every case appends what it DMA'd to EXPECT, for the host to check. */
+static void setup(char **fixed)
 {
-	if (argc < 4) {
-		fprintf(stderr, "usage: %s /dev/p2pbarN EXPECT CASE...\n", argv[0]);
-		return 2;
-	}
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	snprintf(dev_path, sizeof(dev_path), "%s", argv[1]);
+	snprintf(dev_path, sizeof(dev_path), "%s", fixed[0]);
 	dev = open(dev_path, O_RDWR | O_CLOEXEC);
 	if (dev < 0)
 		fail("open %s: %s", dev_path, strerror(errno));
@@ -771,34 +763,18 @@ int main(int argc, char **argv)
 		fail("INFO: %s", strerror(errno));
 	snprintf(exporter_pci, sizeof(exporter_pci), "%04x:%02x:%02x.%x", info.pci_domain,
 		 info.pci_bus, info.pci_dev, info.pci_func);
-	expect = fopen(argv[2], "w");
+	expect = fopen(fixed[1], "a");
 	if (!expect)
-		fail("%s: %s", argv[2], strerror(errno));
+		fail("%s: %s", fixed[1], strerror(errno));
 	find_control();
 	printf("exporter %s BAR%u, caps%s%s; importer %s\n", exporter_pci, info.bar_index,
 	       info.caps & P2PBAR_CAP_P2PDMA ? " P2PDMA" : "",
 	       info.caps & P2PBAR_CAP_MOVE_NOTIFY ? " MOVE_NOTIFY" : "", ctl_path);
-	for (int i = 3; i < argc; i++) {
-		const char *c = argv[i];
+}
 
-		printf("case %s\n", c);
-		if (!strcmp(c, "device"))
-			case_device();
-		else if (!strcmp(c, "host"))
-			case_host();
-		else if (!strcmp(c, "pinned"))
-			case_pinned();
-		else if (!strcmp(c, "static"))
-			case_static();
-		else if (!strcmp(c, "migrate"))
-			case_migrate();
-		else if (!strcmp(c, "revoke"))
-			case_revoke();
-		else if (!strcmp(c, "unbind"))
-			case_unbind();
-		else
-			fail("unknown case %s", c);
-	}
-	fclose(expect);
-	return 0;
+int main(int argc, char **argv)
+{
+	static const struct t_program prog = { "/dev/p2pbarN EXPECT", 2, setup };
+
+	return t_main(&prog, argc, argv);
 }

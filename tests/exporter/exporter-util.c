@@ -15,18 +15,6 @@
 const char *dev_path;
 long page;
 
-void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("FAIL: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, " (pid %d)\n", (int)getpid());
-	va_end(ap);
-	exit(1);
-}
-
 int open_dev(void)
 {
 	int fd = open(dev_path, O_RDWR | O_CLOEXEC);

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What the exporter test programs share: failing, the device node, INFO,
- * sysfs writes and the test importer's control file.
+ * What the exporter test programs share: the device node, INFO, sysfs
+ * writes and the test importer's control file; failing is the harness's
+ * (t_harness.h).
  */
 #ifndef EXPORTER_UTIL_H
 #define EXPORTER_UTIL_H
 
 #include <linux/p2pbar.h>
+
+#include "t_harness.h"
 
 #define ST_CONTROL "/sys/kernel/debug/p2pbar_selftest/control"
 
@@ -14,8 +17,6 @@
 extern const char *dev_path;
 extern long page;
 
-/* "FAIL: ..." on stderr, exit 1. */
-void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 int open_dev(void);
 struct p2pbar_info info(int dev);
 void sysfs_write(const char *path, const char *val);

@@ -4,7 +4,7 @@
  * guest as root by tests/vm/isolation.sh (which sets up group p2pbar, the
  * users and the udev rule p2p-kmod/udev/60-p2pbar.rules).
  *
- * usage: p2pbar-isolation CASE /dev/p2pbarN [args]
+ * usage: p2pbar-isolation CASE /dev/p2pbarN [args] (t_harness.h)
  *   privilege USER OTHER  USER (in group p2pbar, no capabilities) opens
  *                         the node, ALLOCs, mmaps, MIGRATEs, INFOs;
  *                         pread/pwrite/RESET get EPERM, also through a
@@ -161,13 +161,11 @@ static void user_work(int dev)
 	printf("ok: %-48s -> success\n", "user: ALLOC x3, mmap zeros, write, read back");
 }
 
-static int case_privilege(int argc, char **argv)
+T_CASE(case_privilege, "privilege", 2, "USER OTHER")
 {
 	int rootdev, sv[2], userdev;
 	pid_t pid;
 
-	if (argc < 2)
-		fail("usage: privilege USER OTHER");
 	rootdev = open_dev();
 
 	/* Not in the group: the node's mode keeps it out. */
@@ -243,13 +241,11 @@ static void expect_charged(int dev, uint64_t host, uint64_t file_bufs, const cha
 		     (uint64_t)i.file_buffers, host, file_bufs);
 }
 
-static int case_caps(int argc, char **argv)
+T_CASE(case_caps, "caps", 1, "USER")
 {
 	int dev, dev2, fds[8], fd, n, i;
 	struct p2pbar_info in;
 
-	if (argc < 1)
-		fail("usage: caps USER");
 	drop_to(argv[0]);
 	dev = open_dev();
 	in = info(dev);
@@ -320,7 +316,7 @@ static int case_caps(int argc, char **argv)
 	return 0;
 }
 
-static int case_infover(void)
+T_CASE(case_infover, "infover", 0, "")
 {
 	int dev = open_dev();
 	union {
@@ -365,15 +361,13 @@ static uint64_t memcg_current(const char *cg)
 	return read_u64(path);
 }
 
-static int case_memcg(int argc, char **argv)
+T_CASE(case_memcg, "memcg", 1, "CGROUP")
 {
 	const uint64_t len = 64 * MiB;
 	int64_t grew, shrank, dgrew;
 	uint64_t c0, c1, c2;
 	int dev, fd;
 
-	if (argc < 1)
-		fail("usage: memcg CGROUP");
 	dev = open_dev();
 	/* The BAR is not system memory: a DEVICE buffer charges ~nothing. */
 	c0 = memcg_current(argv[0]);
@@ -453,7 +447,7 @@ static double alloc_time(uint64_t len, int p[2])
 	return now() - t0;
 }
 
-static int case_sigkill(void)
+T_CASE(case_sigkill, "sigkill", 0, "")
 {
 	int dev = open_dev(), p[2], st;
 	struct p2pbar_info in = info(dev);
@@ -513,28 +507,15 @@ static int case_sigkill(void)
 	return 0;
 }
 
+static void setup(char **fixed)
+{
+	dev_path = fixed[0];
+	page = sysconf(_SC_PAGESIZE);
+}
+
 int main(int argc, char **argv)
 {
-	const char *c;
+	static const struct t_program prog = { "/dev/p2pbarN", 1, setup };
 
-	if (argc < 3) {
-		fprintf(stderr, "usage: %s CASE /dev/p2pbarN [args]\n", argv[0]);
-		return 2;
-	}
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	page = sysconf(_SC_PAGESIZE);
-	c = argv[1];
-	dev_path = argv[2];
-	if (!strcmp(c, "privilege"))
-		return case_privilege(argc - 3, argv + 3);
-	if (!strcmp(c, "caps"))
-		return case_caps(argc - 3, argv + 3);
-	if (!strcmp(c, "infover"))
-		return case_infover();
-	if (!strcmp(c, "memcg"))
-		return case_memcg(argc - 3, argv + 3);
-	if (!strcmp(c, "sigkill"))
-		return case_sigkill();
-	fprintf(stderr, "unknown case %s\n", c);
-	return 2;
+	return t_main(&prog, argc, argv);
 }

@@ -2,7 +2,7 @@
 /*
  * p2pbar-test: exporter tests run inside a testbed guest.
  *
- * usage: p2pbar-test CASE /dev/p2pbarN [args]
+ * usage: p2pbar-test CASE /dev/p2pbarN [args] (t_harness.h)
  *   fill LEN SEED OUT  allocate, mmap, check zeros, fill with the SEED
  *                      pattern; write "offset length seed" to OUT for the
  *                      host to check in the ivshmem file
@@ -106,7 +106,7 @@ static void expect_used(int dev, uint64_t used, uint64_t bufs, const char *when)
 		     when, (uint64_t)i.used, (uint64_t)i.buffers, (uint64_t)i.free, used, bufs);
 }
 
-static int case_fill(int argc, char **argv)
+T_CASE(case_fill, "fill", 3, "LEN SEED OUT")
 {
 	int dev = open_dev();
 	uint64_t len, seed, n, i;
@@ -115,8 +115,6 @@ static int case_fill(int argc, char **argv)
 	volatile uint64_t *m;
 	FILE *out;
 
-	if (argc < 3)
-		fail("usage: fill LEN SEED OUT");
 	len = strtoull(argv[0], NULL, 0);
 	seed = strtoull(argv[1], NULL, 0);
 	a = alloc_buf(dev, len);
@@ -154,7 +152,7 @@ static int case_fill(int argc, char **argv)
  * running beside the guest) to write the pattern into the ivshmem file and
  * create DIR/hostwrite.done, then check it through the dma-buf mmap.
  */
-static int case_hostwrite(int argc, char **argv)
+T_CASE(case_hostwrite, "hostwrite", 1, "DIR")
 {
 	char path[512], tmp[520];
 	int dev = open_dev(), tries;
@@ -163,8 +161,6 @@ static int case_hostwrite(int argc, char **argv)
 	volatile uint64_t *m;
 	FILE *out;
 
-	if (argc < 1)
-		fail("usage: hostwrite DIR");
 	a = alloc_buf(dev, 1 << 20);
 	m = map_buf(a.fd, a.length);
 	snprintf(path, sizeof(path), "%s/hostwrite.txt", argv[0]);
@@ -192,7 +188,7 @@ static int case_hostwrite(int argc, char **argv)
 	return 0;
 }
 
-static int case_zero(void)
+T_CASE(case_zero, "zero", 0, "")
 {
 	int dev = open_dev();
 	uint64_t len = 1 << 20, i;
@@ -396,7 +392,7 @@ static void check(const char *what, int rc, int want)
 	printf("ok: %-32s -> %s\n", what, want ? strerror(want) : "success");
 }
 
-static int case_badinput(void)
+T_CASE(case_badinput, "badinput", 0, "")
 {
 	int dev = open_dev();
 	union {
@@ -490,7 +486,7 @@ static int case_badinput(void)
 	return 0;
 }
 
-static int case_enospc(void)
+T_CASE(case_enospc, "enospc", 0, "")
 {
 	int dev = open_dev();
 	struct p2pbar_info in = info(dev);
@@ -594,7 +590,7 @@ static void share_once(int dev, int order)
 	expect_used(dev, 0, 0, "after sharing");
 }
 
-static int case_share(void)
+T_CASE(case_share, "share", 0, "")
 {
 	int dev = open_dev(), order;
 
@@ -612,7 +608,7 @@ static void on_sigbus(int sig)
 	siglongjmp(jb, 1);
 }
 
-static int case_unbind(int argc, char **argv)
+T_CASE(case_unbind, "unbind", 1, "PCI")
 {
 	int dev = open_dev();
 	struct p2pbar_alloc a, b;
@@ -622,8 +618,6 @@ static int case_unbind(int argc, char **argv)
 	void *m2;
 	int rc;
 
-	if (argc < 1)
-		fail("usage: unbind PCI");
 	a = alloc_buf(dev, 2 * page);
 	b = alloc_buf(dev, page);
 	m = map_buf(a.fd, 2 * page);
@@ -713,15 +707,13 @@ static void *race_thread(void *p)
 	return NULL;
 }
 
-static int case_unbind_race(int argc, char **argv)
+T_CASE(case_unbind_race, "unbind-race", 1, "PCI")
 {
 	struct race_arg r[4];
 	pthread_t t[4];
 	long ops = 0, bus = 0, nodev = 0;
 	int dev = open_dev(), i;
 
-	if (argc < 1)
-		fail("usage: unbind-race PCI");
 	signal(SIGBUS, on_race_sigbus);
 	for (i = 0; i < 4; i++) {
 		r[i] = (struct race_arg){ .dev = dev };
@@ -782,7 +774,7 @@ static void *stress_thread(void *p)
 	return NULL;
 }
 
-static int case_stress(void)
+T_CASE(case_stress, "stress", 0, "")
 {
 	int dev = open_dev(), i;
 	pthread_t t[8];
@@ -818,7 +810,7 @@ static int file_has(const char *path, const char *needle)
 	return strstr(text, needle) != NULL;
 }
 
-static int case_bufinfo(void)
+T_CASE(case_bufinfo, "bufinfo", 0, "")
 {
 	int dev = open_dev();
 	struct p2pbar_alloc a = alloc_buf(dev, 5 * page);
@@ -856,7 +848,7 @@ static uint64_t bar_start(int dev)
 	return start;
 }
 
-static int case_selftest(void)
+T_CASE(case_selftest, "selftest", 0, "")
 {
 	int dev = open_dev();
 	/* Not a multiple of the small importer's 64 KiB segments. */
@@ -883,7 +875,7 @@ static int case_selftest(void)
 	return 0;
 }
 
-static int case_selftest_big(void)
+T_CASE(case_selftest_big, "selftest-big", 0, "")
 {
 	int dev = open_dev();
 	uint64_t len = (4ULL << 30) + page;
@@ -910,14 +902,12 @@ static int case_selftest_big(void)
 	return 0;
 }
 
-static int case_selftest_gone(int argc, char **argv)
+T_CASE(case_selftest_gone, "selftest-gone", 1, "PCI")
 {
 	int dev = open_dev();
 	struct p2pbar_alloc a = alloc_buf(dev, 2 * page);
 	char cmd[32];
 
-	if (argc < 1)
-		fail("usage: selftest-gone PCI");
 	snprintf(cmd, sizeof(cmd), "hold %d", a.fd);
 	selftest_cmd(cmd, 1);
 	close(a.fd); /* the importer's reference keeps the buffer */
@@ -931,44 +921,15 @@ static int case_selftest_gone(int argc, char **argv)
 	return 0;
 }
 
+static void setup(char **fixed)
+{
+	dev_path = fixed[0];
+	page = sysconf(_SC_PAGESIZE);
+}
+
 int main(int argc, char **argv)
 {
-	const char *c;
+	static const struct t_program prog = { "/dev/p2pbarN", 1, setup };
 
-	if (argc < 3) {
-		fprintf(stderr, "usage: %s CASE /dev/p2pbarN [args]\n", argv[0]);
-		return 2;
-	}
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	page = sysconf(_SC_PAGESIZE);
-	c = argv[1];
-	dev_path = argv[2];
-	if (!strcmp(c, "fill"))
-		return case_fill(argc - 3, argv + 3);
-	if (!strcmp(c, "zero"))
-		return case_zero();
-	if (!strcmp(c, "hostwrite"))
-		return case_hostwrite(argc - 3, argv + 3);
-	if (!strcmp(c, "badinput"))
-		return case_badinput();
-	if (!strcmp(c, "enospc"))
-		return case_enospc();
-	if (!strcmp(c, "share"))
-		return case_share();
-	if (!strcmp(c, "unbind"))
-		return case_unbind(argc - 3, argv + 3);
-	if (!strcmp(c, "unbind-race"))
-		return case_unbind_race(argc - 3, argv + 3);
-	if (!strcmp(c, "stress"))
-		return case_stress();
-	if (!strcmp(c, "selftest"))
-		return case_selftest();
-	if (!strcmp(c, "selftest-big"))
-		return case_selftest_big();
-	if (!strcmp(c, "selftest-gone"))
-		return case_selftest_gone(argc - 3, argv + 3);
-	if (!strcmp(c, "bufinfo"))
-		return case_bufinfo();
-	fprintf(stderr, "unknown case %s\n", c);
-	return 2;
+	return t_main(&prog, argc, argv);
 }

@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""Every case a harness test program lists is run by some ctest test.
+
+usage: cases-covered.py BUILD_DIR PROGRAM:SCRIPT...
+
+PROGRAM (a built test program, t_harness.h) lists its cases with
+--list; SCRIPT is the guest script that runs them. A case no test of
+SCRIPT names (as an argument, alone or in an a,b,c list) is dead code or
+a forgotten test: fail, naming it. (A name a test gives that the program
+does not have fails in that test's own run: "no case".)
+"""
+import json
+import os
+import subprocess
+import sys
+
+
+def test_args(build_dir):
+    out = subprocess.run(["ctest", "--test-dir", build_dir, "--show-only=json-v1"],
+                         check=True, capture_output=True, text=True).stdout
+    for t in json.loads(out)["tests"]:
+        yield t["name"], t.get("command", [])
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.exit(__doc__.strip().splitlines()[2])
+    build_dir = sys.argv[1]
+    tests = list(test_args(build_dir))
+    missing = []
+    total = 0
+    for pair in sys.argv[2:]:
+        prog, script = pair.split(":", 1)
+        listed = subprocess.run([os.path.join(build_dir, prog), "--list"], check=True,
+                                capture_output=True, text=True).stdout.split("\n")
+        cases = [l.split()[0] for l in listed if l.strip()]
+        if not cases:
+            sys.exit(f"cases-covered: {prog} --list gave no case")
+        named = set()
+        for _, cmd in tests:
+            if any(c.endswith(script) for c in cmd):
+                for a in cmd:
+                    named.update(a.split(","))
+        missing += [f"{prog}: {c}" for c in cases if c not in named]
+        total += len(cases)
+    if missing:
+        sys.exit("cases-covered: no test runs: " + ", ".join(missing))
+    print(f"RESULT: each of the {total} cases of {len(sys.argv) - 2} test programs is run by a test")
+
+
+if __name__ == "__main__":
+    main()
