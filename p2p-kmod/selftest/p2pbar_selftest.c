@@ -9,7 +9,8 @@
  * writer's fd table) and reads the per-case results back from the same
  * file: one "PASS name: detail" or "FAIL name: detail" line per case.
  *   run FD [ADDR]  every case on that buffer; with ADDR (the buffer's
- *             CPU physical address), the bus address is checked too
+ *             CPU physical address, hex), the bus address is checked too
+ *   runfixed FD [ADDR]  the same for a FIXED buffer
  *   map FD [ADDR]  only the dynamic map cases (for huge buffers)
  *   hold FD   attach dynamically and keep the attachment
  *   hold-pin FD     attach dynamically, pin, keep both
@@ -57,6 +58,8 @@
 #define THREAD_LOOPS	50
 #define SMALL_SEG	SZ_64K
 #define MAX_ROUNDS	1000
+/* Between a command's words, and at its end. */
+#define ST_DELIM	"\n "
 
 static char *pci_importer = "";
 module_param(pci_importer, charp, 0444);
@@ -739,64 +742,131 @@ static void cmd_gone(void)
 	held_buf = NULL;
 }
 
+/* The commands that take a buffer: @arg is ADDR or N, 0 if not given. */
+static void do_run(struct dma_buf *buf, const char *how, u64 arg)
+{
+	cmd_run(buf, arg, false);
+	dma_buf_put(buf);
+}
+
+static void do_runfixed(struct dma_buf *buf, const char *how, u64 arg)
+{
+	cmd_run(buf, arg, true);
+	dma_buf_put(buf);
+}
+
+static void do_map(struct dma_buf *buf, const char *how, u64 arg)
+{
+	case_dynamic(buf, arg);
+	dma_buf_put(buf);
+}
+
+static void do_hold(struct dma_buf *buf, const char *how, u64 arg)
+{
+	if (held_at) {
+		report(false, "hold", "already holding one");
+		dma_buf_put(buf);
+		return;
+	}
+	cmd_hold(buf, how); /* keeps the reference */
+}
+
+static void do_time(struct dma_buf *buf, const char *how, u64 arg)
+{
+	if (arg && arg <= MAX_ROUNDS)
+		cmd_time(buf, arg);
+	else
+		report(false, "time", "rounds must be 1..%d", MAX_ROUNDS);
+	dma_buf_put(buf);
+}
+
+static void do_copy(struct dma_buf *buf, const char *how, u64 arg)
+{
+	if (arg && arg <= MAX_ROUNDS)
+		cmd_copy(buf, arg);
+	else
+		report(false, "copy", "rounds must be 1..%d", MAX_ROUNDS);
+	dma_buf_put(buf);
+}
+
+static void do_moves(void)
+{
+	report(true, "moves", "%d", atomic_read(&moves));
+}
+
+/* The control file's commands (the list at the top of this file). */
+static const struct st_cmd {
+	const char *name;
+	void (*fn)(void);			/* a command without a buffer */
+	void (*buf_fn)(struct dma_buf *buf, const char *how, u64 arg);
+	const char *how;			/* hold-*: how to hold */
+	unsigned int base;			/* of the argument after FD; 0: none */
+} st_cmds[] = {
+	{ "run", NULL, do_run, NULL, 16 },
+	{ "runfixed", NULL, do_runfixed, NULL, 16 },
+	{ "map", NULL, do_map, NULL, 16 },
+	{ "hold", NULL, do_hold, "dyn", 0 },
+	{ "hold-pin", NULL, do_hold, "pin", 0 },
+	{ "hold-map", NULL, do_hold, "map", 0 },
+	{ "hold-static", NULL, do_hold, "static", 0 },
+	{ "time", NULL, do_time, NULL, 10 },
+	{ "copy", NULL, do_copy, NULL, 10 },
+	{ "drop", cmd_drop },
+	{ "moves", do_moves },
+	{ "gone", cmd_gone },
+};
+
+/* "NAME [FD [ARG]]": 0, or -EINVAL for a command that is not in st_cmds. */
+static int st_parse(char *line, const struct st_cmd **cmd, int *fd, u64 *arg)
+{
+	char *name = strsep(&line, ST_DELIM), *tok;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(st_cmds); i++)
+		if (!strcmp(name, st_cmds[i].name))
+			break;
+	if (i == ARRAY_SIZE(st_cmds))
+		return -EINVAL;
+	*cmd = &st_cmds[i];
+	if (!(*cmd)->buf_fn)
+		return 0;
+	tok = strsep(&line, ST_DELIM);
+	if (!tok || kstrtoint(tok, 10, fd))
+		return -EINVAL;
+	tok = line ? strsep(&line, ST_DELIM) : NULL;
+	*arg = 0;
+	if (tok && *tok && (!(*cmd)->base || kstrtou64(tok, (*cmd)->base, arg)))
+		return -EINVAL;
+	return 0;
+}
+
 static ssize_t control_write(struct file *file, const char __user *ubuf,
 			     size_t len, loff_t *ppos)
 {
-	char cmd[64] = "", how[8] = "dyn";
+	const struct st_cmd *cmd;
+	char line[64] = "";
 	struct dma_buf *buf;
-	unsigned int rounds = 0;
-	u64 phys = 0;
-	int fd = -1;
+	u64 arg = 0;
+	int fd, ret;
 
-	if (len >= sizeof(cmd))
+	if (len >= sizeof(line))
 		return -EINVAL;
-	if (copy_from_user(cmd, ubuf, len))
+	if (copy_from_user(line, ubuf, len))
 		return -EFAULT;
+	ret = st_parse(line, &cmd, &fd, &arg);
+	if (ret)
+		return ret;
 	mutex_lock(&st_lock);
 	seq_buf_clear(&st_seq);
-	if (!strncmp(cmd, "gone", 4)) {
-		cmd_gone();
-	} else if (!strncmp(cmd, "drop", 4)) {
-		cmd_drop();
-	} else if (!strncmp(cmd, "moves", 5)) {
-		report(true, "moves", "%d", atomic_read(&moves));
-	} else if (sscanf(cmd, "run %d %llx", &fd, &phys) >= 1 ||
-		   sscanf(cmd, "runfixed %d %llx", &fd, &phys) >= 1 ||
-		   sscanf(cmd, "map %d %llx", &fd, &phys) >= 1 ||
-		   sscanf(cmd, "hold %d", &fd) == 1 ||
-		   (!strncmp(cmd, "hold-", 5) &&
-		    sscanf(cmd + 5, "%7s %d", how, &fd) == 2) ||
-		   sscanf(cmd, "time %d %u", &fd, &rounds) == 2 ||
-		   sscanf(cmd, "copy %d %u", &fd, &rounds) == 2) {
+	if (cmd->buf_fn) {
 		buf = dma_buf_get(fd);
 		if (IS_ERR(buf)) {
 			mutex_unlock(&st_lock);
 			return PTR_ERR(buf);
 		}
-		if (cmd[0] == 't' || cmd[0] == 'c') {
-			if (rounds && rounds <= MAX_ROUNDS && cmd[0] == 't')
-				cmd_time(buf, rounds);
-			else if (rounds && rounds <= MAX_ROUNDS)
-				cmd_copy(buf, rounds);
-			else
-				report(false, cmd[0] == 't' ? "time" : "copy",
-				       "rounds must be 1..%d", MAX_ROUNDS);
-			dma_buf_put(buf);
-		} else if (cmd[0] == 'r') {
-			cmd_run(buf, phys, cmd[3] == 'f');
-			dma_buf_put(buf);
-		} else if (cmd[0] == 'm') {
-			case_dynamic(buf, phys);
-			dma_buf_put(buf);
-		} else if (held_at) {
-			report(false, "hold", "already holding one");
-			dma_buf_put(buf);
-		} else {
-			cmd_hold(buf, how);
-		}
+		cmd->buf_fn(buf, cmd->how, arg);
 	} else {
-		mutex_unlock(&st_lock);
-		return -EINVAL;
+		cmd->fn();
 	}
 	mutex_unlock(&st_lock);
 	return len;
