@@ -50,13 +50,13 @@ test: build
 test-debug:
 	@$(MAKE) test BUILD=build-debug "FLAVOURS=stock;debug" DEBUG_TESTS=all CTEST_ARGS="-L debug"
 
-# Long fuzzer passes on the debug kernel (tests/vm/fuzz.sh; make test runs
+# Long fuzzer passes on the debug kernel (tests/fuzz/fuzz.sh; make test runs
 # a short one as fuzz-debug): SOAK_SECONDS of random and racing calls as
 # root and as a p2pbar group member, every fault-injection site.
 SOAK_SECONDS ?= 600
 soak: build
 	@testbed/run-in-guest --build-dir $(BUILD) --name soak-fuzz --flavour debug \
-	  --bar-size 16M --timeout $$(( 3 * $(SOAK_SECONDS) + 900 )) tests/vm/fuzz.sh \
+	  --bar-size 16M --timeout $$(( 3 * $(SOAK_SECONDS) + 900 )) tests/fuzz/fuzz.sh \
 	  root:$(SOAK_SECONDS) user:$$(( $(SOAK_SECONDS) / 2 )) faults:400
 
 # Every vm test on the Debian sid flavour (sid's kernel, rdma-core and
@@ -65,14 +65,14 @@ test-sid:
 	@$(MAKE) test BUILD=build-sid "FLAVOURS=stock;sid" SID_TESTS=all CTEST_ARGS="-L sid"
 
 # Two guests: node 1 RDMA-writes its BAR into node 0's BAR; the host then
-# checks the bytes in node 0's ivshmem file (demo/bar-to-bar.sh). Builds
+# checks the bytes in node 0's ivshmem file (examples/bar-to-bar.sh). Builds
 # only what the demo needs (not the debug kernel, the header roots,
 # perftest or the tests), one progress line a step, logs in $(BUILD)/logs.
 DEMO_TARGETS = image kmod rxe-kmod rxe-provider bar-to-bar
 demo:
 	@testbed/build-steps.sh $(BUILD) '$(CONFIGURE_ARGS)' $(DEMO_TARGETS)
 	@testbed/run-in-guest --build-dir $(BUILD) --name demo --guests 2 \
-	  --host-post tests/host/exporter-verify.py demo/bar-to-bar.sh
+	  --host-post testbed/bar-verify.py examples/bar-to-bar.sh
 
 # The benchmark suite: tables and plots in build/bench/<date>/results.md
 # (bench/run.sh; 15-30 min under TCG, by the machine).

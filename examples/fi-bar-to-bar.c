@@ -36,7 +36,7 @@
  *        with the dma-buf MR's key); the server checks every byte.
  * Both then leave "BAR_OFFSET LENGTH SEED" of their buffers in
  * OUT_DIR/fill-fi-msg.txt and fill-fi-rdm.txt for a host that can read
- * the BARs (tests/host/exporter-verify.py).
+ * the BARs (testbed/bar-verify.py).
  *   probe registers one BAR buffer with FI_MR_DMABUF on this node only
  *        and says whether the provider accepted it (exit 3 if not):
  *        FI_VERBS_USE_DMABUF=no, or a kernel whose /proc/kallsyms lacks

@@ -105,7 +105,7 @@ patch_series() {
 # Build steps of a distribution that moves (sid) record their outcome in
 # a file instead of failing the build: "supported", or a note saying
 # which patch no longer fits which version and what to do, which the
-# guest tests that need the part print as "NOT RUN: ..." (tests/vm/lib.sh
+# guest tests that need the part print as "NOT RUN: ..." (testbed/guest/lib.sh
 # require_supported). usage: outcome_ok FILE; outcome_unsupported FILE NOTE
 outcome_ok() { echo supported >"$1"; }
 outcome_unsupported() {

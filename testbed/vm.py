@@ -43,7 +43,7 @@ GUEST_NET = "10.77.0."
 
 # What counts as a kernel complaint (exit 126 unless --allow-kernel-warnings)
 # is one rule, kernel-trouble.regex beside this file; guest scripts apply
-# the same file (kernel_complaints in tests/vm/lib.sh).
+# the same file (kernel_complaints in testbed/guest/lib.sh).
 RULE_FILE = os.path.join(HERE, "kernel-trouble.regex")
 
 # A kernel line on the console or in dmesg output: the kernel's timestamp

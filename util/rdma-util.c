@@ -152,7 +152,7 @@ void qp_connect(struct ibv_qp *qp, uint32_t dest_qpn, const union ibv_gid *dgid,
 	memset(&a, 0, sizeof(a));
 	a.qp_state = IBV_QPS_RTS;
 	/*
-	 * 4 s (perftest's -u 20, see PERFTEST_OPTS in tests/vm/lib.sh): a busy
+	 * 4 s (perftest's -u 20, see PERFTEST_OPTS in testbed/guest/lib.sh): a busy
 	 * TCG host delays ACKs past the default, and stock rxe ends RC
 	 * transfers with REM_INV_REQ after the spurious retransmits.
 	 */

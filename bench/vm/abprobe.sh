@@ -23,8 +23,8 @@
 #                                in every guest: each line gets n_FUNC (calls)
 #                                and us_FUNC (total µs, sleeps included)
 set -euo pipefail
-. "$P2PBAR_SRC/tests/vm/lib.sh"
-. "$P2PBAR_SRC/tests/vm/rxe-lib.sh"
+. "$P2PBAR_SRC/testbed/guest/lib.sh"
+. "$P2PBAR_SRC/testbed/guest/rxe-lib.sh"
 export LD_LIBRARY_PATH=$P2PBAR_BUILD/lib
 pt=${P2PBAR_IMAGE_BUILD:-$P2PBAR_BUILD}/bench/perftest/src
 out=$P2PBAR_RUN/abprobe.txt

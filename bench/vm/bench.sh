@@ -12,8 +12,8 @@
 # them into tables and plots (bench/report.py).
 # usage: bench.sh full|short [wall|icount]
 set -euo pipefail
-. "$P2PBAR_SRC/tests/vm/lib.sh"
-. "$P2PBAR_SRC/tests/vm/rxe-lib.sh"
+. "$P2PBAR_SRC/testbed/guest/lib.sh"
+. "$P2PBAR_SRC/testbed/guest/rxe-lib.sh"
 export LD_LIBRARY_PATH=$P2PBAR_BUILD/lib
 pt=${P2PBAR_IMAGE_BUILD:-$P2PBAR_BUILD}/bench/perftest/src
 require_supported "$pt/../outcome"

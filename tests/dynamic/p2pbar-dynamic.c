@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * p2pbar-dynamic: placements, migration and eviction, run in a guest by
- * tests/vm/dynamic.sh. usage: p2pbar-dynamic CASE /dev/p2pbarN
+ * tests/dynamic/dynamic.sh. usage: p2pbar-dynamic CASE /dev/p2pbarN
  *   oversub   2x the BAR in movable buffers, a pattern each, touched and
  *             moved in random order; every byte verified, evictions counted
  *   mmap      one mmap'd pointer across 100 migrations: content and

@@ -34,7 +34,7 @@
  * translates for edu) to where BUF_INFO places the buffer: its BAR
  * offset for DEVICE, RAM for HOST. Each DMA'd range goes into EXPECT
  * ("present BAR_OFFSET LENGTH SEED" or "absent LENGTH SEED") for the
- * host to check in the ivshmem file (tests/host/edu-verify.py). Buffers
+ * host to check in the ivshmem file (tests/edu/edu-verify.py). Buffers
  * stay allocated until the end so no later case reuses their range.
  * Prints "RESULT: ..." lines; exits non-zero on the first failure.
  */

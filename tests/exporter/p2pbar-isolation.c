@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * p2pbar-isolation: tenant isolation and accounting, run inside a testbed
- * guest as root by tests/vm/isolation.sh (which sets up group p2pbar, the
+ * guest as root by tests/exporter/isolation.sh (which sets up group p2pbar, the
  * users and the udev rule p2p-kmod/udev/60-p2pbar.rules).
  *
  * usage: p2pbar-isolation CASE /dev/p2pbarN [args] (t_harness.h)

@@ -148,7 +148,7 @@ T_CASE(case_fill, "fill", 3, "LEN SEED OUT")
 
 /*
  * The host writes, the guest reads: allocate, publish "offset length seed"
- * in DIR/hostwrite.txt, wait for the host (tests/host/exporter-hostwrite.py,
+ * in DIR/hostwrite.txt, wait for the host (tests/exporter/exporter-hostwrite.py,
  * running beside the guest) to write the pattern into the ivshmem file and
  * create DIR/hostwrite.done, then check it through the dma-buf mmap.
  */

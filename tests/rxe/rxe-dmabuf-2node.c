@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * dma-buf MRs on soft-RoCE across two guests (tests/vm/rxe-dmabuf-2node.sh).
+ * dma-buf MRs on soft-RoCE across two guests (tests/rxe/rxe-dmabuf-2node.sh).
  *
  * usage: rxe-dmabuf-2node serve /dev/p2pbarN PORT FILL_TXT          (node 1)
  *        rxe-dmabuf-2node drive /dev/p2pbarN PORT PEER_IP FILL_TXT  (node 0)
@@ -16,7 +16,7 @@
  * channel; a failure names the combination. At the end each node's BAR
  * holds a pattern put there by RDMA (a READ into node 0's, a WRITE into
  * node 1's) and FILL_TXT says where ("offset length seed"), for the host to
- * check in the ivshmem files (tests/host/exporter-verify.py). The 64 MiB
+ * check in the ivshmem files (testbed/bar-verify.py). The 64 MiB
  * transfers are timed: a RESULT table of host-MR vs dma-buf-MR bandwidth.
  */
 #define _GNU_SOURCE

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * dma-buf MRs on soft-RoCE, run in a testbed guest with our rdma_rxe.ko and
- * our rxe provider (tests/vm/rxe-dmabuf.sh).
+ * our rxe provider (tests/rxe/rxe-dmabuf.sh).
  *
  * usage: rxe-dmabuf-test CASE [args]
  *   probe                    NCCL's and UCX's capability probes get EBADF

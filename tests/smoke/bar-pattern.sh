@@ -2,7 +2,7 @@
 # Host side of the BAR smoke test, run by run-in-guest around the guest:
 #   pre:  write the host's pattern (seed 0x4057) into the ivshmem backing file
 #   post: verify the guest's pattern (seed 0x6e57) written through the BAR
-# The offsets and seeds must match tests/vm/smoke-bar.sh.
+# The offsets and seeds must match tests/smoke/smoke-bar.sh.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 file=$P2PBAR_SHM0

@@ -12,7 +12,7 @@ its run directory; check those bytes in its ivshmem backing file
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../util"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../util"))
 import p2pbar_pattern  # noqa: E402
 
 

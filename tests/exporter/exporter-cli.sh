@@ -3,7 +3,7 @@
 # alloc with fill/verify through the CPU mapping, zeroed new buffers, and
 # a readable non-zero exit on every bad input.
 set -euo pipefail
-. "$P2PBAR_SRC/tests/vm/lib.sh"
+. "$P2PBAR_SRC/testbed/guest/lib.sh"
 export PATH=$P2PBAR_BUILD/tools:$PATH
 
 p2pbar_load

@@ -1,9 +1,9 @@
 #!/bin/bash
 # One guest: p2pbar.ko binds to the ivshmem device, reports a BAR of the
 # size QEMU was given, reads the pattern the host wrote into the backing
-# file, and writes one the host then checks (tests/host/bar-pattern.sh).
+# file, and writes one the host then checks (tests/smoke/bar-pattern.sh).
 set -euo pipefail
-. "$P2PBAR_SRC/tests/vm/lib.sh"
+. "$P2PBAR_SRC/testbed/guest/lib.sh"
 pattern() { python3 "$P2PBAR_SRC/util/p2pbar_pattern.py" "$@"; }
 
 p2pbar_load

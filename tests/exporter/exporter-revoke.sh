@@ -3,7 +3,7 @@
 # tests/exporter/p2pbar-revoke.c given as an argument (see that file),
 # with vgem (a fence nobody signals) and the test importer loaded.
 set -euo pipefail
-. "$P2PBAR_SRC/tests/vm/lib.sh"
+. "$P2PBAR_SRC/testbed/guest/lib.sh"
 t=$P2PBAR_BUILD/tests/exporter/p2pbar-revoke
 
 p2pbar_load

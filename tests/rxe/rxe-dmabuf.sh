@@ -7,15 +7,15 @@
 #   probe | badinput | notify (move_notify under traffic) |
 #   migrate (the buffer moves DEVICE<->HOST under traffic) |
 #   revoke-reset | revoke-unbind (RESET / unbind under traffic) |
-#   p2pbar (data via p2pbar; leaves fill.txt for tests/host/exporter-verify.py) |
+#   p2pbar (data via p2pbar; leaves fill.txt for testbed/bar-verify.py) |
 #   udmabuf | vgem (the same data test on dma-bufs of other exporters) |
 #   regrace (register/deregister while the buffer moves; an oops panics) |
 #   noparent (rxe on veth: the probe and registrations agree) |
 #   fence (a move whose fence never signals: bounded wait, no hang) |
 #   vgemfence (a vgem fence imported into the buffer: what userspace reaches)
 set -euo pipefail
-. "$P2PBAR_SRC/tests/vm/lib.sh"
-. "$P2PBAR_SRC/tests/vm/rxe-lib.sh"
+. "$P2PBAR_SRC/testbed/guest/lib.sh"
+. "$P2PBAR_SRC/testbed/guest/rxe-lib.sh"
 t=$P2PBAR_BUILD/tests/rxe/rxe-dmabuf-test
 
 rxe_p2pbar_up

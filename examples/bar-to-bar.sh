@@ -4,10 +4,10 @@
 # Node 1 fills a buffer in its BAR and RDMA-WRITEs it into a buffer in
 # node 0's BAR (examples/bar-to-bar.c); node 0 leaves the buffer's BAR
 # offset in fill.txt and the host then reads those bytes from node 0's
-# ivshmem file (tests/host/exporter-verify.py).
+# ivshmem file (testbed/bar-verify.py).
 set -euo pipefail
-. "$P2PBAR_SRC/tests/vm/lib.sh"
-. "$P2PBAR_SRC/tests/vm/rxe-lib.sh"
+. "$P2PBAR_SRC/testbed/guest/lib.sh"
+. "$P2PBAR_SRC/testbed/guest/rxe-lib.sh"
 export LD_LIBRARY_PATH=$P2PBAR_BUILD/lib
 demo=$P2PBAR_BUILD/examples/bar-to-bar
 # 64 MiB, 16 MiB on the debug kernel: there every freed skb waits in

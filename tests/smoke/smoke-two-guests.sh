@@ -2,7 +2,7 @@
 # Two guests joined by a datagram netdev: ib_write_bw from node 1 (client)
 # to node 0 (server) over rxe, host memory on both sides.
 set -euo pipefail
-. "$P2PBAR_SRC/tests/vm/lib.sh"
+. "$P2PBAR_SRC/testbed/guest/lib.sh"
 
 rxe_up
 wait_for 60 ping -c1 -W1 "$PEER_IP" || die "peer $PEER_IP unreachable"

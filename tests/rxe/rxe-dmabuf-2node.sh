@@ -2,10 +2,10 @@
 # dma-buf MRs on soft-RoCE across two guests (tests/rxe/rxe-dmabuf-2node.c):
 # node 1 serves, node 0 drives every verb between the host and dma-buf MRs
 # of both nodes and leaves, like node 1, a pattern written by RDMA in its
-# BAR and fill.txt for the host (tests/host/exporter-verify.py 0 1).
+# BAR and fill.txt for the host (testbed/bar-verify.py 0 1).
 set -euo pipefail
-. "$P2PBAR_SRC/tests/vm/lib.sh"
-. "$P2PBAR_SRC/tests/vm/rxe-lib.sh"
+. "$P2PBAR_SRC/testbed/guest/lib.sh"
+. "$P2PBAR_SRC/testbed/guest/rxe-lib.sh"
 t=$P2PBAR_BUILD/tests/rxe/rxe-dmabuf-2node
 port=18516
 

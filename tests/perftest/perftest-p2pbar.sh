@@ -5,8 +5,8 @@
 # p2pbar buffers on both sides, a positive bandwidth each. The short check
 # of the bench label for flavours that do not run bench-short by default.
 set -euo pipefail
-. "$P2PBAR_SRC/tests/vm/lib.sh"
-. "$P2PBAR_SRC/tests/vm/rxe-lib.sh"
+. "$P2PBAR_SRC/testbed/guest/lib.sh"
+. "$P2PBAR_SRC/testbed/guest/rxe-lib.sh"
 pt=${P2PBAR_IMAGE_BUILD:-$P2PBAR_BUILD}/bench/perftest/src
 require_supported "$pt/../outcome"
 export LD_LIBRARY_PATH=$P2PBAR_BUILD/lib

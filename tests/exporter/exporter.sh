@@ -2,10 +2,10 @@
 # Exporter tests in one guest: load p2pbar.ko and run each case of
 # tests/exporter/p2pbar-test.c given as an argument (see that file).
 # "fill" leaves its buffer's BAR offset in $P2PBAR_RUN/fill.txt for the
-# host hook tests/host/exporter-verify.py (run it last: later cases would
+# host hook testbed/bar-verify.py (run it last: later cases would
 # reuse the range).
 set -euo pipefail
-. "$P2PBAR_SRC/tests/vm/lib.sh"
+. "$P2PBAR_SRC/testbed/guest/lib.sh"
 t=$P2PBAR_BUILD/tests/exporter/p2pbar-test
 
 p2pbar_load

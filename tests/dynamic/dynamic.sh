@@ -3,7 +3,7 @@
 # importer for "pinned" and "reset") and run each case of
 # tests/dynamic/p2pbar-dynamic.c given as an argument.
 set -euo pipefail
-. "$P2PBAR_SRC/tests/vm/lib.sh"
+. "$P2PBAR_SRC/testbed/guest/lib.sh"
 t=$P2PBAR_BUILD/tests/dynamic/p2pbar-dynamic
 
 p2pbar_load

@@ -4,7 +4,7 @@
 # clear message. QEMU adds an "edu" device: BAR0 is 1 MiB of
 # non-prefetchable memory (registers).
 set -euo pipefail
-. "$P2PBAR_SRC/tests/vm/lib.sh"
+. "$P2PBAR_SRC/testbed/guest/lib.sh"
 export PATH=$P2PBAR_BUILD/tools:$PATH
 
 edu=$(lspci -D -n -d 1234:11e8 | awk '{print $1}')

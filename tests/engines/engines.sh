@@ -8,10 +8,10 @@
 #   eager/SAR/rendezvous (bytes checked; the host then checks both BARs)
 # UCX runs first: its buffers are freed at its exit and libfabric's reuse
 # (and zero) the same BAR range, so only the last program's bytes are
-# still there for the host (tests/host/exporter-verify.py).
+# still there for the host (testbed/bar-verify.py).
 set -euo pipefail
-. "$P2PBAR_SRC/tests/vm/lib.sh"
-. "$P2PBAR_SRC/tests/vm/rxe-lib.sh"
+. "$P2PBAR_SRC/testbed/guest/lib.sh"
+. "$P2PBAR_SRC/testbed/guest/rxe-lib.sh"
 ex=$P2PBAR_BUILD/examples
 
 rxe_p2pbar_up

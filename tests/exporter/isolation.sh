@@ -8,7 +8,7 @@
 # and a rule would cost every checkout a new debootstrap. Case rdma:
 # p2ptest's RDMA through a dma-buf MR of its own buffer.
 set -euo pipefail
-. "$P2PBAR_SRC/tests/vm/lib.sh"
+. "$P2PBAR_SRC/testbed/guest/lib.sh"
 t=$P2PBAR_BUILD/tests/exporter/p2pbar-isolation
 params=/sys/module/p2pbar/parameters
 
@@ -60,14 +60,14 @@ for c in "$@"; do
 		;;
 	rdma)
 		# RDMA through a dma-buf MR of p2ptest's own buffer: our rxe
-		# (tests/vm/rxe-lib.sh), the data case of tests/rxe/rxe-dmabuf-test.c.
+		# (testbed/guest/rxe-lib.sh), the data case of tests/rxe/rxe-dmabuf-test.c.
 		# Nothing in it is privilege-specific to debug; it takes ~18 min
 		# under KASAN (2026-12-02), the rxe-dmabuf tests cover rxe there.
 		if [ "$P2PBAR_FLAVOUR" = debug ]; then
 			log "rdma: skipped on the debug kernel (stock runs it)"
 			continue
 		fi
-		. "$P2PBAR_SRC/tests/vm/rxe-lib.sh"
+		. "$P2PBAR_SRC/testbed/guest/rxe-lib.sh"
 		rxe_dmabuf_up
 		setpriv --reuid=p2ptest --regid=p2ptest --init-groups \
 			"$P2PBAR_BUILD/tests/rxe/rxe-dmabuf-test" data p2pbar "$node" ||

@@ -3,7 +3,7 @@
 # argument CASE:SECONDS (faults: CASE:MAX_SITES):
 #   root:S   as root, with RESET; S/2 s of random calls, S/2 s of races
 #   user:S   as p2ptest, an unprivileged member of group p2pbar (the node
-#            chgrp'd as the udev rule does; tests/vm/isolation.sh runs the
+#            chgrp'd as the udev rule does; tests/exporter/isolation.sh runs the
 #            rule itself), the foreign dma-bufs' devices passed as fds
 #   faults:N as root: failslab, fail_page_alloc and fail_usercopy aimed at
 #            p2pbar.ko (require-start/end: its memory in /proc/modules),
@@ -11,7 +11,7 @@
 #            (debug kernel: CONFIG_FAULT_INJECTION; skipped elsewhere)
 # P2PBAR_FUZZ_SEED fixes the seeds (default: random, printed).
 set -euo pipefail
-. "$P2PBAR_SRC/tests/vm/lib.sh"
+. "$P2PBAR_SRC/testbed/guest/lib.sh"
 t=$P2PBAR_BUILD/tests/fuzz/p2pbar-fuzz
 seed=${P2PBAR_FUZZ_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 

@@ -3,7 +3,7 @@
 # and show what it provides: the accelerator and its BAR, p2pbar bound to
 # it, and a soft-RoCE device on the virtio NIC.
 set -euo pipefail
-. "$P2PBAR_SRC/tests/vm/lib.sh"
+. "$P2PBAR_SRC/testbed/guest/lib.sh"
 
 echo "== guest: $(uname -r), $(nproc) vCPUs, $(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo) MiB"
 echo "== accelerator (QEMU ivshmem-plain, backed by a host /dev/shm file)"

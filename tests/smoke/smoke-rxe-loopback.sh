@@ -2,7 +2,7 @@
 # One guest: rdma_rxe loads, rxe0 comes up on the virtio NIC and is
 # PORT_ACTIVE, and ib_write_bw moves host memory over rxe loopback.
 set -euo pipefail
-. "$P2PBAR_SRC/tests/vm/lib.sh"
+. "$P2PBAR_SRC/testbed/guest/lib.sh"
 
 rxe_up
 ibv_devinfo -d rxe0

@@ -4,7 +4,7 @@
 # p2pbar_edu.ko, which imports the way a NIC does and moves bytes with
 # edu's DMA engine (tests/edu/p2pbar-edu-test.c runs the cases given as
 # arguments). The host then checks the ivshmem file
-# (tests/host/edu-verify.py).
+# (tests/edu/edu-verify.py).
 #
 # What QEMU cannot model: a PCIe switch routes peer-to-peer TLPs between
 # its downstream ports (unless ACS redirects them upstream); QEMU sends
@@ -30,7 +30,7 @@
 #     dma_map_resource()); MIGRATE under a running DMA invalidates, edu
 #     waits for the transfer in flight, remaps, every byte arrives.
 set -euo pipefail
-. "$P2PBAR_SRC/tests/vm/lib.sh"
+. "$P2PBAR_SRC/testbed/guest/lib.sh"
 t=$P2PBAR_BUILD/tests/edu/p2pbar-edu-test
 
 edu=$(lspci -D -n -d 1234:11e8 | awk '{print $1}')

@@ -10,7 +10,7 @@
 # again. Not covered: the two DKMS packages (the image has no dkms, and
 # this guest compiles p2pbar.ko in ~5 min): the modules are the testbed's.
 set -euo pipefail
-. "$P2PBAR_SRC/tests/vm/lib.sh"
+. "$P2PBAR_SRC/testbed/guest/lib.sh"
 
 pkgs=(libp2pbar0 libp2pbar-dev p2pbar-tools ibverbs-provider-rxe-p2pbar perftest-p2pbar)
 provider=/usr/lib/x86_64-linux-gnu/libibverbs/librxe-rdmav34.so

@@ -4,7 +4,7 @@
 # (/proc/config.gz), its bug finders are armed (lockdep, KASAN, kmemleak,
 # DMA-API debug), and the modules of /lib/modules and $P2PBAR_KMOD are its.
 set -euo pipefail
-. "$P2PBAR_SRC/tests/vm/lib.sh"
+. "$P2PBAR_SRC/testbed/guest/lib.sh"
 
 [ "$P2PBAR_FLAVOUR" = debug ] || die "run me with --flavour debug"
 [ "$(uname -r)" = "$P2PBAR_KVER" ] || die "kernel $(uname -r), expected $P2PBAR_KVER"
