@@ -12,10 +12,7 @@ export LD_LIBRARY_PATH=$P2PBAR_BUILD/lib
 demo=$P2PBAR_BUILD/examples/bar-to-bar
 # 64 MiB, 16 MiB on the debug kernel: there every freed skb waits in
 # KASAN's quarantine, which only a blocking allocation trims, and this
-# transfer makes none (one side busy-polls its CQ, the other sleeps in
-# read()): seven 64 MiB transfers filled a 2 GiB guest with 1.5 GB of
-# kmalloc-8k (the OOM killer on the receiver, or a failed GFP_ATOMIC skb on
-# the sender, which rxe reports as a flushed work request).
+# transfer makes none, so larger ones run a 2 GiB guest out of memory.
 size=$((64 << 20))
 [ "${P2PBAR_FLAVOUR:-stock}" != debug ] || size=$((16 << 20))
 size=${DEMO_SIZE:-$size}

@@ -42,9 +42,7 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 # Copy the sources whose content differs, stamped with the time of the
 # copy: make then rebuilds what changed and only that, also when a source
-# went back to older content (`cp -u`, newer-only, kept the stale copy
-# when a patch was dropped from verbs-provider/kernel: the module was
-# built from the old patch set).
+# went back to older content (a newer-only copy would keep it stale).
 (cd "$src" && find . -type f) | while read -r f; do
 	cmp -s "$src/$f" "$out/$f" 2>/dev/null || { mkdir -p "$out/${f%/*}" && cp "$src/$f" "$out/$f"; }
 done

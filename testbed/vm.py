@@ -236,7 +236,7 @@ class Guest:
             # for a moment with interrupts on; an interrupt then sees
             # pgtable_l5_enabled() false, KASAN's shadow bounds of 4
             # levels, and reports its irq_desc lock in the 5-level direct
-            # map as a wild-memory-access (seen once in ~10 debug boots).
+            # map as a wild-memory-access, now and then at boot.
             cpu = "max,la57=off"
         else:
             boot = ["-kernel", os.path.join(image, "vmlinuz"),
