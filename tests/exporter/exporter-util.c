@@ -15,6 +15,14 @@
 const char *dev_path;
 long page;
 
+static void exporter_setup(char **fixed)
+{
+	dev_path = fixed[0];
+	page = sysconf(_SC_PAGESIZE);
+}
+
+const struct t_program exporter_program = { "/dev/p2pbarN", 1, exporter_setup };
+
 int open_dev(void)
 {
 	int fd = open(dev_path, O_RDWR | O_CLOEXEC);

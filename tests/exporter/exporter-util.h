@@ -13,9 +13,11 @@
 
 #define ST_CONTROL "/sys/kernel/debug/p2pbar_selftest/control"
 
-/* The node under test (/dev/p2pbarN) and the page size, set by main(). */
+/* The node under test (/dev/p2pbarN) and the page size, set by setup. */
 extern const char *dev_path;
 extern long page;
+/* The exporter programs' harness setup: CASE /dev/p2pbarN [ARGS...]. */
+extern const struct t_program exporter_program;
 
 int open_dev(void);
 struct p2pbar_info info(int dev);

@@ -507,15 +507,7 @@ T_CASE(case_sigkill, "sigkill", 0, "")
 	return 0;
 }
 
-static void setup(char **fixed)
-{
-	dev_path = fixed[0];
-	page = sysconf(_SC_PAGESIZE);
-}
-
 int main(int argc, char **argv)
 {
-	static const struct t_program prog = { "/dev/p2pbarN", 1, setup };
-
-	return t_main(&prog, argc, argv);
+	return t_main(&exporter_program, argc, argv);
 }

@@ -3,7 +3,7 @@
  * p2pbar-revoke: revoke (RESET, unbind) drains, and fences block no one
  * else; run inside a testbed guest as root.
  *
- * usage: p2pbar-revoke CASE /dev/p2pbarN [PCI]
+ * usage: p2pbar-revoke CASE /dev/p2pbarN [PCI] (t_harness.h)
  *   fence-block     a never-signalled fence (vgem) on one buffer: MIGRATE
  *                   of it waits, but INFO, BUF_INFO, close of other
  *                   buffers, ALLOC and RESET return while the fence is
@@ -221,7 +221,7 @@ static void still_pending(struct vgem_fence *f, const char *what)
 		     what);
 }
 
-static int case_fence_block(void)
+T_CASE(case_fence_block, "fence-block", 0, "")
 {
 	int dev = open_dev();
 	struct p2pbar_alloc a = alloc(dev, 16 * page), b = alloc(dev, page), c = alloc(dev, page),
@@ -283,7 +283,7 @@ static int case_fence_block(void)
 	return 0;
 }
 
-static int case_reset_efault(void)
+T_CASE(case_reset_efault, "reset-efault", 0, "")
 {
 	int dev = open_dev();
 	struct p2pbar_alloc a = alloc(dev, 4 * page);
@@ -382,7 +382,7 @@ static void *race_allocator(void *arg)
 	return NULL;
 }
 
-static int case_reset_race(void)
+T_CASE(case_reset_race, "reset-race", 0, "")
 {
 	const uint64_t len = 16 * page;
 	int dev = open_dev(), rounds, same = 0;
@@ -451,7 +451,7 @@ static void hold_pin(int fd)
 	selftest_cmd(cmd, 1);
 }
 
-static int case_drain_pin(void)
+T_CASE(case_drain_pin, "drain-pin", 0, "")
 {
 	int dev = open_dev();
 	uint64_t before = info(dev).used;
@@ -474,8 +474,9 @@ static int case_drain_pin(void)
 	return 0;
 }
 
-static int case_drain_unbind(const char *pci)
+T_CASE(case_drain_unbind, "drain-unbind", 1, "PCI")
 {
+	const char *pci = argv[0];
 	int dev = open_dev(), status;
 	struct p2pbar_alloc a = alloc(dev, 16 * page);
 	pid_t child;
@@ -503,24 +504,5 @@ static int case_drain_unbind(const char *pci)
 
 int main(int argc, char **argv)
 {
-	const char *c;
-
-	if (argc < 3)
-		fail("usage: %s CASE /dev/p2pbarN [PCI]", argv[0]);
-	c = argv[1];
-	dev_path = argv[2];
-	page = sysconf(_SC_PAGESIZE);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (!strcmp(c, "fence-block"))
-		return case_fence_block();
-	if (!strcmp(c, "reset-efault"))
-		return case_reset_efault();
-	if (!strcmp(c, "reset-race"))
-		return case_reset_race();
-	if (!strcmp(c, "drain-pin"))
-		return case_drain_pin();
-	if (!strcmp(c, "drain-unbind") && argc > 3)
-		return case_drain_unbind(argv[3]);
-	fail("unknown case %s", c);
-	return 1;
+	return t_main(&exporter_program, argc, argv);
 }

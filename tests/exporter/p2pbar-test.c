@@ -921,15 +921,7 @@ T_CASE(case_selftest_gone, "selftest-gone", 1, "PCI")
 	return 0;
 }
 
-static void setup(char **fixed)
-{
-	dev_path = fixed[0];
-	page = sysconf(_SC_PAGESIZE);
-}
-
 int main(int argc, char **argv)
 {
-	static const struct t_program prog = { "/dev/p2pbarN", 1, setup };
-
-	return t_main(&prog, argc, argv);
+	return t_main(&exporter_program, argc, argv);
 }
