@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "exporter-util.h"
+#include "vgem.h"
 
 static struct p2pbar_alloc alloc(int dev, uint64_t len)
 {
@@ -83,81 +84,13 @@ static int reset(int dev, struct p2pbar_reset *r)
 	return ioctl(dev, P2PBAR_IOCTL_RESET, r);
 }
 
-/* vgem: a dma-buf with a fence that signals only when told (or in 10 s). */
-struct drm_mode_create_dumb {
-	uint32_t height, width, bpp, flags, handle, pitch;
-	uint64_t size;
-};
-
-struct drm_prime_handle {
-	uint32_t handle, flags;
-	int32_t fd;
-};
-
-struct drm_vgem_fence_attach {
-	uint32_t handle, flags, out_fence, pad;
-};
-
-struct drm_vgem_fence_signal {
-	uint32_t fence, flags;
-};
-
-#define DRM_IOCTL_MODE_CREATE_DUMB   _IOWR('d', 0xB2, struct drm_mode_create_dumb)
-#define DRM_IOCTL_PRIME_HANDLE_TO_FD _IOWR('d', 0x2d, struct drm_prime_handle)
-#define DRM_IOCTL_VGEM_FENCE_ATTACH  _IOWR('d', 0x41, struct drm_vgem_fence_attach)
-#define DRM_IOCTL_VGEM_FENCE_SIGNAL  _IOW('d', 0x42, struct drm_vgem_fence_signal)
-#define VGEM_FENCE_WRITE	     0x1
-
-struct vgem_fence {
-	int card;
-	uint32_t fence;
-	int sync_file; /* of the fence, from the vgem dma-buf */
-};
-
-static int vgem_card(void)
+/* vgem (tests/lib/vgem.h): a dma-buf with a fence that signals when told. */
+static struct vgem_fence vgem_fence_make(void)
 {
-	char path[64], link[256];
+	struct vgem_fence f;
 
-	for (int i = 0; i < 8; i++) {
-		ssize_t n;
-
-		snprintf(path, sizeof(path), "/sys/class/drm/card%d/device", i);
-		n = readlink(path, link, sizeof(link) - 1);
-		if (n <= 0)
-			continue;
-		link[n] = 0;
-		if (!strstr(link, "vgem"))
-			continue;
-		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
-		return open(path, O_RDWR | O_CLOEXEC);
-	}
-	fail("no vgem card in /sys/class/drm (modprobe vgem)");
-	return -1;
-}
-
-static struct vgem_fence vgem_fence_new(void)
-{
-	struct drm_mode_create_dumb c = { .bpp = 8, .width = page, .height = 1 };
-	struct drm_prime_handle h = { .flags = O_CLOEXEC | O_RDWR };
-	struct dma_buf_export_sync_file e = { .flags = DMA_BUF_SYNC_RW };
-	struct drm_vgem_fence_attach fa = { .flags = VGEM_FENCE_WRITE };
-	struct vgem_fence f = { .card = vgem_card() };
-
-	if (f.card < 0)
-		fail("open the vgem card: %s", strerror(errno));
-	if (ioctl(f.card, DRM_IOCTL_MODE_CREATE_DUMB, &c))
-		fail("vgem CREATE_DUMB: %s", strerror(errno));
-	fa.handle = c.handle;
-	if (ioctl(f.card, DRM_IOCTL_VGEM_FENCE_ATTACH, &fa))
-		fail("VGEM_FENCE_ATTACH: %s", strerror(errno));
-	f.fence = fa.out_fence;
-	h.handle = c.handle;
-	if (ioctl(f.card, DRM_IOCTL_PRIME_HANDLE_TO_FD, &h))
-		fail("vgem PRIME_HANDLE_TO_FD: %s", strerror(errno));
-	if (ioctl(h.fd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &e))
-		fail("EXPORT_SYNC_FILE from vgem: %s", strerror(errno));
-	close(h.fd);
-	f.sync_file = e.fd;
+	if (vgem_fence_new(&f))
+		fail("a vgem fence (modprobe vgem): %s", strerror(errno));
 	return f;
 }
 
@@ -170,13 +103,9 @@ static int fence_pending(struct vgem_fence *f)
 
 static void vgem_fence_signal(struct vgem_fence *f)
 {
-	struct drm_vgem_fence_signal s = { .fence = f->fence };
-
-	/* ETIMEDOUT: it signalled by itself after 10 s. */
-	if (ioctl(f->card, DRM_IOCTL_VGEM_FENCE_SIGNAL, &s) && errno != ETIMEDOUT)
+	if (vgem_fence_done(f))
 		fail("VGEM_FENCE_SIGNAL: %s", strerror(errno));
 	close(f->sync_file);
-	close(f->card);
 }
 
 struct call {
@@ -227,7 +156,7 @@ T_CASE(case_fence_block, "fence-block", 0, "")
 	struct p2pbar_alloc a = alloc(dev, 16 * page), b = alloc(dev, page), c = alloc(dev, page),
 			    d;
 	struct dma_buf_import_sync_file imp = { .flags = DMA_BUF_SYNC_WRITE };
-	struct vgem_fence f = vgem_fence_new();
+	struct vgem_fence f = vgem_fence_make();
 	struct call mig = { .dev = dev, .fd = a.fd, .req = P2PBAR_IOCTL_MIGRATE };
 	struct call rst = { .dev = dev, .req = P2PBAR_IOCTL_RESET };
 	struct p2pbar_buf_info bi;

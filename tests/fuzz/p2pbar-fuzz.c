@@ -42,6 +42,8 @@
 #include <fcntl.h>
 #include <linux/dma-buf.h>
 #include <linux/p2pbar.h>
+
+#include "vgem.h"
 #include <linux/udmabuf.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -1432,43 +1434,16 @@ static int make_foreign_udmabuf(void)
 	return fd;
 }
 
-struct drm_mode_create_dumb {
-	uint32_t height, width, bpp, flags, handle, pitch;
-	uint64_t size;
-};
-
-struct drm_prime_handle {
-	uint32_t handle, flags;
-	int32_t fd;
-};
-
-#define DRM_IOCTL_MODE_CREATE_DUMB   _IOWR('d', 0xB2, struct drm_mode_create_dumb)
-#define DRM_IOCTL_PRIME_HANDLE_TO_FD _IOWR('d', 0x2d, struct drm_prime_handle)
-
+/* A vgem dumb buffer (tests/lib/vgem.h): a dma-buf of another exporter. */
 static int make_foreign_vgem(void)
 {
-	struct drm_mode_create_dumb c = { .bpp = 8, .width = page, .height = 1 };
-	struct drm_prime_handle h = { .flags = O_CLOEXEC | O_RDWR };
-	int card = vgem_fd;
+	int card = vgem_fd >= 0 ? vgem_fd : vgem_open();
+	size_t size = page;
+	uint32_t handle;
 
-	for (int i = 0; card < 0 && i < 8; i++) {
-		char path[64], link[256];
-		ssize_t n;
-
-		snprintf(path, sizeof(path), "/sys/class/drm/card%d/device", i);
-		n = readlink(path, link, sizeof(link) - 1);
-		if (n <= 0)
-			continue;
-		link[n] = 0;
-		if (!strstr(link, "vgem"))
-			continue;
-		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
-		card = open(path, O_RDWR | O_CLOEXEC);
-	}
-	if (card < 0 || ioctl(card, DRM_IOCTL_MODE_CREATE_DUMB, &c))
+	if (card < 0 || vgem_dumb(card, &size, &handle))
 		return -1;
-	h.handle = c.handle;
-	return ioctl(card, DRM_IOCTL_PRIME_HANDLE_TO_FD, &h) ? -1 : h.fd;
+	return vgem_export(card, handle);
 }
 
 static void check_idle(const char *when);

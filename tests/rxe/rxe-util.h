@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "rdma-util.h"
+#include "vgem.h"
 
 #define FAIL(...)                                                  \
 	do {                                                       \
@@ -43,14 +44,10 @@ struct dbuf dbuf_udmabuf(size_t size);
 struct dbuf dbuf_vgem(size_t size);
 void dbuf_map(struct dbuf *b);
 /*
- * A fence of the vgem driver that signals on vgem_fence_signal() (or by
- * itself after vgem's 10 s timeout), as a sync_file fd.
+ * A fence of the vgem driver (tests/lib/vgem.h) that signals on
+ * vgem_fence_signal() (or by itself after vgem's 10 s timeout): its
+ * sync_file fd. Both FAIL on error.
  */
-struct vgem_fence {
-	int card;
-	uint32_t fence;
-};
-
 int vgem_fence(struct vgem_fence *f);
 void vgem_fence_signal(struct vgem_fence *f);
 void dbuf_free(struct dbuf *b);
