@@ -39,22 +39,11 @@
 #include <linux/p2pbar.h>
 
 #include "p2pbar_pattern.h"
+#include "t_harness.h"
 
 #define ST_CONTROL "/sys/kernel/debug/p2pbar_selftest/control"
 
 static int dev;
-
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("FAIL: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(1);
-}
 
 static double now(void)
 {
@@ -134,7 +123,7 @@ static void verify(const volatile uint64_t *m, uint64_t len, uint64_t seed, cons
 
 #define NBUF 16
 
-static int case_oversub(void)
+T_CASE(case_oversub, "oversub", 0, "")
 {
 	struct p2pbar_info i0 = info(), i1;
 	uint64_t len = i0.bar_size / (NBUF / 2), moved;
@@ -224,7 +213,7 @@ static void move_bench(void)
 	       160 / t[1], 160 / t[0]);
 }
 
-static int case_mmap(void)
+T_CASE(case_mmap, "mmap", 0, "")
 {
 	uint64_t len = 1 << 20;
 	int fd = alloc(len, P2PBAR_PLACEMENT_DEVICE, 0);
@@ -305,7 +294,7 @@ static void *conc_thread(void *arg)
 	return NULL;
 }
 
-static int case_concurrent(void)
+T_CASE(case_concurrent, "concurrent", 0, "")
 {
 	struct conc c[NCONC + 2];
 	pthread_t t[NCONC + 2];
@@ -366,7 +355,7 @@ static void expect(const char *what, int rc, int want)
 	printf("ok: %-40s -> %s\n", what, want ? strerror(want) : "success");
 }
 
-static int case_migrate_errors(void)
+T_CASE(case_migrate_errors, "migrate-errors", 0, "")
 {
 	int fixed = alloc(8192, P2PBAR_PLACEMENT_DEVICE, P2PBAR_ALLOC_FIXED);
 	int hostonly = alloc(8192, P2PBAR_PLACEMENT_HOST, P2PBAR_ALLOC_FIXED);
@@ -423,7 +412,7 @@ static void st(const char *fmt, int fd)
 		fail("selftest %s", cmd);
 }
 
-static int case_pinned(void)
+T_CASE(case_pinned, "pinned", 0, "")
 {
 	struct p2pbar_info in = info();
 	uint64_t half = in.bar_size / 2;
@@ -501,7 +490,7 @@ static int touch(volatile uint64_t *p)
 	return sig;
 }
 
-static int case_reset(void)
+T_CASE(case_reset, "reset", 0, "")
 {
 	struct p2pbar_info in = info();
 	uint64_t len = in.bar_size / 4;
@@ -546,28 +535,16 @@ static int case_reset(void)
 	return 0;
 }
 
+static void setup(char **fixed)
+{
+	dev = open(fixed[0], O_RDWR | O_CLOEXEC);
+	if (dev < 0)
+		fail("open %s: %s", fixed[0], strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s CASE /dev/p2pbarN\n", argv[0]);
-		return 2;
-	}
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	dev = open(argv[2], O_RDWR | O_CLOEXEC);
-	if (dev < 0)
-		fail("open %s: %s", argv[2], strerror(errno));
-	if (!strcmp(argv[1], "oversub"))
-		return case_oversub();
-	if (!strcmp(argv[1], "mmap"))
-		return case_mmap();
-	if (!strcmp(argv[1], "migrate-errors"))
-		return case_migrate_errors();
-	if (!strcmp(argv[1], "pinned"))
-		return case_pinned();
-	if (!strcmp(argv[1], "reset"))
-		return case_reset();
-	if (!strcmp(argv[1], "concurrent"))
-		return case_concurrent();
-	fprintf(stderr, "unknown case %s\n", argv[1]);
-	return 2;
+	static const struct t_program prog = { "/dev/p2pbarN", 1, setup };
+
+	return t_main(&prog, argc, argv);
 }

@@ -43,6 +43,7 @@
 #include <linux/dma-buf.h>
 #include <linux/p2pbar.h>
 
+#include "t_harness.h" /* fail() */
 #include "vgem.h"
 #include <linux/udmabuf.h>
 #include <pthread.h>
@@ -72,19 +73,6 @@ static int dev;
 static struct p2pbar_info inf;
 static bool do_reset;
 static int udmabuf_fd = -1, vgem_fd = -1;
-
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("FAIL: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(1);
-}
 
 /* --- the random source: splitmix64, one state per thread */
 static _Thread_local uint64_t rng;
