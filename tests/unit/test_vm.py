@@ -85,7 +85,7 @@ class KernelTrouble(unittest.TestCase):
     def test_guest_scripts_apply_the_same_rule(self):
         """lib.sh's kernel_complaints (grep -E) and vm.py (re) agree."""
         lines = [f"[{i:5}.000000] {l}" for i, l in enumerate(COMPLAINTS + NOT_COMPLAINTS)]
-        lib = os.path.join(os.path.dirname(__file__), "..", "vm", "lib.sh")
+        lib = os.path.join(os.path.dirname(__file__), "..", "..", "testbed", "guest", "lib.sh")
         out = subprocess.run(
             ["bash", "-c", '. "$1" && kernel_complaints', "-", lib],
             input="\n".join(lines) + "\n", capture_output=True, text=True,
