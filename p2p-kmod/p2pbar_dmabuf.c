@@ -363,21 +363,74 @@ static void p2pbar_release(struct dma_buf *dmabuf)
 }
 
 /*
- * BAR memory is not cached by the CPU, and HOST pages are coherent on
- * the platforms we run on: nothing to flush or invalidate.
+ * Cache maintenance of HOST pages around CPU access (DMA_BUF_IOCTL_SYNC),
+ * as udmabuf does: the pages mapped for the exporter's own device for
+ * the length of the call, which syncs them for that device (@to_cpu
+ * false) or then for the CPU. BAR memory is mapped uncached or
+ * write-combined: nothing to do. The reservation lock keeps the pages.
  */
+static int p2pbar_sync_pages(struct p2pbar_buf *buf,
+			     enum dma_data_direction dir, bool to_cpu)
+{
+	struct p2pbar_dev *p = buf->p;
+	enum dma_data_direction map_dir;
+	struct sg_table sgt;
+	struct device *dev;
+	int ret;
+
+	dma_resv_assert_held(buf->dmabuf->resv);
+	ret = sg_alloc_table_from_pages(&sgt, buf->pages,
+					buf->size >> PAGE_SHIFT, 0, buf->size,
+					GFP_KERNEL);
+	if (ret)
+		return ret;
+	down_read(&p->lock);
+	if (p->gone) {
+		ret = -ENODEV;
+		goto out;
+	}
+	dev = &p->pdev->dev;
+	map_dir = to_cpu ? DMA_BIDIRECTIONAL : dir;
+	ret = dma_map_sgtable(dev, &sgt, map_dir, 0);
+	if (!ret) {
+		if (to_cpu)
+			dma_sync_sgtable_for_cpu(dev, &sgt, dir);
+		dma_unmap_sgtable(dev, &sgt, map_dir, DMA_ATTR_SKIP_CPU_SYNC);
+	}
+out:
+	up_read(&p->lock);
+	sg_free_table(&sgt);
+	return ret;
+}
+
+static int p2pbar_cpu_access(struct dma_buf *dmabuf,
+			     enum dma_data_direction dir, bool begin)
+{
+	struct p2pbar_buf *buf = dmabuf->priv;
+	int ret;
+
+	ret = dma_resv_lock_interruptible(dmabuf->resv, NULL);
+	if (ret)
+		return ret;
+	if (p2pbar_buf_dead(buf))
+		ret = -ENODEV;
+	else if (buf->placement == P2PBAR_PLACEMENT_HOST)
+		ret = p2pbar_sync_pages(buf, dir, begin);
+	dma_resv_unlock(dmabuf->resv);
+	/* the end of an access to a revoked buffer: nothing to hand back */
+	return begin || ret != -ENODEV ? ret : 0;
+}
+
 static int p2pbar_begin_cpu_access(struct dma_buf *dmabuf,
 				   enum dma_data_direction dir)
 {
-	struct p2pbar_buf *buf = dmabuf->priv;
-
-	return p2pbar_buf_dead(buf) ? -ENODEV : 0;
+	return p2pbar_cpu_access(dmabuf, dir, true);
 }
 
 static int p2pbar_end_cpu_access(struct dma_buf *dmabuf,
 				 enum dma_data_direction dir)
 {
-	return 0;
+	return p2pbar_cpu_access(dmabuf, dir, false);
 }
 
 /*
