@@ -104,6 +104,7 @@ static inline void p2pbar_vmap_unlock(struct dma_resv *resv)
  * to check, so every importer passes there.
  */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 1, 0)
+#define P2PBAR_HAS_ATTACH_REVOCABLE
 #define p2pbar_attach_revocable dma_buf_attach_revocable
 #else
 static inline bool p2pbar_attach_revocable(struct dma_buf_attachment *at)
