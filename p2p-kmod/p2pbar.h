@@ -93,8 +93,6 @@ struct p2pbar_dev {
 	atomic64_t migrations;
 	atomic64_t bytes_moved;
 	atomic64_t host_charged;
-	u64 fence_context; /* of the error fences revoked buffers carry */
-	atomic64_t fence_seqno;
 	struct dentry *debugfs;
 };
 

@@ -9,6 +9,7 @@
 #ifndef P2PBAR_COMPAT_H
 #define P2PBAR_COMPAT_H
 
+#include <linux/dma-buf.h>
 #include <linux/dma-resv.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
@@ -94,6 +95,22 @@ static inline void p2pbar_vmap_unlock(struct dma_resv *resv)
 #else
 #define P2PBAR_ATTACH_OPS_INVALIDATE move_notify
 #define p2pbar_invalidate_mappings dma_buf_move_notify
+#endif
+
+/*
+ * Whether an importer honours revocation (invalidate_mappings, then an
+ * unmap/unpin in bounded time): dma_buf_attach_revocable(), added with
+ * the invalidate_mappings rename in 7.1. Older cores make no such promise
+ * to check, so every importer passes there.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 1, 0)
+#define P2PBAR_HAS_ATTACH_REVOCABLE
+#define p2pbar_attach_revocable dma_buf_attach_revocable
+#else
+static inline bool p2pbar_attach_revocable(struct dma_buf_attachment *at)
+{
+	return true;
+}
 #endif
 
 /* 6.10 dropped __assign_str()'s source argument (taken from __string()). */

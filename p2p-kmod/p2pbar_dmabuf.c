@@ -155,6 +155,18 @@ static int p2pbar_pin(struct dma_buf_attachment *at)
 	dma_resv_assert_held(at->dmabuf->resv);
 	if (p2pbar_buf_dead(buf))
 		return -ENODEV;
+	/*
+	 * A pin that can hold BAR memory must be revocable, or unbind and
+	 * RESET wait for an unpin that may never come (vfio_pci_dmabuf.c
+	 * refuses such importers too). Static importers are served from
+	 * HOST pages, which stay theirs until release. Kernels without
+	 * dma_buf_attach_revocable() cannot tell: there unbind waits.
+	 */
+	if (at->peer2peer && !p2pbar_attach_revocable(at)) {
+		dev_dbg(&buf->p->dev, "buffer %llu: pin by %s refused: not revocable\n",
+			buf->id, dev_name(at->dev));
+		return -EOPNOTSUPP;
+	}
 	if (!buf->pin_count)
 		p2pbar_promote(at);
 	buf->pin_count++;

@@ -6,7 +6,6 @@
  * default (any other function through driver_override or new_id), picks
  * the BAR to export and hands it to the char device.
  */
-#include <linux/dma-fence.h>
 #include <linux/io.h>
 #include <linux/module.h>
 #include <linux/pci.h>
@@ -101,7 +100,6 @@ static int p2pbar_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	mutex_init(&p->revoke_lock);
 	atomic_set(&p->bar_users, 1); /* the binding's */
 	init_waitqueue_head(&p->drain_wq);
-	p->fence_context = dma_fence_context_alloc(1);
 	INIT_LIST_HEAD(&p->bufs);
 	atomic_set(&p->pinned, 0);
 	atomic_set(&p->attachments, 0);

@@ -22,13 +22,11 @@
  * no call on another buffer.
  */
 #include <linux/dma-buf.h>
-#include <linux/dma-fence.h>
 #include <linux/dma-resv.h>
 #include <linux/file.h>
 #include <linux/mm.h>
 #include <linux/pci.h>
 #include <linux/sched/signal.h>
-#include <linux/slab.h>
 #include <uapi/linux/p2pbar.h>
 
 #include "p2pbar.h"
@@ -82,47 +80,11 @@ void p2pbar_buf_drain_release(struct p2pbar_buf *buf)
 		p2pbar_range_return(buf);
 }
 
-static const char *p2pbar_fence_name(struct dma_fence *fence)
-{
-	return "p2pbar";
-}
-
-static const struct dma_fence_ops p2pbar_revoke_fence_ops = {
-	.get_driver_name = p2pbar_fence_name,
-	.get_timeline_name = p2pbar_fence_name,
-};
-
-static DEFINE_SPINLOCK(p2pbar_revoke_fence_lock);
-
 /*
- * What tells a CPU importer (rxe) that the buffer is gone: it has no DMA
- * mapping whose re-map could fail, and a vmap must not fail. After
- * move_notify importers wait for the buffer's kernel fences before they
- * map again; this one is signalled with -ENODEV, as DRM drivers signal
- * the fences of work lost to a GPU reset. Best effort: without memory
- * the buffer is revoked all the same.
+ * No new use, importers told, no CPU mapping left. Pinned importers take
+ * the invalidation as a permanent revocation and unpin (rxe, irdma);
+ * that is how a CPU importer learns of it too, with no fence of ours.
  */
-static void p2pbar_buf_fence_revoked(struct p2pbar_buf *buf)
-{
-	struct dma_resv *resv = buf->dmabuf->resv;
-	struct p2pbar_dev *p = buf->p;
-	struct dma_fence *fence;
-
-	dma_resv_assert_held(resv);
-	fence = kzalloc(sizeof(*fence), GFP_KERNEL);
-	if (!fence)
-		return;
-	dma_fence_init(fence, &p2pbar_revoke_fence_ops,
-		       &p2pbar_revoke_fence_lock, p->fence_context,
-		       atomic64_inc_return(&p->fence_seqno));
-	dma_fence_set_error(fence, -ENODEV);
-	dma_fence_signal(fence);
-	if (!dma_resv_reserve_fences(resv, 1))
-		dma_resv_add_fence(resv, fence, DMA_RESV_USAGE_KERNEL);
-	dma_fence_put(fence);
-}
-
-/* No new use, importers told, no CPU mapping left. */
 static bool p2pbar_buf_revoke(struct p2pbar_buf *buf, struct file *f)
 {
 	struct dma_resv *resv = buf->dmabuf->resv;
@@ -135,7 +97,6 @@ static bool p2pbar_buf_revoke(struct p2pbar_buf *buf, struct file *f)
 	trace_p2pbar_revoke(buf->id);
 	WRITE_ONCE(buf->revoked, true);
 	buf->fences_pending = true;
-	p2pbar_buf_fence_revoked(buf);
 	p2pbar_invalidate_mappings(buf->dmabuf);
 	/* Before the range can be reused, no PTE may point at it. */
 	unmap_mapping_range(f->f_mapping, 0, 0, 1);

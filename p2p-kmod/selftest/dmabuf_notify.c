@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Test only: deliver move_notify to the importers of a dma-buf, the way an
- * exporter does before it moves a buffer (reservation lock held), without
- * moving anything. Until the exporter has its own move path this is how the
- * rxe tests exercise rxe's move_notify with traffic running.
+ * exporter does before it moves or revokes a buffer (reservation lock
+ * held), without moving anything. For a pinned importer (rxe) that is a
+ * revocation: the rxe tests use it to revoke an MR during traffic.
  *
  * echo "FD COUNT" > /sys/kernel/debug/dmabuf_notify
  *   FD is a dma-buf fd of the writing process; COUNT notifications are

@@ -343,6 +343,36 @@ static void case_pin(struct dma_buf *buf)
 	dma_buf_detach(buf, at);
 }
 
+#ifdef P2PBAR_HAS_ATTACH_REVOCABLE
+/* No invalidate_mappings: dma_buf_attach_revocable() is false for it. */
+static const struct dma_buf_attach_ops unrevocable_ops = {
+	.allow_peer2peer = true,
+};
+
+/* A pin that could never be revoked is refused (vfio-pci's rule). */
+static void case_pin_unrevocable(struct dma_buf *buf)
+{
+	struct dma_buf_attachment *at;
+	int ret;
+
+	at = dma_buf_dynamic_attach(buf, &st_pdev[0]->dev, &unrevocable_ops,
+				    NULL);
+	if (IS_ERR(at)) {
+		report(false, "pin_unrevocable", "attach: %ld", PTR_ERR(at));
+		return;
+	}
+	dma_resv_lock(buf->resv, NULL);
+	ret = dma_buf_pin(at);
+	if (!ret)
+		dma_buf_unpin(at);
+	dma_resv_unlock(buf->resv);
+	report(ret == -EOPNOTSUPP, "pin_unrevocable",
+	       "pin by an importer without invalidate_mappings: %d (want %d)",
+	       ret, -EOPNOTSUPP);
+	dma_buf_detach(buf, at);
+}
+#endif
+
 static void case_small_seg(struct dma_buf *buf)
 {
 	struct dma_buf_attachment *at = attach(buf, 1);
@@ -536,6 +566,9 @@ static void cmd_run(struct dma_buf *buf, u64 phys, bool fixed)
 	atomic_set(&moves, 0);
 	case_dynamic(buf, phys);
 	case_pin(buf);
+#ifdef P2PBAR_HAS_ATTACH_REVOCABLE
+	case_pin_unrevocable(buf);
+#endif
 	case_small_seg(buf);
 	case_seg_boundary(buf);
 	case_many(buf);

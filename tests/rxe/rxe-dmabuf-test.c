@@ -18,28 +18,31 @@
  *                            length seed" there for the host to check.
  *   badinput /dev/p2pbarN    errnos of bad registrations; closing the
  *                            dma-buf fd under a live MR
- *   notify /dev/p2pbarN      RDMA WRITE/READ on a dma-buf MR while a child
- *                            process keeps delivering move_notify
- *                            (p2p-kmod/selftest/dmabuf_notify.c); every byte checked
- *   migrate /dev/p2pbarN [FILL_TXT]  RDMA WRITE/READ on a dma-buf MR while
- *                            a child process moves the buffer DEVICE<->HOST
- *                            100 times (P2PBAR_IOCTL_MIGRATE); every byte
- *                            checked; the last RDMA-written chunk's BAR
- *                            offset (back in DEVICE) goes to FILL_TXT
- *   revoke reset|unbind /dev/p2pbarN PCI  RDMA WRITEs stream into a dma-buf
- *                            MR while a child RESETs the device or unbinds
- *                            it: WRs complete ok until the revoke, the first
- *                            one after it completes with an error status
- *                            (no hang, nothing oopses), and after close the
- *                            modules unload (checked by the script)
+ *   notify /dev/p2pbarN      one move_notify (p2p-kmod/selftest/dmabuf_notify.c)
+ *                            during RDMA WRITE traffic revokes the pinned
+ *                            MR: error completions, unpinned, no stray
+ *                            write, dereg returns, a new MR works
+ *   migrate /dev/p2pbarN [FILL_TXT]  a buffer under an MR is pinned: 100
+ *                            MIGRATEs during RDMA WRITE/READ traffic (every
+ *                            byte checked) are EBUSY and it stays put;
+ *                            after dereg it moves, content kept; the
+ *                            RDMA-written chunk's BAR offset goes to FILL_TXT
+ *   revoke reset|unbind /dev/p2pbarN PCI FILL_TXT  RDMA WRITEs stream into
+ *                            a dma-buf MR while a child RESETs the device or
+ *                            unbinds it: WRs complete ok until the revoke,
+ *                            then IBV_WC_REM_ACCESS_ERR, no hang; dereg
+ *                            returns; a new buffer over the revoked range
+ *                            (after unbind: rebound) keeps its bytes
+ *                            (FILL_TXT for the host)
  *   regrace /dev/p2pbarN [SECONDS]  register/deregister in a loop while a
  *                            child migrates the buffer in a loop
  *   noparent NOPARENT_DEV PARENTED_DEV /dev/p2pbarN  the NCCL probe and a
  *                            registration agree on rxe over veth
  *                            (EOPNOTSUPP); on virtio the probe sees EBADF
  *   fence /dev/p2pbarN       a move fence that never signals (dmabuf_notify):
- *                            the WR fails after a bounded wait, QP destroy
- *                            and dereg return
+ *                            the MR is revoked, WRs fail at once, QP destroy
+ *                            and dereg return; registration is interruptible
+ *                            (EINTR) and bounded (ETIMEDOUT)
  *   vgemfence /dev/p2pbarN   a vgem fence imported into the buffer (WRITE
  *                            usage): what userspace can reach
  *
@@ -56,6 +59,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -467,91 +471,280 @@ static int case_badinput(int argc, char **argv)
 	return 0;
 }
 
+/* The next completion within @secs, or status -1 on none. */
+static struct ibv_wc wait_for_wc(struct rdma *r, double secs)
+{
+	struct ibv_wc wc = { .status = -1 };
+	double end = now() + secs;
+	int k;
+
+	while ((k = ibv_poll_cq(r->cq, 1, &wc)) == 0 && now() < end)
+		usleep(1000);
+	if (k < 0)
+		FAIL("ibv_poll_cq");
+	if (!k)
+		wc.status = -1;
+	return wc;
+}
+
+/* Fresh QPs after an error completion (which leaves the QPs in error). */
+static void requeue_qps(struct rdma *r)
+{
+	struct ibv_wc wc;
+
+	ibv_destroy_qp(r->qp[0]);
+	ibv_destroy_qp(r->qp[1]);
+	while (ibv_poll_cq(r->cq, 1, &wc) > 0)
+		; /* what the destroyed QPs left */
+	rdma_qps(r);
+}
+
+static const char *wc_str(int status)
+{
+	return status == -1 ? "no completion in 20 s" : ibv_wc_status_str(status);
+}
+
+/*
+ * @dmr's buffer was revoked: the MR stays, every access fails, and
+ * neither waits for anything. A WRITE into it is NAKed: the requester
+ * sees IBV_WC_REM_ACCESS_ERR. A WRITE from it fails the requester's copy
+ * (IBV_WC_LOC_PROT_ERR), but rxe then moves the QP to error and its
+ * completer flushes the failing WQE along with the rest: the WR
+ * completes with IBV_WC_WR_FLUSH_ERR (6.12 and 7.2, as for any local
+ * copy error); nothing from the MR reaches @h either way.
+ */
+static void expect_revoked(struct rdma *r, struct ibv_mr *dmr, struct ibv_mr *hmr, uint8_t *h,
+			   size_t len, const char *what)
+{
+	struct ibv_wc wc;
+	int st[2];
+
+	fill(h, len, 0x1ead);
+	requeue_qps(r);
+	post(r->qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, len, dmr->rkey, IOVA_BASE);
+	wc = wait_for_wc(r, 20);
+	st[0] = wc.status;
+	requeue_qps(r);
+	post(r->qp[0], IBV_WR_RDMA_WRITE, dmr, IOVA_BASE, len, hmr->rkey, (uintptr_t)h);
+	wc = wait_for_wc(r, 20);
+	st[1] = wc.status;
+	requeue_qps(r);
+	if (st[0] != IBV_WC_REM_ACCESS_ERR)
+		FAIL("%s: a WRITE into the revoked MR: %s, expected %s", what, wc_str(st[0]),
+		     ibv_wc_status_str(IBV_WC_REM_ACCESS_ERR));
+	if (st[1] != IBV_WC_LOC_PROT_ERR && st[1] != IBV_WC_WR_FLUSH_ERR)
+		FAIL("%s: a WRITE from the revoked MR: %s, expected %s (or %s: rxe flushes it)",
+		     what, wc_str(st[1]), ibv_wc_status_str(IBV_WC_LOC_PROT_ERR),
+		     ibv_wc_status_str(IBV_WC_WR_FLUSH_ERR));
+	check("the target of a WRITE from the revoked MR", h, len, 0x1ead);
+	printf("ok %s: WRITE into the MR -> %s, WRITE from it -> %s, nothing copied\n", what,
+	       ibv_wc_status_str(st[0]), ibv_wc_status_str(st[1]));
+}
+
+/* BUF_INFO of the p2pbar buffer @fd through @node. */
+static struct p2pbar_buf_info buf_info(const char *node, int fd)
+{
+	struct p2pbar_buf_info bi = { .argsz = sizeof(bi), .fd = fd };
+	int dev = open(node, O_RDWR | O_CLOEXEC);
+
+	if (dev < 0 || ioctl(dev, P2PBAR_IOCTL_BUF_INFO, &bi))
+		FAIL("BUF_INFO: %s", strerror(errno));
+	close(dev);
+	return bi;
+}
+
+/* MIGRATE of @fd to @to: 0 or errno. */
+static int migrate_errno(const char *node, int fd, uint32_t to)
+{
+	struct p2pbar_migrate m = { .argsz = sizeof(m), .fd = fd, .placement = to };
+	int dev = open(node, O_RDWR | O_CLOEXEC), e;
+
+	if (dev < 0)
+		FAIL("%s: %s", node, strerror(errno));
+	e = ioctl(dev, P2PBAR_IOCTL_MIGRATE, &m) ? errno : 0;
+	close(dev);
+	return e;
+}
+
+/* One command to dmabuf_notify.ko's debugfs file (p2p-kmod/selftest). */
+static void notify_cmd(const char *cmd)
+{
+	int f = open("/sys/kernel/debug/dmabuf_notify", O_WRONLY);
+
+	if (f < 0 || write(f, cmd, strlen(cmd)) != (ssize_t)strlen(cmd))
+		FAIL("dmabuf_notify \"%s\": %s", cmd, strerror(errno));
+	close(f);
+}
+
+/*
+ * Child: once *streamed WRs have completed, revoke: RESET the device,
+ * unbind it, or deliver one move_notify (dmabuf_notify.ko) to the
+ * importers of @fd, as an exporter revoking a pinned buffer does.
+ */
+static void revoker(const char *how, const char *node, const char *pci, int fd,
+		    volatile int *streamed)
+{
+	for (int ms = 0; *streamed < 8; ms++) {
+		if (ms > 120000)
+			_exit(2);
+		usleep(1000);
+	}
+	if (!strcmp(how, "reset")) {
+		struct p2pbar_reset rs = { .argsz = sizeof(rs) };
+		int dev = open(node, O_RDWR | O_CLOEXEC);
+
+		if (dev < 0 || ioctl(dev, P2PBAR_IOCTL_RESET, &rs))
+			_exit(1);
+		printf("RESET revoked %" PRIu64 " buffer(s)\n", (uint64_t)rs.revoked);
+	} else if (!strcmp(how, "unbind")) {
+		int f = open("/sys/bus/pci/drivers/p2pbar/unbind", O_WRONLY);
+
+		if (f < 0 || write(f, pci, strlen(pci)) < 0)
+			_exit(1);
+		printf("unbound %s\n", pci);
+	} else {
+		char cmd[32];
+
+		snprintf(cmd, sizeof(cmd), "%d 1", fd);
+		notify_cmd(cmd);
+		printf("move_notify delivered\n");
+	}
+	_exit(0);
+}
+
+/*
+ * Stream RDMA WRITEs of @chunk into @dmr while a child revokes it
+ * (revoker()): the WRs before complete ok, the first error ends it and
+ * must be IBV_WC_REM_ACCESS_ERR, and a WR posted after the revoker has
+ * returned must not succeed. Returns how many WRs completed ok.
+ */
+static int stream_until_revoked(struct rdma *r, struct ibv_mr *dmr, struct ibv_mr *hmr, uint8_t *h,
+				size_t chunk, const char *how, const char *node, const char *pci,
+				int fd)
+{
+	volatile int *streamed;
+	struct ibv_wc wc = { 0 };
+	bool reaped = false;
+	int ok = 0, status = 0;
+	pid_t child;
+
+	streamed = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (streamed == MAP_FAILED)
+		FAIL("mmap");
+	*streamed = 0;
+	child = fork();
+	if (child < 0)
+		FAIL("fork");
+	if (!child)
+		revoker(how, node, pci, fd, streamed);
+	for (int i = 0;; i++) {
+		bool after = reaped;
+
+		reaped = reaped || waitpid(child, &status, WNOHANG) == child;
+		post(r->qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk, dmr->rkey,
+		     IOVA_BASE + (i % 16) * chunk);
+		wc = wait_for_wc(r, 20);
+		if ((int)wc.status == -1)
+			FAIL("%s: no completion 20 s after an RDMA WRITE: hang", how);
+		if (wc.status != IBV_WC_SUCCESS)
+			break;
+		if (after)
+			FAIL("%s: a WRITE posted after the revoke completed successfully", how);
+		*streamed = ++ok;
+	}
+	if (!reaped)
+		waitpid(child, &status, 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		FAIL("the %s failed (revoker exit status %d)", how, WEXITSTATUS(status));
+	if (ok < 8)
+		FAIL("only %d WRs completed before the %s: traffic never got going", ok, how);
+	if (wc.status != IBV_WC_REM_ACCESS_ERR)
+		FAIL("%s: the first failed WRITE completed with %s, expected %s", how,
+		     ibv_wc_status_str(wc.status), ibv_wc_status_str(IBV_WC_REM_ACCESS_ERR));
+	printf("ok %s during RDMA WRITE traffic: %d WRs ok, then %s (seen %s the revoker "
+	       "exited), no hang\n",
+	       how, ok, ibv_wc_status_str(wc.status), reaped ? "after" : "before");
+	munmap((void *)streamed, PAGE);
+	return ok;
+}
+
+/* Deregister @mr, which must not fail or hang; prints how long it took. */
+static void dereg_timed(struct ibv_mr *mr, const char *what)
+{
+	double t = now();
+
+	if (ibv_dereg_mr(mr))
+		FAIL("%s: dereg: %s", what, strerror(errno));
+	printf("ok %s: dereg returned in %.2f s\n", what, now() - t);
+}
+
+/*
+ * The exporter invalidates a pinned attachment: for rxe a permanent
+ * revocation. A child delivers one move_notify (dmabuf_notify.ko) during
+ * RDMA WRITE traffic: the MR dies (error completions both ways), rxe has
+ * unpinned (BUF_INFO, and MIGRATE works before dereg), the buffer's
+ * bytes written through its mmap afterwards are never overwritten by
+ * the dead MR, dereg returns, a new MR on the buffer moves data.
+ */
 static int case_notify(int argc, char **argv)
 {
-	const size_t len = 4 << 20, chunk = 256 << 10;
-	const int iters = 64;
-	volatile uint64_t *notified;
-	struct ibv_mr *hmr, *h2mr, *dmr;
-	uint8_t *h, *h2;
+	const size_t len = 1 << 20, chunk = 64 << 10;
+	struct p2pbar_buf_info bi;
+	struct ibv_mr *hmr, *dmr;
 	struct rdma r;
 	struct dbuf b;
-	pid_t child;
+	uint8_t *h;
+	int e;
 
 	if (argc < 3)
 		FAIL("notify /dev/p2pbarN");
 	rdma_open(&r);
-	b = dbuf_p2pbar(argv[2], len + PAGE);
+	b = dbuf_p2pbar(argv[2], len);
 	dbuf_map(&b);
 	h = malloc(chunk);
-	h2 = malloc(chunk);
+	fill(h, chunk, 77);
 	hmr = ibv_reg_mr(r.pd, h, chunk, ACCESS_ALL);
-	h2mr = ibv_reg_mr(r.pd, h2, chunk, ACCESS_ALL);
-	dmr = ibv_reg_dmabuf_mr(r.pd, PAGE, len, IOVA_BASE, b.fd, ACCESS_ALL);
-	if (!hmr || !h2mr || !dmr)
+	dmr = ibv_reg_dmabuf_mr(r.pd, 0, len, IOVA_BASE, b.fd, ACCESS_ALL);
+	if (!hmr || !dmr)
 		FAIL("notify: MRs: %s", strerror(errno));
-	notified = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (notified == MAP_FAILED)
-		FAIL("mmap");
-	*notified = 0;
+	bi = buf_info(argv[2], b.fd);
+	if (bi.pin_count != 1)
+		FAIL("a registered rxe dma-buf MR: pin count %llu, expected 1",
+		     (unsigned long long)bi.pin_count);
+	printf("ok registration pinned the buffer (pin count 1)\n");
 
-	child = fork();
-	if (child < 0)
-		FAIL("fork");
-	if (!child) {
-		char cmd[32];
-		int n = snprintf(cmd, sizeof(cmd), "%d 20", b.fd);
-		int dbg = open("/sys/kernel/debug/dmabuf_notify", O_WRONLY);
+	stream_until_revoked(&r, dmr, hmr, h, chunk, "move_notify", argv[2], NULL, b.fd);
+	bi = buf_info(argv[2], b.fd);
+	if (bi.pin_count != 0)
+		FAIL("after move_notify: pin count %llu, expected 0 (rxe unpins)",
+		     (unsigned long long)bi.pin_count);
+	e = migrate_errno(argv[2], b.fd, P2PBAR_PLACEMENT_HOST);
+	if (e)
+		FAIL("MIGRATE after the revoke, before dereg: %s", strerror(e));
+	printf("ok after move_notify rxe has unpinned: pin count 0, MIGRATE works\n");
 
-		if (dbg < 0) {
-			perror("open /sys/kernel/debug/dmabuf_notify");
-			_exit(1);
-		}
-		for (;;) {
-			if (write(dbg, cmd, n) != n) {
-				perror("dmabuf_notify");
-				_exit(1);
-			}
-			*notified += 20;
-		}
-	}
+	/* the buffer is someone else's now: the dead MR never writes it */
+	fill((uint8_t *)b.map, len, 0x0e1f);
+	expect_revoked(&r, dmr, hmr, h, chunk, "after move_notify");
+	check("the buffer after WRITEs into the revoked MR", b.map, len, 0x0e1f);
+	printf("ok the revoked MR's WRITEs left the buffer's bytes alone\n");
+	dereg_timed(dmr, "revoked MR");
 
-	for (int i = 0; i < iters; i++) {
-		uint64_t at = (uint64_t)(i * 37 % 16) * chunk + 3;
-		uint64_t seed = 0xabc000 + i;
-
-		if (at + chunk > len)
-			at = 3;
-		fill(h, chunk, seed);
-		post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk, dmr->rkey,
-		     IOVA_BASE + at);
-		wait_wc(r.cq, 1, "WRITE under move_notify");
-		memset(h2, 0, chunk);
-		post(r.qp[0], IBV_WR_RDMA_READ, h2mr, (uintptr_t)h2, chunk, dmr->rkey,
-		     IOVA_BASE + at);
-		wait_wc(r.cq, 1, "READ under move_notify");
-		check("READ back under move_notify", h2, chunk, seed);
-		check("dma-buf content under move_notify", b.map + PAGE + at, chunk, seed);
-	}
-	kill(child, SIGKILL);
-	waitpid(child, NULL, 0);
-	if (*notified == 0)
-		FAIL("no move_notify was delivered during the traffic");
-	printf("ok %d x %zu B WRITE+READ verified while %" PRIu64
-	       " move_notify calls were delivered\n",
-	       iters, chunk, (uint64_t)*notified);
-
-	/* traffic continues after the last notification: remapped */
-	fill(h, chunk, 99);
+	dmr = ibv_reg_dmabuf_mr(r.pd, 0, len, IOVA_BASE, b.fd, ACCESS_ALL);
+	if (!dmr)
+		FAIL("a new MR on the buffer: %s", strerror(errno));
+	fill(h, chunk, 77);
 	post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk, dmr->rkey, IOVA_BASE);
-	wait_wc(r.cq, 1, "WRITE after the notifications");
-	check("WRITE after the notifications", b.map + PAGE, chunk, 99);
-	printf("ok traffic continues after the last move_notify\n");
+	wait_wc(r.cq, 1, "WRITE into a new MR");
+	check("WRITE into a new MR", b.map, chunk, 77);
+	printf("RESULT: move_notify on rxe's pinned attachment = revoke: error completions "
+	       "(%s into it), unpinned, no stray write, dereg returns, a new MR works\n",
+	       ibv_wc_status_str(IBV_WC_REM_ACCESS_ERR));
 	ibv_dereg_mr(dmr);
 	ibv_dereg_mr(hmr);
-	ibv_dereg_mr(h2mr);
 	dbuf_free(&b);
 	rdma_close(&r);
+	free(h);
 	return 0;
 }
 
@@ -560,58 +753,60 @@ static int case_notify(int argc, char **argv)
 /* Where the buffer's first @len bytes are in the BAR now, for the host. */
 static void fill_txt_for_host(const char *node, const char *path, int fd, size_t len, uint64_t seed)
 {
-	struct p2pbar_buf_info bi = { .argsz = sizeof(bi), .fd = fd };
-	int dev = open(node, O_RDWR | O_CLOEXEC);
+	struct p2pbar_buf_info bi = buf_info(node, fd);
 	FILE *f;
 
-	if (dev < 0 || ioctl(dev, P2PBAR_IOCTL_BUF_INFO, &bi))
-		FAIL("BUF_INFO: %s", strerror(errno));
-	close(dev);
 	if (bi.placement != P2PBAR_PLACEMENT_DEVICE)
-		FAIL("buffer not back in DEVICE after the migrations");
+		FAIL("buffer not in DEVICE for the host's check");
 	f = fopen(path, "w");
 	if (!f)
 		FAIL("%s: %s", path, strerror(errno));
 	fprintf(f, "%" PRIu64 " %zu %" PRIu64 "\n", (uint64_t)bi.offset, len, seed);
 	fclose(f);
-	printf("RDMA-wrote %zu B at BAR offset %#" PRIx64 " (after the migrations) for the host\n",
-	       len, (uint64_t)bi.offset);
+	printf("%zu B at BAR offset %#" PRIx64 " for the host to check\n", len,
+	       (uint64_t)bi.offset);
 }
 
-/* Child: move the buffer back and forth; counts in *moved, -errno on failure. */
-static void migrator(const char *node, int fd, volatile int64_t *moved)
+/*
+ * Child: NMIGRATE MIGRATEs of the DEVICE buffer to HOST (to where it is
+ * would be a no-op); *busy counts EBUSY, *moved successes.
+ */
+static void migrator(const char *node, int fd, volatile int64_t *busy, volatile int64_t *moved)
 {
-	int dev = open(node, O_RDWR | O_CLOEXEC);
+	for (int i = 0; i < NMIGRATE; i++) {
+		int e = migrate_errno(node, fd, P2PBAR_PLACEMENT_HOST);
 
-	for (int i = 0; dev >= 0 && i < NMIGRATE; i++) {
-		struct p2pbar_migrate m = { .argsz = sizeof(m),
-					    .fd = fd,
-					    .placement = i % 2 ? P2PBAR_PLACEMENT_DEVICE
-							       : P2PBAR_PLACEMENT_HOST };
-
-		if (ioctl(dev, P2PBAR_IOCTL_MIGRATE, &m)) {
-			*moved = -errno;
+		if (e == EBUSY)
+			*busy += 1;
+		else if (!e)
+			*moved += 1;
+		else
 			_exit(1);
-		}
-		*moved = i + 1;
 		usleep(20000);
 	}
-	_exit(dev < 0);
+	_exit(0);
 }
 
+/*
+ * A buffer under an rxe MR is pinned: MIGRATE fails with EBUSY while
+ * RDMA WRITE/READ traffic runs (every byte checked) and the buffer stays
+ * where it is; after dereg it migrates, content kept, and the host checks
+ * the RDMA-written bytes at its new BAR offset (FILL_TXT).
+ */
 static int case_migrate(int argc, char **argv)
 {
 	const size_t len = 4 << 20, chunk = 256 << 10;
-	volatile int64_t *moved;
+	struct p2pbar_buf_info before, after;
 	struct ibv_mr *hmr, *h2mr, *dmr;
+	volatile int64_t *busy, *moved;
+	int iters = 0, status, e;
 	uint8_t *h, *h2;
-	int iters = 0, status;
 	struct rdma r;
 	struct dbuf b;
 	pid_t child;
 
 	if (argc < 3)
-		FAIL("migrate /dev/p2pbarN");
+		FAIL("migrate /dev/p2pbarN [FILL_TXT]");
 	rdma_open(&r);
 	b = dbuf_p2pbar(argv[2], len);
 	dbuf_map(&b);
@@ -622,16 +817,18 @@ static int case_migrate(int argc, char **argv)
 	dmr = ibv_reg_dmabuf_mr(r.pd, 0, len, IOVA_BASE, b.fd, ACCESS_ALL);
 	if (!hmr || !h2mr || !dmr)
 		FAIL("migrate: MRs: %s", strerror(errno));
-	moved = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (moved == MAP_FAILED)
+	before = buf_info(argv[2], b.fd);
+	busy = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (busy == MAP_FAILED)
 		FAIL("mmap");
-	*moved = 0;
+	moved = busy + 1;
+	*busy = *moved = 0;
 
 	child = fork();
 	if (child < 0)
 		FAIL("fork");
 	if (!child)
-		migrator(argv[2], b.fd, moved);
+		migrator(argv[2], b.fd, busy, moved);
 
 	/* Stream until the migrator is done; every chunk read back and checked. */
 	while (waitpid(child, &status, WNOHANG) == 0) {
@@ -646,29 +843,51 @@ static int case_migrate(int argc, char **argv)
 		post(r.qp[0], IBV_WR_RDMA_READ, h2mr, (uintptr_t)h2, chunk, dmr->rkey,
 		     IOVA_BASE + at);
 		wait_wc(r.cq, 1, __func__);
-		check("READ back while migrating", h2, chunk, seed);
-		check("dma-buf content while migrating", b.map + at, chunk, seed);
+		check("READ back while MIGRATE is tried", h2, chunk, seed);
+		check("dma-buf content while MIGRATE is tried", b.map + at, chunk, seed);
 	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) || *moved != NMIGRATE)
-		FAIL("migrator stopped after %" PRId64 " moves (%s)", *moved,
-		     *moved < 0 ? strerror((int)-*moved) : "exit status");
-	printf("ok %d x %zu B WRITE+READ verified while the buffer moved %d times "
-	       "DEVICE<->HOST\n",
-	       iters, chunk, NMIGRATE);
-	/* Last move was to DEVICE: the whole MR, written once more, checked. */
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		FAIL("the migrator failed with an errno other than EBUSY");
+	after = buf_info(argv[2], b.fd);
+	if (*moved || *busy != NMIGRATE)
+		FAIL("MIGRATE of a buffer under an rxe MR: %" PRId64 " moved, %" PRId64
+		     " EBUSY of %d",
+		     *moved, *busy, NMIGRATE);
+	if (after.placement != before.placement || after.offset != before.offset ||
+	    after.moves != before.moves)
+		FAIL("the pinned buffer moved (placement %u -> %u, offset %#" PRIx64 " -> %#" PRIx64
+		     ")",
+		     before.placement, after.placement, (uint64_t)before.offset,
+		     (uint64_t)after.offset);
+	printf("ok %d x %zu B WRITE+READ verified; all %d MIGRATEs EBUSY, the buffer stayed "
+	       "at BAR offset %#" PRIx64 "\n",
+	       iters, chunk, NMIGRATE, (uint64_t)after.offset);
+
+	/* the whole MR written once more, then dereg: the buffer moves again */
 	for (size_t at = 0; at < len; at += chunk) {
 		fill(h, chunk, 0xfeed + at);
 		post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk, dmr->rkey,
 		     IOVA_BASE + at);
 		wait_wc(r.cq, 1, __func__);
-		check("WRITE after the migrations", b.map + at, chunk, 0xfeed + at);
 	}
-	printf("RESULT: rxe dma-buf MR: %d x 256 KiB WRITE+READ, zero corrupted bytes, "
-	       "across %d migrations DEVICE<->HOST under traffic\n",
-	       iters, NMIGRATE);
+	dereg_timed(dmr, "pinned MR");
+	e = migrate_errno(argv[2], b.fd, P2PBAR_PLACEMENT_HOST);
+	if (!e)
+		e = migrate_errno(argv[2], b.fd, P2PBAR_PLACEMENT_DEVICE);
+	if (e)
+		FAIL("MIGRATE after dereg: %s", strerror(e));
+	after = buf_info(argv[2], b.fd);
+	if (after.moves != before.moves + 2)
+		FAIL("after dereg: %llu moves, expected %llu", (unsigned long long)after.moves,
+		     (unsigned long long)before.moves + 2);
+	for (size_t at = 0; at < len; at += chunk)
+		check("RDMA-written content after dereg and two moves", b.map + at, chunk,
+		      0xfeed + at);
+	printf("RESULT: rxe dma-buf MR pins: %d MIGRATEs under traffic all EBUSY, buffer "
+	       "kept in place; after dereg HOST and back to DEVICE, content kept\n",
+	       NMIGRATE);
 	if (argc > 3)
 		fill_txt_for_host(argv[2], argv[3], b.fd, chunk, 0xfeed);
-	ibv_dereg_mr(dmr);
 	ibv_dereg_mr(hmr);
 	ibv_dereg_mr(h2mr);
 	/* the buffer stays allocated until exit, for the host's check */
@@ -676,59 +895,41 @@ static int case_migrate(int argc, char **argv)
 	return 0;
 }
 
-/* Wait for one completion, any status; returns it. */
-static struct ibv_wc wait_any(struct rdma *r)
+/* The /dev node of the first p2pbar device (after a rebind). */
+static void p2pbar_node(char *node, size_t len)
 {
-	struct ibv_wc wc = { 0 };
-	int k;
+	for (int i = 0; i < 16; i++) {
+		char sys[64];
 
-	while ((k = ibv_poll_cq(r->cq, 1, &wc)) == 0)
-		usleep(100);
-	if (k < 0)
-		FAIL("ibv_poll_cq");
-	return wc;
+		snprintf(sys, sizeof(sys), "/sys/class/p2pbar/p2pbar%d", i);
+		if (!access(sys, F_OK)) {
+			snprintf(node, len, "/dev/p2pbar%d", i);
+			return;
+		}
+	}
+	FAIL("no p2pbar device");
 }
 
-/* Child: once traffic is flowing (*streamed WRs done), reset or unbind. */
-static void revoker(const char *how, const char *node, const char *pci, volatile int *streamed)
-{
-	for (int ms = 0; *streamed < 8; ms++) {
-		if (ms > 120000)
-			_exit(2);
-		usleep(1000);
-	}
-	if (!strcmp(how, "reset")) {
-		struct p2pbar_reset rs = { .argsz = sizeof(rs) };
-		int dev = open(node, O_RDWR | O_CLOEXEC);
-
-		if (dev < 0 || ioctl(dev, P2PBAR_IOCTL_RESET, &rs))
-			_exit(1);
-		printf("RESET revoked %" PRIu64 " buffer(s)\n", (uint64_t)rs.revoked);
-	} else {
-		int f = open("/sys/bus/pci/drivers/p2pbar/unbind", O_WRONLY);
-
-		if (f < 0 || write(f, pci, strlen(pci)) < 0)
-			_exit(1);
-		printf("unbound %s\n", pci);
-	}
-	_exit(0);
-}
-
+/*
+ * RESET or unbind during RDMA WRITE traffic into a dma-buf MR: error
+ * completions (stream_until_revoked()), dereg returns. Then a new buffer
+ * is allocated over the revoked BAR range (after unbind: on the device
+ * bound again) and filled through its mmap; WRITEs into the dead MR
+ * fail and never reach those bytes (checked here, and by the host in the
+ * ivshmem file through FILL_TXT).
+ */
 static int case_revoke(int argc, char **argv)
 {
 	const size_t len = 1 << 20, chunk = 64 << 10;
-	int ok = 0, status = 0, i;
-	volatile int *streamed;
+	const char *how = argv[2];
 	struct ibv_mr *hmr, *dmr;
-	struct ibv_wc wc = { 0 };
-	bool reaped = false;
+	char node[64];
+	struct dbuf b, nb;
 	struct rdma r;
-	struct dbuf b;
 	uint8_t *h;
-	pid_t child;
 
-	if (argc < 5)
-		FAIL("revoke reset|unbind /dev/p2pbarN PCI");
+	if (argc < 6)
+		FAIL("revoke reset|unbind /dev/p2pbarN PCI FILL_TXT");
 	rdma_open(&r);
 	b = dbuf_p2pbar(argv[3], len);
 	h = malloc(chunk);
@@ -737,59 +938,43 @@ static int case_revoke(int argc, char **argv)
 	dmr = ibv_reg_dmabuf_mr(r.pd, 0, len, IOVA_BASE, b.fd, ACCESS_ALL);
 	if (!hmr || !dmr)
 		FAIL("revoke: MRs: %s", strerror(errno));
-	streamed = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (streamed == MAP_FAILED)
-		FAIL("mmap");
-	*streamed = 0;
-	child = fork();
-	if (child < 0)
-		FAIL("fork");
-	if (!child)
-		revoker(argv[2], argv[3], argv[4], streamed);
-	/*
-	 * Stream until the revoker is done, then one WR more: the WRs before
-	 * complete ok, the first error ends it (the QP is in error then), and
-	 * a WR posted after the revoke must end in an error.
-	 */
-	for (i = 0;; i++) {
-		reaped = reaped || waitpid(child, &status, WNOHANG) == child;
-		post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk, dmr->rkey,
-		     IOVA_BASE + (i % 16) * chunk);
-		wc = wait_any(&r);
-		if (wc.status != IBV_WC_SUCCESS || reaped)
-			break;
-		*streamed = ++ok;
+	stream_until_revoked(&r, dmr, hmr, h, chunk, how, argv[3], argv[4], b.fd);
+
+	snprintf(node, sizeof(node), "%s", argv[3]);
+	if (!strcmp(how, "unbind")) {
+		int f = open("/sys/bus/pci/drivers/p2pbar/bind", O_WRONLY);
+
+		if (f < 0 || write(f, argv[4], strlen(argv[4])) < 0)
+			FAIL("cannot bind %s again: %s", argv[4], strerror(errno));
+		close(f);
+		p2pbar_node(node, sizeof(node));
 	}
-	if (!reaped)
-		waitpid(child, &status, 0);
-	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		FAIL("the %s failed (revoker exit status %d)", argv[2], WEXITSTATUS(status));
-	if (ok < 8)
-		FAIL("only %d WRs completed before the %s: traffic never got going", ok, argv[2]);
-	if (wc.status == IBV_WC_SUCCESS)
-		FAIL("an RDMA WRITE into the MR of a revoked buffer (%s) completed successfully",
-		     argv[2]);
-	printf("RESULT: %s during RDMA WRITE traffic: %d WRs completed ok, then %s "
-	       "(status %d, seen %s the revoker exited), no hang\n",
-	       argv[2], ok, ibv_wc_status_str(wc.status), wc.status, reaped ? "after" : "before");
-	ibv_dereg_mr(dmr);
+	nb = dbuf_p2pbar(node, len);
+	dbuf_map(&nb);
+	if (nb.bar_offset >= b.bar_offset + len || b.bar_offset >= nb.bar_offset + len)
+		FAIL("the new buffer (BAR %#" PRIx64 ") is not over the revoked range (%#" PRIx64
+		     "): nothing to check",
+		     nb.bar_offset, b.bar_offset);
+	fill((uint8_t *)nb.map, len, 0x0e1f);
+	printf("a new buffer at BAR offset %#" PRIx64 " over the revoked range at %#" PRIx64 "\n",
+	       nb.bar_offset, b.bar_offset);
+	expect_revoked(&r, dmr, hmr, h, chunk, how);
+	check("the new owner's bytes after WRITEs into the revoked MR", nb.map, len, 0x0e1f);
+	dereg_timed(dmr, "revoked MR");
+	fill_txt_for_host(node, argv[5], nb.fd, len, 0x0e1f);
+	printf("RESULT: %s during RDMA traffic: error completions, dereg returns, the revoked "
+	       "range's new owner keeps its bytes\n",
+	       how);
 	ibv_dereg_mr(hmr);
 	dbuf_free(&b);
 	rdma_close(&r);
+	free(h);
 	return 0;
 }
 
 /* --- review fixes: registration race, parentless netdevs, fences -------- */
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* Child: move the buffer HOST<->DEVICE until killed; counts in *moved. */
+/* Child: move the buffer HOST<->DEVICE until killed; counts MIGRATEs. */
 static void migrate_forever(const char *node, int fd, volatile int64_t *moved)
 {
 	int dev = open(node, O_RDWR | O_CLOEXEC);
@@ -800,11 +985,9 @@ static void migrate_forever(const char *node, int fd, volatile int64_t *moved)
 					    .placement = i % 2 ? P2PBAR_PLACEMENT_DEVICE
 							       : P2PBAR_PLACEMENT_HOST };
 
-		/* EBUSY: an importer had the buffer mapped as the move began */
-		if (ioctl(dev, P2PBAR_IOCTL_MIGRATE, &m) && errno != EBUSY) {
-			*moved = -errno;
+		/* EBUSY: an MR had the buffer pinned */
+		if (ioctl(dev, P2PBAR_IOCTL_MIGRATE, &m) && errno != EBUSY)
 			_exit(1);
-		}
 		*moved += 1;
 	}
 	_exit(1);
@@ -821,6 +1004,7 @@ static int case_regrace(int argc, char **argv)
 	const size_t len = 64 << 10;
 	double secs = argc > 3 ? atof(argv[3]) : 30, end;
 	volatile int64_t *moved;
+	unsigned long long moves;
 	long regs = 0;
 	struct rdma r;
 	struct dbuf b;
@@ -840,7 +1024,7 @@ static int case_regrace(int argc, char **argv)
 		FAIL("fork");
 	if (!child)
 		migrate_forever(argv[2], b.fd, moved);
-	for (end = now_s() + secs; now_s() < end; regs++) {
+	for (end = now() + secs; now() < end; regs++) {
 		struct ibv_mr *mr = ibv_reg_dmabuf_mr(r.pd, 0, len, 0, b.fd, ACCESS_ALL);
 
 		if (!mr)
@@ -848,15 +1032,19 @@ static int case_regrace(int argc, char **argv)
 		if (ibv_dereg_mr(mr))
 			FAIL("dereg %ld under moves: %s", regs, strerror(errno));
 		if (waitpid(child, &status, WNOHANG) == child)
-			FAIL("the migrator ended (moves %" PRId64 ", status %#x)", *moved, status);
+			FAIL("the migrator ended (MIGRATEs %" PRId64 ", status %#x)", *moved,
+			     status);
 	}
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
-	if (*moved < 100)
-		FAIL("only %" PRId64 " moves in %.0f s: no race was tried", *moved, secs);
-	printf("RESULT: %ld dma-buf MR registrations+deregistrations while the buffer "
-	       "moved %" PRId64 " times HOST<->DEVICE, no oops\n",
-	       regs, *moved);
+	/* a registration meets a move only between two MRs' pins */
+	moves = buf_info(argv[2], b.fd).moves;
+	if (*moved < 100 || moves < 1)
+		FAIL("%" PRId64 " MIGRATEs, %llu moves in %.0f s: no race was tried", *moved, moves,
+		     secs);
+	printf("RESULT: %ld dma-buf MR registrations+deregistrations while %" PRId64
+	       " MIGRATEs ran (%llu moves HOST<->DEVICE, the rest EBUSY under a pin), no oops\n",
+	       regs, *moved, moves);
 	dbuf_free(&b);
 	rdma_close(&r);
 	return 0;
@@ -943,50 +1131,50 @@ static int case_noparent(int argc, char **argv)
 	return 0;
 }
 
-/* One command to dmabuf_notify.ko's debugfs file (p2p-kmod/selftest). */
-static void notify_cmd(const char *cmd)
+static void on_alarm(int sig)
 {
-	int f = open("/sys/kernel/debug/dmabuf_notify", O_WRONLY);
-
-	if (f < 0 || write(f, cmd, strlen(cmd)) != (ssize_t)strlen(cmd))
-		FAIL("dmabuf_notify \"%s\": %s", cmd, strerror(errno));
-	close(f);
+	(void)sig;
 }
 
-/* The next completion within @secs, or status -1 on none. */
-static struct ibv_wc wait_for_wc(struct rdma *r, double secs)
+/* A registration of @b that must fail: returns its errno and time. */
+static int reg_fails(struct rdma *r, struct dbuf *b, size_t len, double *took)
 {
-	struct ibv_wc wc = { .status = -1 };
-	double end = now_s() + secs;
-	int k;
+	double t = now();
+	struct ibv_mr *mr;
 
-	while ((k = ibv_poll_cq(r->cq, 1, &wc)) == 0 && now_s() < end)
-		usleep(1000);
-	if (k < 0)
-		FAIL("ibv_poll_cq");
-	if (!k)
-		wc.status = -1;
-	return wc;
+	errno = 0;
+	mr = ibv_reg_dmabuf_mr(r->pd, 0, len, IOVA_BASE, b->fd, ACCESS_ALL);
+	*took = now() - t;
+	if (mr)
+		FAIL("a registration succeeded while the move's fence is pending");
+	return errno;
 }
 
 /*
  * A move that never finishes: dmabuf_notify.ko puts an unsignalled
  * KERNEL-usage fence into the buffer's reservation object (as an exporter
- * does for an asynchronous move) and delivers move_notify, so the next
- * access must wait for the fence before it re-maps. The wait must be
- * bounded: the WR completes in error, QP destroy and dereg return. Then
- * the fence is signalled and a new MR on the buffer moves data again.
+ * does for an asynchronous move) and delivers move_notify. The live MR is
+ * revoked: its WRs fail at once (the data path waits for no fence), QP
+ * destroy and dereg return. A registration waits for the fence, but
+ * interruptibly (a signal: EINTR) and bounded (ETIMEDOUT). Once the fence
+ * signals, a new MR moves data.
  */
 static int case_fence(int argc, char **argv)
 {
 	const size_t len = 1 << 20, chunk = 64 << 10;
+	struct sigaction sa = { .sa_handler = on_alarm }; /* no SA_RESTART */
+	/* repeating, so a signal that comes too early is followed by more */
+	struct itimerval it = { .it_value = { .tv_usec = 500000 },
+				.it_interval = { .tv_usec = 200000 } },
+			 off = { 0 };
 	struct ibv_mr *hmr, *dmr;
 	struct ibv_wc wc;
-	struct rdma r;
 	double t, took;
+	struct rdma r;
 	char cmd[32];
 	struct dbuf b;
 	uint8_t *h;
+	int e;
 
 	if (argc < 3)
 		FAIL("fence /dev/p2pbarN");
@@ -1006,62 +1194,52 @@ static int case_fence(int argc, char **argv)
 	notify_cmd(cmd);
 	printf("an unsignalled KERNEL fence is in the buffer's resv, move_notify delivered\n");
 
-	/* the responder's copy waits for the fence: bounded, then an error */
-	t = now_s();
+	t = now();
+	expect_revoked(&r, dmr, hmr, h, chunk, "move fence pending");
+	printf("ok the revoked MR's WRs completed in %.1f s with the fence pending\n", now() - t);
 	post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk, dmr->rkey, IOVA_BASE);
-	wc = wait_for_wc(&r, 20);
-	took = now_s() - t;
-	if ((int)wc.status == -1) {
-		notify_cmd("signal"); /* let the stuck task go, so the guest ends */
-		FAIL("no completion %.0f s after a WRITE into an MR whose buffer has a "
-		     "never-signalled kernel fence: rxe waits for it without bound",
-		     took);
-	}
-	if (wc.status == IBV_WC_SUCCESS)
-		FAIL("a WRITE completed successfully while the move's fence was pending");
-	printf("ok WRITE with the move's fence pending: %s after %.1f s\n",
-	       ibv_wc_status_str(wc.status), took);
-
-	/* QP destroy and dereg while a WR waits for the fence */
+	t = now();
 	ibv_destroy_qp(r.qp[0]);
 	ibv_destroy_qp(r.qp[1]);
-	rdma_qps(&r);
-	post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk, dmr->rkey, IOVA_BASE);
-	usleep(100000);
-	t = now_s();
-	ibv_destroy_qp(r.qp[0]);
-	ibv_destroy_qp(r.qp[1]);
-	took = now_s() - t;
-	printf("ok QP destroy with a WR waiting for the fence: %.1f s\n", took);
-	if (took > 5)
-		FAIL("QP destroy took %.1f s with the move's fence pending", took);
-	rdma_qps(&r);
-	post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk, dmr->rkey, IOVA_BASE);
-	usleep(100000);
-	t = now_s();
-	if (ibv_dereg_mr(dmr))
-		FAIL("dereg with the move's fence pending: %s", strerror(errno));
-	took = now_s() - t;
-	printf("ok dereg with a WR waiting for the fence: %.1f s\n", took);
-	if (took > 5)
-		FAIL("dereg took %.1f s with the move's fence pending", took);
-	ibv_destroy_qp(r.qp[0]);
-	ibv_destroy_qp(r.qp[1]);
+	took = now() - t;
+	printf("ok QP destroy with the fence pending: %.1f s\n", took);
 	rdma_qps(&r);
 	while (ibv_poll_cq(r.cq, 1, &wc) > 0)
-		; /* what the destroyed QPs left */
+		; /* the destroyed QP's WR may have completed first */
+	dereg_timed(dmr, "fence pending");
+
+	/* registration: interruptible ... */
+	if (sigaction(SIGALRM, &sa, NULL) || setitimer(ITIMER_REAL, &it, NULL))
+		FAIL("SIGALRM: %s", strerror(errno));
+	e = reg_fails(&r, &b, len, &took);
+	setitimer(ITIMER_REAL, &off, NULL);
+	if (e != EINTR)
+		FAIL("registration with the fence pending, signalled after 0.5 s: %s after %.1f s, "
+		     "expected EINTR",
+		     strerror(e), took);
+	printf("ok registration with the fence pending, signalled: %s after %.1f s\n", strerror(e),
+	       took);
+	/* ... and bounded */
+	e = reg_fails(&r, &b, len, &took);
+	if (e != ETIMEDOUT)
+		FAIL("registration with the fence pending: %s after %.1f s, expected ETIMEDOUT",
+		     strerror(e), took);
+	printf("ok registration with the fence pending: %s after %.1f s\n", strerror(e), took);
+	if (buf_info(argv[2], b.fd).pin_count)
+		FAIL("a failed registration left the buffer pinned");
 
 	/* the move finishes: a new MR on the buffer works */
 	notify_cmd("signal");
 	dmr = ibv_reg_dmabuf_mr(r.pd, 0, len, IOVA_BASE, b.fd, ACCESS_ALL);
 	if (!dmr)
-		FAIL("MRs after the fence signalled: %s", strerror(errno));
+		FAIL("MR after the fence signalled: %s", strerror(errno));
 	fill(h, chunk, 2);
 	post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk, dmr->rkey, IOVA_BASE);
 	wait_wc(r.cq, 1, "WRITE after the fence signalled");
 	check("WRITE after the fence signalled", b.map, chunk, 2);
-	printf("RESULT: never-signalled move fence: WR completes in error, QP destroy and "
-	       "dereg return; after the signal a new MR moves data\n");
+	printf("RESULT: never-signalled move fence: the live MR is revoked (WRs fail at once, QP "
+	       "destroy and dereg return), registration is interruptible (EINTR) and bounded "
+	       "(ETIMEDOUT); after the signal a new MR moves data\n");
 	ibv_dereg_mr(dmr);
 	ibv_dereg_mr(hmr);
 	dbuf_free(&b);
@@ -1083,7 +1261,7 @@ static void migrate_once(const char *node, int fd, uint32_t to)
  * What userspace can reach of a fence that does not signal: a vgem fence,
  * imported into the p2pbar buffer with DMA_BUF_IOCTL_IMPORT_SYNC_FILE.
  * That adds WRITE usage (implicit sync for other users of the buffer);
- * rxe waits only for KERNEL usage (the exporter's moves), so traffic,
+ * rxe waits for no fence on its data path, so traffic,
  * dereg and QP destroy go on. A MIGRATE waits for the fence itself,
  * without the buffer's reservation lock, so a WR on the MR goes on beside
  * it too. rxe's own wait for a move fence is case fence (dmabuf_notify.ko).
@@ -1118,13 +1296,13 @@ static int case_vgemfence(int argc, char **argv)
 	if (ioctl(b.fd, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &imp))
 		FAIL("DMA_BUF_IOCTL_IMPORT_SYNC_FILE: %s", strerror(errno));
 	close(imp.fd);
-	t = now_s();
+	t = now();
 	printf("an unsignalled vgem fence is in the p2pbar buffer's resv (WRITE usage)\n");
 
 	post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk, dmr->rkey, IOVA_BASE);
 	wait_wc(r.cq, 1, "WRITE with a WRITE-usage fence pending");
 	check("WRITE with a WRITE-usage fence pending", b.map, chunk, 3);
-	printf("ok WRITE completes with the fence pending (rxe waits for KERNEL usage only)\n");
+	printf("ok WRITE completes with the fence pending (rxe's data path waits for no fence)\n");
 
 	/*
 	 * MIGRATE waits for the fence without holding the buffer's lock
@@ -1150,18 +1328,18 @@ static int case_vgemfence(int argc, char **argv)
 	waitpid(child, NULL, 0);
 
 	/* dereg and QP destroy with the fence still pending */
-	took = now_s();
+	took = now();
 	if (ibv_dereg_mr(dmr))
 		FAIL("dereg with the fence pending: %s", strerror(errno));
 	ibv_destroy_qp(r.qp[0]);
 	ibv_destroy_qp(r.qp[1]);
-	took = now_s() - took;
+	took = now() - took;
 	printf("ok dereg and QP destroy with the fence pending: %.1f s\n", took);
 	if (took > 5)
 		FAIL("dereg and QP destroy took %.1f s with the fence pending", took);
-	if (now_s() - t > 9)
+	if (now() - t > 9)
 		FAIL("the steps took %.0f s: vgem's fence may have timed out before the end",
-		     now_s() - t);
+		     now() - t);
 	vgem_fence_signal(&vf);
 	rdma_qps(&r);
 	printf("RESULT: vgem fence (WRITE usage) pending: traffic (also beside a MIGRATE "

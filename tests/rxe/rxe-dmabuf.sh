@@ -4,14 +4,15 @@
 # /etc/libibverbs.d whose rxe.driver points into the build tree; the image
 # is not modified), then each case of tests/rxe/rxe-dmabuf-test.c given as
 # an argument runs. dmesg must stay free of warnings.
-#   probe | badinput | notify (move_notify under traffic) |
-#   migrate (the buffer moves DEVICE<->HOST under traffic) |
-#   revoke-reset | revoke-unbind (RESET / unbind under traffic) |
+#   probe | badinput | notify (move_notify under traffic revokes the MR) |
+#   migrate (MIGRATE under traffic is EBUSY: the MR pins; after dereg it moves) |
+#   revoke-reset | revoke-unbind (RESET / unbind under traffic; leave
+#     fill-revoke-*.txt: the revoked range's new owner) |
 #   p2pbar (data via p2pbar; leaves fill.txt for testbed/bar-verify.py) |
 #   udmabuf | vgem (the same data test on dma-bufs of other exporters) |
 #   regrace (register/deregister while the buffer moves; an oops panics) |
 #   noparent (rxe on veth: the probe and registrations agree) |
-#   fence (a move whose fence never signals: bounded wait, no hang) |
+#   fence (a move whose fence never signals: registration bounded, no hang) |
 #   vgemfence (a vgem fence imported into the buffer: what userspace reaches)
 set -euo pipefail
 . "$P2PBAR_SRC/testbed/guest/lib.sh"
@@ -63,19 +64,13 @@ for c in "$@"; do
 		;;
 	revoke-reset | revoke-unbind)
 		pci=$(basename "$(readlink -f "$P2PBAR_DEV/device")")
-		"$t" revoke "${c#revoke-}" "$P2PBAR_NODE" "$pci" || die "case $c"
-		if [ "$c" = revoke-unbind ]; then
-			echo "$pci" >/sys/bus/pci/drivers/p2pbar/bind || die "cannot rebind $pci"
-			P2PBAR_DEV=$(p2pbar_sysfs) || die "no p2pbar device after rebinding"
-			P2PBAR_NODE=/dev/$(basename "$P2PBAR_DEV")
-		fi
+		# the program binds the device again after unbind
+		"$t" revoke "${c#revoke-}" "$P2PBAR_NODE" "$pci" "$P2PBAR_RUN/fill-$c.txt" ||
+			die "case $c"
+		P2PBAR_DEV=$(p2pbar_sysfs) || die "no p2pbar device after $c"
+		P2PBAR_NODE=/dev/$(basename "$P2PBAR_DEV")
 		;;
 	migrate)
-		if [ "$(cat "$P2PBAR_DEV/move_notify")" = 1 ]; then
-			log "move-notify kernel: rxe must let go of its vmap on every move"
-		else
-			log "stock kernel: rxe only vmaps (no map, so no pin): the buffer can move"
-		fi
 		"$t" migrate "$P2PBAR_NODE" "$P2PBAR_RUN/fill.txt" || die "case migrate"
 		cat "$P2PBAR_DEV/migrations" "$P2PBAR_DEV/bytes_moved"
 		;;
