@@ -4,14 +4,15 @@
  *
  * A buffer lives in DEVICE (a range of the BAR) or HOST (an array of
  * system pages). A move, always under the buffer's reservation lock:
- * check its fences, prepare the new storage, dma_buf_move_notify()
- * so dynamic importers drop their mappings, refuse if an importer still
- * holds a pin, an sg_table or our vmap, check the fences again, zap
- * user mappings (they fault in the new place), copy, switch, free the
- * old storage (p2pbar_storage.c). Nobody waits for a fence under the reservation lock for
- * more than P2PBAR_MOVE_FENCE_WAIT (-EAGAIN then): MIGRATE waits for
- * them before it takes the lock, so a fence that never signals blocks
- * no other call on the buffer (BUF_INFO, faults, revoke).
+ * refuse if an importer pins it or holds our vmap, check its fences,
+ * prepare the new storage, dma_buf_move_notify() so dynamic importers
+ * drop their mappings, refuse if one still holds an sg_table, check the
+ * fences again, zap user mappings (they fault in the new place), copy,
+ * switch, free the old storage (p2pbar_storage.c). Nobody waits for a
+ * fence under the reservation lock for more than P2PBAR_MOVE_FENCE_WAIT
+ * (-EAGAIN then): MIGRATE waits for them before it takes the lock, so a
+ * fence that never signals blocks no other call on the buffer
+ * (BUF_INFO, faults, revoke).
  *
  * Lock order (outermost first):
  *   mmap_lock > dma_resv (fault) > i_mmap_rwsem (zap)
@@ -103,7 +104,12 @@ int p2pbar_buf_move(struct p2pbar_buf *buf, u32 to, enum p2pbar_move_how how)
 		return 0;
 	if (buf->flags & P2PBAR_ALLOC_FIXED)
 		return -EPERM;
-	if (buf->pin_count)
+	/*
+	 * Pins and vmaps are not dropped on move_notify: refuse before
+	 * anyone is notified or storage is taken, so that an eviction pass
+	 * does not invalidate the importers of buffers it cannot move.
+	 */
+	if (buf->pin_count || buf->vmapped)
 		return -EBUSY;
 	if (to == P2PBAR_PLACEMENT_DEVICE && atomic_read(&buf->nop2p))
 		return -EBUSY;
@@ -116,7 +122,7 @@ int p2pbar_buf_move(struct p2pbar_buf *buf, u32 to, enum p2pbar_move_how how)
 		goto out;
 
 	p2pbar_invalidate_mappings(dmabuf);
-	if (buf->map_count || buf->vmapped) {
+	if (buf->map_count) {
 		dev_dbg(&p->dev, "buffer %llu: an importer kept its mapping after move_notify\n",
 			buf->id);
 		ret = -EBUSY;

@@ -17,6 +17,8 @@
  *   hold-map FD     attach dynamically, map, keep the mapping until a
  *             move_notify (then unmap, as a dynamic importer must)
  *   hold-static FD  attach statically (the core pins and maps) and keep it
+ *   hold-vmap FD    attach dynamically and vmap: a CPU mapping that
+ *             move_notify cannot take back
  *   drop      let go of what a hold-* command holds
  *   moves     read how many move_notify calls the held attachment got
  *   time FD N N rounds of dynamic attach+map and unmap+detach, timed;
@@ -75,6 +77,8 @@ static struct dma_buf *held_buf;
 static struct dma_buf_attachment *held_at;
 static struct sg_table *held_sgt;
 static bool held_pin;
+static struct iosys_map held_map;
+static bool held_vmap;
 static atomic_t moves;
 static struct device_dma_parameters st_dma_parms[3];
 
@@ -719,6 +723,10 @@ static void cmd_hold(struct dma_buf *buf, const char *how)
 			held_sgt = sgt;
 	}
 	dma_resv_unlock(buf->resv);
+	if (!strcmp(how, "vmap")) {
+		ret = dma_buf_vmap_unlocked(buf, &held_map);
+		held_vmap = !ret;
+	}
 	report(!ret, "hold", "attached (%s): %d; buffer kept", how, ret);
 }
 
@@ -728,6 +736,9 @@ static void cmd_drop(void)
 		report(false, "drop", "nothing held");
 		return;
 	}
+	if (held_vmap)
+		dma_buf_vunmap_unlocked(held_buf, &held_map);
+	held_vmap = false;
 	dma_resv_lock(held_buf->resv, NULL);
 	if (held_sgt)
 		dma_buf_unmap_attachment(held_at, held_sgt, DMA_BIDIRECTIONAL);
@@ -842,6 +853,7 @@ static const struct st_cmd {
 	{ "hold-pin", NULL, do_hold, "pin", 0 },
 	{ "hold-map", NULL, do_hold, "map", 0 },
 	{ "hold-static", NULL, do_hold, "static", 0 },
+	{ "hold-vmap", NULL, do_hold, "vmap", 0 },
 	{ "time", NULL, do_time, NULL, 10 },
 	{ "copy", NULL, do_copy, NULL, 10 },
 	{ "drop", cmd_drop },

@@ -412,6 +412,23 @@ static void st(const char *fmt, int fd)
 		fail("selftest %s", cmd);
 }
 
+/* How many move_notify calls the held attachment got. */
+static int st_moves(void)
+{
+	char out[256];
+	int f = open(ST_CONTROL, O_RDWR), n = -1;
+
+	if (f < 0 || write(f, "moves", 5) != 5)
+		fail("selftest moves: %s", strerror(errno));
+	out[0] = 0;
+	if (pread(f, out, sizeof(out) - 1, 0) > 0)
+		sscanf(out, "PASS moves: %d", &n);
+	close(f);
+	if (n < 0)
+		fail("selftest moves: %s", out);
+	return n;
+}
+
 T_CASE(case_pinned, "pinned", 0, "")
 {
 	struct p2pbar_info in = info();
@@ -447,6 +464,16 @@ T_CASE(case_pinned, "pinned", 0, "")
 		if (buf_info(a).pin_count != 1)
 			fail("mapped buffer not pinned on a stock kernel");
 	}
+	st("drop", 0);
+
+	/*
+	 * A held vmap: MIGRATE refuses before it tells any importer, so the
+	 * vmapping importer's attachment sees no move_notify.
+	 */
+	st("hold-vmap %d", a);
+	expect("MIGRATE vmapped buffer", migrate(a, P2PBAR_PLACEMENT_HOST), EBUSY);
+	if (st_moves())
+		fail("a MIGRATE that a vmap refuses notified the importer first");
 	st("drop", 0);
 
 	/* A static importer pins the buffer in HOST. */
