@@ -69,6 +69,46 @@ kernel_complaints() {
 	fi
 }
 
+# Fault injection (debug kernel: CONFIG_FAILSLAB, FAIL_PAGE_ALLOC,
+# FAULT_INJECTION_USERCOPY, the stacktrace filter): failslab,
+# fail_page_alloc and fail_usercopy fail only calls with a frame in
+# [START, END) on their stack; no random failures (probability 0), so
+# only a thread's /proc/thread-self/fail-nth fails one. Sleeping and
+# order-0 allocations count too. usage: fault_aim START END (0x... each)
+fault_aim() {
+	local dbg=/sys/kernel/debug a
+	[ -d $dbg/failslab ] || die "no $dbg/failslab: this kernel has no CONFIG_FAILSLAB"
+	for a in failslab fail_page_alloc fail_usercopy; do
+		echo 0 >$dbg/$a/probability
+		echo 0 >$dbg/$a/verbose
+		echo -1 >$dbg/$a/times
+		echo N >$dbg/$a/task-filter
+		echo "$1" >$dbg/$a/require-start
+		echo "$2" >$dbg/$a/require-end
+		echo 32 >$dbg/$a/stacktrace-depth
+	done
+	echo N >$dbg/failslab/ignore-gfp-wait
+	echo N >$dbg/fail_page_alloc/ignore-gfp-wait
+	echo N >$dbg/fail_page_alloc/ignore-gfp-highmem
+	echo 0 >$dbg/fail_page_alloc/min-order
+}
+
+# The text of module MODULE ("p2pbar"), or of every module loaded
+# (MODULE "*"), as "START END" for fault_aim (/proc/modules: each
+# module's base and size; module addresses are all in the top half, so
+# bash's signed arithmetic orders them right).
+module_span() {
+	local name size base end lo="" hi=""
+	while read -r name size _ _ _ base _; do
+		[ "$1" = "*" ] || [ "$name" = "$1" ] || continue
+		end=$((base + size))
+		if [ -z "$lo" ] || [ $((base)) -lt $((lo)) ]; then lo=$base; fi
+		if [ -z "$hi" ] || [ $end -gt $((hi)) ]; then hi=$(printf '0x%x' $end); fi
+	done </proc/modules
+	[ -n "$lo" ] || die "module_span: no module $1 loaded"
+	echo "$lo $hi"
+}
+
 port_active() { ibv_devinfo -d "$1" 2>/dev/null | grep -q 'PORT_ACTIVE'; }
 
 # Soft-RoCE device rxe0 on eth0 (rdma_rxe loaded), its port active.

@@ -8,7 +8,7 @@
 #   faults:N as root: failslab, fail_page_alloc and fail_usercopy aimed at
 #            p2pbar.ko (require-start/end: its memory in /proc/modules),
 #            the first N allocation/copy sites of each path failed in turn
-#            (debug kernel: CONFIG_FAULT_INJECTION; skipped elsewhere)
+#            (the debug kernel's CONFIG_FAULT_INJECTION; fails without it)
 # P2PBAR_FUZZ_SEED fixes the seeds (default: random, printed).
 set -euo pipefail
 . "$P2PBAR_SRC/testbed/guest/lib.sh"
@@ -27,24 +27,11 @@ for c in /sys/class/drm/card*; do
 done
 
 faults_setup() {
-	local dbg=/sys/kernel/debug a start size
-	start=$(awk '$1 == "p2pbar" { print $6 }' /proc/modules)
-	size=$(awk '$1 == "p2pbar" { print $2 }' /proc/modules)
-	for a in failslab fail_page_alloc fail_usercopy; do
-		# fail-nth only: probability 0 keeps random failures off
-		echo 0 >$dbg/$a/probability
-		echo 0 >$dbg/$a/verbose
-		echo Y >$dbg/$a/task-filter
-		# kstrtoull takes 0x...; bash's arithmetic is signed, printf %x is not
-		echo "$start" >$dbg/$a/require-start
-		printf '0x%x\n' $((start + size)) >$dbg/$a/require-end
-		echo 32 >$dbg/$a/stacktrace-depth
-	done
-	echo N >$dbg/failslab/ignore-gfp-wait
-	echo N >$dbg/fail_page_alloc/ignore-gfp-wait
-	echo N >$dbg/fail_page_alloc/ignore-gfp-highmem
-	echo 0 >$dbg/fail_page_alloc/min-order
-	log "fault injection aimed at p2pbar.ko: $start + $size"
+	local span
+	span=$(module_span p2pbar)
+	# shellcheck disable=SC2086 # START END
+	fault_aim $span
+	log "fault injection aimed at p2pbar.ko: $span"
 }
 
 n=0
@@ -71,10 +58,6 @@ for arg in "$@"; do
 		exec 7>&- 8>&-
 		;;
 	faults)
-		if [ ! -d /sys/kernel/debug/failslab ]; then
-			log "faults: skipped, this kernel has no CONFIG_FAILSLAB (the debug one has)"
-			continue
-		fi
 		faults_setup
 		"$t" --faults --ops "$v" --reset "$node" || die "case faults"
 		;;
