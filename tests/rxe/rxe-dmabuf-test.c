@@ -45,6 +45,11 @@
  *                            (EINTR) and bounded (ETIMEDOUT)
  *   vgemfence /dev/p2pbarN   a vgem fence imported into the buffer (WRITE
  *                            usage): what userspace can reach
+ *   allocfail /dev/p2pbarN   the 1st, 2nd, ... allocation or user copy
+ *                            of a dma-buf MR registration failed in turn
+ *                            (/proc/thread-self/fail-nth; the script aims
+ *                            the fault attributes at the modules): ENOMEM
+ *                            or EFAULT, and the next registration moves data
  *
  * One rxe device, two RC QPs connected to each other (loopback); the same
  * verbs across two guests: rxe-dmabuf-2node.c.
@@ -1351,6 +1356,102 @@ static int case_vgemfence(int argc, char **argv)
 	return 0;
 }
 
+/* --- allocfail: allocation failures injected (fault-injection.rst) */
+static int fail_nth_fd = -1;
+
+static void fail_nth_set(unsigned int n)
+{
+	char v[16];
+	int len = snprintf(v, sizeof(v), "%u", n);
+
+	if (pwrite(fail_nth_fd, v, len, 0) != len)
+		FAIL("write /proc/thread-self/fail-nth: %s", strerror(errno));
+}
+
+/* Whether the fault armed by fail_nth_set() was injected; disarms it. */
+static bool fail_nth_hit(void)
+{
+	char v[16] = { 0 };
+
+	if (pread(fail_nth_fd, v, sizeof(v) - 1, 0) < 0)
+		FAIL("read /proc/thread-self/fail-nth: %s", strerror(errno));
+	fail_nth_set(0);
+	return atoi(v) == 0;
+}
+
+/* One WRITE host -> dma-buf MR and its bytes checked: the MR works. */
+static void allocfail_use(struct rdma *r, struct ibv_mr *hmr, uint8_t *h, struct ibv_mr *dmr,
+			  struct dbuf *b, size_t len, uint64_t seed)
+{
+	fill(h, len, seed);
+	post(r->qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, len, dmr->rkey, IOVA_BASE);
+	wait_wc(r->cq, 1, "WRITE into the dma-buf MR");
+	check("WRITE into the dma-buf MR", b->map, len, seed);
+}
+
+static int allocfail_reg(struct rdma *r, struct dbuf *b)
+{
+	size_t len = 4 * PAGE;
+	uint8_t *h = malloc(len);
+	struct ibv_mr *hmr = ibv_reg_mr(r->pd, h, len, ACCESS_ALL), *dmr;
+	unsigned int n, enomem = 0, efault = 0;
+	bool hit = true;
+
+	if (!hmr)
+		FAIL("ibv_reg_mr: %s", strerror(errno));
+	for (n = 1; hit; n++) {
+		fail_nth_set(n);
+		dmr = ibv_reg_dmabuf_mr(r->pd, 0, len, IOVA_BASE, b->fd, ACCESS_ALL);
+		hit = fail_nth_hit();
+		if (dmr) {
+			allocfail_use(r, hmr, h, dmr, b, len, n);
+			if (ibv_dereg_mr(dmr))
+				FAIL("ibv_dereg_mr: %s", strerror(errno));
+		} else if (!hit) {
+			FAIL("registration without a fault: %s", strerror(errno));
+		} else if (errno == ENOMEM || errno == EFAULT) {
+			enomem += errno == ENOMEM;
+			efault += errno == EFAULT;
+		} else {
+			FAIL("registration with fault %u injected: %s, want ENOMEM or EFAULT", n,
+			     strerror(errno));
+		}
+		/* the next registration, without a fault, works */
+		dmr = ibv_reg_dmabuf_mr(r->pd, 0, len, IOVA_BASE, b->fd, ACCESS_ALL);
+		if (!dmr)
+			FAIL("registration after fault %u: %s", n, strerror(errno));
+		allocfail_use(r, hmr, h, dmr, b, len, n + 0x100);
+		if (ibv_dereg_mr(dmr))
+			FAIL("ibv_dereg_mr: %s", strerror(errno));
+	}
+	printf("allocfail reg: %u allocation/copy sites failed in turn: %u ENOMEM, %u EFAULT, "
+	       "%u registered anyway; the next registration worked each time\n",
+	       n - 2, enomem, efault, n - 2 - enomem - efault);
+	ibv_dereg_mr(hmr);
+	free(h);
+	return 0;
+}
+
+static int case_allocfail(int argc, char **argv)
+{
+	struct rdma r;
+	struct dbuf b;
+	int ret;
+
+	if (argc < 3)
+		FAIL("allocfail /dev/p2pbarN");
+	fail_nth_fd = open("/proc/thread-self/fail-nth", O_RDWR);
+	if (fail_nth_fd < 0)
+		FAIL("/proc/thread-self/fail-nth: %s (CONFIG_FAULT_INJECTION)", strerror(errno));
+	rdma_open(&r);
+	b = dbuf_p2pbar(argv[2], 64 << 10);
+	dbuf_map(&b);
+	ret = allocfail_reg(&r, &b);
+	dbuf_free(&b);
+	rdma_close(&r);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1376,5 +1477,7 @@ int main(int argc, char **argv)
 		return case_fence(argc, argv);
 	if (!strcmp(argv[1], "vgemfence"))
 		return case_vgemfence(argc, argv);
+	if (!strcmp(argv[1], "allocfail"))
+		return case_allocfail(argc, argv);
 	FAIL("unknown case %s", argv[1]);
 }

@@ -13,7 +13,9 @@
 #   regrace (register/deregister while the buffer moves; an oops panics) |
 #   noparent (rxe on veth: the probe and registrations agree) |
 #   fence (a move whose fence never signals: registration bounded, no hang) |
-#   vgemfence (a vgem fence imported into the buffer: what userspace reaches)
+#   vgemfence (a vgem fence imported into the buffer: what userspace reaches) |
+#   allocfail (debug kernel: a registration's allocations and user copies
+#     failed in turn)
 set -euo pipefail
 . "$P2PBAR_SRC/testbed/guest/lib.sh"
 . "$P2PBAR_SRC/testbed/guest/rxe-lib.sh"
@@ -73,6 +75,15 @@ for c in "$@"; do
 	migrate)
 		"$t" migrate "$P2PBAR_NODE" "$P2PBAR_RUN/fill.txt" || die "case migrate"
 		cat "$P2PBAR_DEV/migrations" "$P2PBAR_DEV/bytes_moved"
+		;;
+	allocfail)
+		# fail-nth in the registering thread, at every allocation and user
+		# copy made under a module's frame (ib_uverbs, ib_core, rdma_rxe,
+		# p2pbar's dma-buf ops)
+		span=$(module_span "*")
+		# shellcheck disable=SC2086 # START END
+		fault_aim $span
+		"$t" allocfail "$P2PBAR_NODE" || die "case allocfail"
 		;;
 	p2pbar) "$t" data p2pbar "$P2PBAR_NODE" "$P2PBAR_RUN/fill.txt" || die "case p2pbar" ;;
 	udmabuf)
