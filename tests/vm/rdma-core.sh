@@ -1,0 +1,73 @@
+#!/bin/bash
+# rdma-core's own python test suite (its tests/ and pyverbs, built from the
+# guest's rdma-core with our patches: verbs-provider/build-pyverbs.sh) on
+# rxe0, first on the stock rdma_rxe and provider, then on ours, in one
+# guest; tests/rdma-core/suite.py runs each module in its own process and
+# compares: a test that passes on stock must pass on ours. The dma-buf
+# tests allocate from vgem's primary node on both sides, and on ours also
+# from p2pbar's BAR; on ours every one of them must pass.
+# usage: rdma-core.sh all | MODULE...   (MODULE: test_mr, test_qp, ...;
+# test_mr+test_qp: in one process, tests/rdma-core/suite.py)
+set -euo pipefail
+. "$P2PBAR_SRC/tests/vm/lib.sh"
+. "$P2PBAR_SRC/tests/vm/rxe-lib.sh"
+vp=$P2PBAR_IMAGE_BUILD/verbs-provider
+require_supported "$vp/pyverbs/outcome"
+[ -f "$vp/pyverbs/suite/.stamp" ] || die "no rdma-core test suite in $vp/pyverbs (verbs-provider/build-pyverbs.sh)"
+# every test process loads pyverbs: from the guest's disk, not over 9p
+suite=/tmp/rdma-core-suite
+cp -r "$vp/pyverbs/suite" "$suite"
+tool=$P2PBAR_SRC/tests/rdma-core/suite.py
+out=$P2PBAR_RUN/rdma-core
+mkdir -p "$out"
+export PYTHONDONTWRITEBYTECODE=1
+
+modules=("$@")
+if [ "${modules[*]}" = all ]; then
+	modules=()
+	for f in "$suite"/tests/test_*.py; do
+		modules+=("$(basename "$f" .py)")
+	done
+fi
+dmabuf=()
+for m in "${modules[@]}"; do
+	case "+$m+" in *+test_mr+*) dmabuf=(test_mr.DmaBufMRTest+test_mr.DmaBufTestCase) ;; esac
+done
+
+modprobe vgem || die "no vgem"
+wait_for 10 test -e /sys/devices/platform/vgem/drm || die "no vgem DRM device"
+vgem=/dev/dri/$(basename "$(ls -d /sys/devices/platform/vgem/drm/card*)")
+log "rdma-core $(dpkg-query -W -f='${Version}' rdma-core), dma-bufs from vgem $vgem"
+
+side() {
+	local name=$1 start=$SECONDS
+	shift
+	log "== $name: $*"
+	python3 "$tool" run "$suite" "$out/$name" rxe0 "$@" || die "suite.py run $name failed"
+	log "== $name: $((SECONDS - start)) s"
+}
+
+dmesg -n 1
+modprobe rdma_rxe || die "cannot load the stock rdma_rxe"
+rxe_link_up
+PYVERBS_DMABUF_DEVICE=$vgem side stock "${modules[@]}"
+rdma link delete rxe0
+rmmod rdma_rxe || die "cannot unload the stock rdma_rxe"
+
+rxe_p2pbar_up
+PYVERBS_DMABUF_DEVICE=$vgem side ours "${modules[@]}"
+if [ ${#dmabuf[@]} -gt 0 ]; then
+	PYVERBS_DMABUF_DEVICE=$P2PBAR_NODE side ours-p2pbar "${dmabuf[@]}"
+fi
+
+args=("$out/stock" "$out/ours" --flaky "$P2PBAR_SRC/tests/rdma-core/known-flaky.txt")
+if [ ${#dmabuf[@]} -gt 0 ]; then
+	for c in DmaBufMRTest DmaBufTestCase; do
+		args+=(--require-pass "tests.test_mr.$c." "$out/ours" --require-pass "tests.test_mr.$c." "$out/ours-p2pbar")
+	done
+fi
+rc=0
+python3 "$tool" compare "${args[@]}" || rc=$?
+rxe_dmabuf_down "$P2PBAR_DEV"
+[ $rc -eq 0 ] || die "rdma-core's suite: a test that passes on stock does not on ours, or a dma-buf test did not pass (above)"
+result "rdma-core suite ($(grep -c . "$out/stock") tests): $(python3 "$tool" compare "$out/stock" "$out/ours" | head -2 | tr '\n' ';')"
