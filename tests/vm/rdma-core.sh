@@ -4,8 +4,11 @@
 # rxe0, first on the stock rdma_rxe and provider, then on ours, in one
 # guest; tests/rdma-core/suite.py runs each module in its own process and
 # compares: a test that passes on stock must pass on ours. The dma-buf
-# tests allocate from vgem's primary node on both sides, and on ours also
-# from p2pbar's BAR; on ours every one of them must pass.
+# tests allocate from p2pbar's BAR (stock: vgem's primary node; it
+# skips them either way), then again from vgem on ours: with `all` every
+# one, else only DmaBufTestCase (traffic; DmaBufMRTest's read and write
+# loops take ~90 s on vgem under TCG, and run on the BAR). On ours every
+# one of them must pass.
 # usage: rdma-core.sh all | MODULE...   (MODULE: test_mr, test_qp, ...;
 # test_mr+test_qp: in one process, tests/rdma-core/suite.py)
 set -euo pipefail
@@ -29,10 +32,11 @@ if [ "${modules[*]}" = all ]; then
 		modules+=("$(basename "$f" .py)")
 	done
 fi
-dmabuf=()
+dmabuf=() # what runs again on vgem
 for m in "${modules[@]}"; do
-	case "+$m+" in *+test_mr+*) dmabuf=(test_mr.DmaBufMRTest+test_mr.DmaBufTestCase) ;; esac
+	case "+$m+" in *+test_mr+*) dmabuf=(test_mr.DmaBufTestCase) ;; esac
 done
+[ "$*" != all ] || dmabuf=(test_mr.DmaBufMRTest+test_mr.DmaBufTestCase)
 
 modprobe vgem || die "no vgem"
 wait_for 10 test -e /sys/devices/platform/vgem/drm || die "no vgem DRM device"
@@ -55,16 +59,16 @@ rdma link delete rxe0
 rmmod rdma_rxe || die "cannot unload the stock rdma_rxe"
 
 rxe_p2pbar_up
-PYVERBS_DMABUF_DEVICE=$vgem side ours "${modules[@]}"
+PYVERBS_DMABUF_DEVICE=$P2PBAR_NODE side ours "${modules[@]}"
 if [ ${#dmabuf[@]} -gt 0 ]; then
-	PYVERBS_DMABUF_DEVICE=$P2PBAR_NODE side ours-p2pbar "${dmabuf[@]}"
+	PYVERBS_DMABUF_DEVICE=$vgem side ours-vgem "${dmabuf[@]}"
 fi
 
 args=("$out/stock" "$out/ours" --flaky "$P2PBAR_SRC/tests/rdma-core/known-flaky.txt")
 if [ ${#dmabuf[@]} -gt 0 ]; then
-	for c in DmaBufMRTest DmaBufTestCase; do
-		args+=(--require-pass "tests.test_mr.$c." "$out/ours" --require-pass "tests.test_mr.$c." "$out/ours-p2pbar")
-	done
+	args+=(--require-pass tests.test_mr.DmaBufMRTest. "$out/ours"
+		--require-pass tests.test_mr.DmaBufTestCase. "$out/ours"
+		--require-pass tests.test_mr.DmaBuf "$out/ours-vgem")
 fi
 rc=0
 python3 "$tool" compare "${args[@]}" || rc=$?
