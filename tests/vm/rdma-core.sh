@@ -38,9 +38,17 @@ for m in "${modules[@]}"; do
 done
 [ "$*" != all ] || dmabuf=(test_mr.DmaBufMRTest+test_mr.DmaBufTestCase)
 
+# vgem's primary node: a platform device, a faux one from 6.15 on
+vgem_card() {
+	local c
+	for c in /sys/class/drm/card[0-9]*; do
+		case $(readlink -f "$c") in */vgem/drm/*) basename "$c" && return 0 ;; esac
+	done
+	return 1
+}
 modprobe vgem || die "no vgem"
-wait_for 10 test -e /sys/devices/platform/vgem/drm || die "no vgem DRM device"
-vgem=/dev/dri/$(basename "$(ls -d /sys/devices/platform/vgem/drm/card*)")
+wait_for 10 vgem_card >/dev/null || die "no vgem DRM device"
+vgem=/dev/dri/$(vgem_card)
 log "rdma-core $(dpkg-query -W -f='${Version}' rdma-core), dma-bufs from vgem $vgem"
 
 side() {
