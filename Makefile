@@ -16,7 +16,7 @@ TEST_JOBS ?= $(shell nproc)
 CONFIGURE_ARGS = -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DP2PBAR_FLAVOURS=$(FLAVOURS)" \
   -DP2PBAR_DEBUG_TESTS=$(DEBUG_TESTS) -DP2PBAR_SID_TESTS=$(SID_TESTS)
 
-.PHONY: all deps configure build product test test-debug test-sid soak demo deb bench clean
+.PHONY: all deps configure build product test test-debug test-sid test-rdma-core soak demo deb bench clean
 all: build
 
 deps:
@@ -63,6 +63,14 @@ soak: build
 # perftest), in build-sid/; `make test` runs only the SID_DEFAULT subset.
 test-sid:
 	@$(MAKE) test BUILD=build-sid "FLAVOURS=stock;sid" SID_TESTS=all CTEST_ARGS="-L sid"
+
+# rdma-core's whole python test suite on rxe0, stock vs ours
+# (tests/rdma-core/rdma-core.sh; make test runs the modules that touch what we
+# change as rdma-core-suite). RDMA_CORE_FLAVOUR=sid: on Debian sid.
+RDMA_CORE_FLAVOUR ?= stock
+test-rdma-core: build
+	@testbed/run-in-guest --build-dir $(BUILD) --name rdma-core-all --flavour $(RDMA_CORE_FLAVOUR) \
+	  --timeout 3600 tests/rdma-core/rdma-core.sh all
 
 # Two guests: node 1 RDMA-writes its BAR into node 0's BAR; the host then
 # checks the bytes in node 0's ivshmem file (examples/bar-to-bar.sh). Builds

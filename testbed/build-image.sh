@@ -16,6 +16,7 @@ packages=(
 	cmake ninja-build pkgconf
 	autoconf automake libtool libibumad-dev libpci-dev
 	bc bison flex libelf-dev libssl-dev cpio rsync
+	cython3 python3-dev # pyverbs for rdma-core's test suite (tests/rdma-core)
 )
 # The packages whose versions define the image.
 key_packages=(linux-image-amd64 linux-headers-amd64 rdma-core perftest
