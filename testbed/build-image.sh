@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build (or reuse) the guest image: a Debian rootfs with the stock kernel,
-# rdma-core, perftest, libfabric and UCX, packed as ext4, and our small
+# rdma-core, perftest, libfabric and UCX, DKMS, packed as ext4, and our small
 # initrd (guest/mkinitrd.sh). Cached under $P2PBAR_CACHE keyed by the
 # package versions and the scripts that make it, so it is rebuilt only when they
 # change. Prints the image directory on stdout.
@@ -16,6 +16,7 @@ packages=(
 	cmake ninja-build pkgconf
 	autoconf automake libtool libibumad-dev libpci-dev
 	bc bison flex libelf-dev libssl-dev cpio rsync
+	dkms
 )
 # The packages whose versions define the image.
 key_packages=(linux-image-amd64 linux-headers-amd64 rdma-core perftest
