@@ -16,7 +16,7 @@ TEST_JOBS ?= $(shell nproc)
 CONFIGURE_ARGS = -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DP2PBAR_FLAVOURS=$(FLAVOURS)" \
   -DP2PBAR_DEBUG_TESTS=$(DEBUG_TESTS) -DP2PBAR_SID_TESTS=$(SID_TESTS)
 
-.PHONY: all deps configure build product test test-debug test-sid soak demo deb bench clean
+.PHONY: all deps configure build product test test-debug test-sid soak demo deb test-install-dkms bench clean
 all: build
 
 deps:
@@ -83,6 +83,18 @@ bench: build
 # them (pkg/build-deb.sh).
 deb: build
 	@cmake --build $(BUILD) --target deb
+
+# The DKMS packages as a user gets them, not in make test yet: a fresh
+# guest apt-installs them and DKMS builds both modules
+# (tests/host/dkms-state.sh; cached by the packages' content: cold, on
+# a two-core machine at load 15-26, it did not finish in 25 min), then
+# install-dkms-packages.sh boots that disk: all seven packages, modprobe
+# of the DKMS-built modules, a member's CLI and perftest, apt purge.
+test-install-dkms: deb
+	@tests/host/dkms-state.sh $(BUILD)
+	@testbed/run-in-guest --build-dir $(BUILD) --name install-dkms-packages --timeout 600 \
+	  --bar-size 16M --root-overlay $(BUILD)/deb/root-dkms.qcow2 \
+	  --host-post "tests/host/perftest-verify.py 65536" tests/vm/install-dkms-packages.sh
 
 clean:
 	rm -rf $(BUILD)
