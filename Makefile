@@ -87,7 +87,7 @@ deb: build
 # The DKMS packages as a user gets them, not in make test yet: a fresh
 # guest apt-installs them and DKMS builds both modules
 # (tests/host/dkms-state.sh; cached by the packages' content: cold, on
-# a two-core machine at load 15-26, it did not finish in 25 min), then
+# a two-core machine at load 12-28, it did not finish in 45 min), then
 # install-dkms-packages.sh boots that disk: all seven packages, modprobe
 # of the DKMS-built modules, a member's CLI and perftest, apt purge.
 test-install-dkms: deb
