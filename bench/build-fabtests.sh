@@ -24,36 +24,23 @@ cache="$P2PBAR_CACHE/fabtests-$full"
 
 if [ ! -f "$cache/.unpacked" ]; then
 	echo "build-fabtests: fetching libfabric $full source" >&2
-	guest_apt_setup
-	guest_apt apt-get update -qq >/dev/null
-	rm -rf "$cache.tmp"
-	mkdir -p "$cache.tmp/src"
-	orig=$(debian_source_file "libfabric=$full" .orig.tar "$cache.tmp")
-	tar -xf "$orig" -C "$cache.tmp/src" --strip-components=1 --wildcards '*/fabtests/*'
-	rm -f "$orig"
-	touch "$cache.tmp/src/.unpacked"
-	rm -rf "$cache"
-	mv "$cache.tmp/src" "$cache"
-	rmdir "$cache.tmp"
+	debian_source_unpack "$cache" "libfabric=$full" --wildcards '*/fabtests/*'
 fi
 
 root="$image/rootfs"
-stamp=$(cat "$here"/fabtests/*.patch "$top"/lib/*.c "$top"/lib/*.h "$top"/lib/include/*.h \
-	"$top"/p2p-kmod/include/uapi/linux/*.h "$0" | sha256sum | cut -c1-16)
+# shellcheck disable=SC2046
+stamp=$(cat "$here"/fabtests/*.patch $(libp2pbar_files "$top") "$0" | sha256sum | cut -c1-16)
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 src="$out/src"
 if [ "$(cat "$src/.stamp" 2>/dev/null)" != "$stamp" ]; then
-	rm -rf "$out/tree" "$src" "$out/libp2pbar"
+	rm -rf "$out/tree" "$src"
 	mkdir -p "$out/tree"
 	cp -a "$cache/." "$out/tree/"
 	apply_patches "$out/tree" 1 "$here"/fabtests/*.patch
 	mv "$out/tree/fabtests" "$src"
 	rm -rf "$out/tree"
-	mkdir -p "$out/libp2pbar/include/p2pbar"
-	cp "$top"/lib/*.c "$top"/lib/*.h "$out/libp2pbar/"
-	cp "$top"/lib/include/p2pbar.h "$out/libp2pbar/include/"
-	cp "$top"/p2p-kmod/include/uapi/linux/p2pbar.h "$out/libp2pbar/include/p2pbar/uapi.h"
+	stage_libp2pbar "$top" "$out"
 	echo "$stamp" >"$src/.stamp"
 fi
 
@@ -62,26 +49,12 @@ chroot "$root" sh -c 'command -v autoreconf && command -v make && command -v cc 
 	echo "build-fabtests: the image lacks autoconf/make/cc or libfabric-dev (testbed/build-image.sh)" >&2
 	exit 1
 }
-unshare --mount --propagation private -- bash -euo pipefail -c '
-	root=$1 out=$2
-	mount -t proc proc "$root/proc"
-	mount --bind "$out" "$root/p2pbar/build"
-	chroot "$root" sh -ec "
-		cd /p2pbar/build/libp2pbar
-		if [ ! -f lib/libp2pbar.a ]; then
-			mkdir -p lib
-			for f in *.c; do
-				cc -O2 -std=gnu11 -Wall -Wextra -Werror -fPIC -Iinclude -c \$f -o \${f%.c}.o
-			done
-			ar rcs lib/libp2pbar.a *.o
-		fi
-		cd /p2pbar/build/src
-		if [ ! -f Makefile ]; then
-			./autogen.sh >/dev/null 2>&1
-			./configure -q CPPFLAGS=-I/p2pbar/build/libp2pbar/include \
-				LIBS=\"/p2pbar/build/libp2pbar/lib/libp2pbar.a -libverbs\" >/dev/null
-		fi
-		make -j2 benchmarks/fi_rma_bw benchmarks/fi_msg_bw benchmarks/fi_rdm_tagged_bw >/dev/null
-	"
-' build-fabtests "$root" "$out" >&2
+chroot_build build-fabtests "$root" "$top" "$out" '
+	cd /p2pbar/build/src
+	if [ ! -f Makefile ]; then
+		./autogen.sh >/dev/null 2>&1
+		./configure -q CPPFLAGS=-I/p2pbar/build/libp2pbar/include \
+			LIBS="/p2pbar/build/libp2pbar/lib/libp2pbar.a -libverbs" >/dev/null
+	fi
+	make -j2 benchmarks/fi_rma_bw benchmarks/fi_msg_bw benchmarks/fi_rdm_tagged_bw >/dev/null' >&2
 ls "$out/src/benchmarks/fi_rma_bw"

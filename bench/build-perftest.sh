@@ -42,29 +42,18 @@ port it to ${full%-*} as bench/perftest/${full%-*}/ (bench/README.md)"
 
 if [ ! -f "$cache/.unpacked" ]; then
 	echo "build-perftest: fetching perftest $full source" >&2
-	guest_apt_setup
-	guest_apt apt-get update -qq >/dev/null
-	rm -rf "$cache.tmp"
-	mkdir -p "$cache.tmp/src"
-	orig=$(debian_source_file "perftest=$full" .orig.tar "$cache.tmp")
-	deb=$(debian_source_file "perftest=$full" .debian.tar "$cache.tmp")
-	tar -xf "$orig" -C "$cache.tmp/src" --strip-components=1
-	tar -xf "$deb" -C "$cache.tmp/src"
-	rm -f "$orig" "$deb"
-	touch "$cache.tmp/src/.unpacked"
-	rm -rf "$cache"
-	mv "$cache.tmp/src" "$cache"
-	rmdir "$cache.tmp"
+	debian_source_unpack --debian "$cache" "perftest=$full"
 fi
 
 root="$image/rootfs"
-stamp=$( (echo "$ours"; cat "${patches[@]}") | cat - "$top"/lib/*.c "$top"/lib/*.h "$top"/lib/include/*.h \
-	"$top"/p2p-kmod/include/uapi/linux/*.h "$0" | sha256sum | cut -c1-16)
+# shellcheck disable=SC2046
+stamp=$( (echo "$ours"; cat "${patches[@]}") | cat - $(libp2pbar_files "$top") "$0" |
+	sha256sum | cut -c1-16)
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 src="$out/src"
 if [ "$(cat "$src/.stamp" 2>/dev/null)" != "$stamp" ]; then
-	rm -rf "$src" "$out/libp2pbar"
+	rm -rf "$src"
 	mkdir -p "$src"
 	cp -a "$cache/." "$src/"
 	# Debian's quilt series (commented-out entries are not applied)
@@ -77,10 +66,7 @@ if [ "$(cat "$src/.stamp" 2>/dev/null)" != "$stamp" ]; then
 	fi
 	apply_patches "$src" 1 ${series[@]+"${series[@]}"}
 	apply_patches "$src" 1 "${patches[@]}" || { rm -rf "$src"; unsupported "does not apply to"; }
-	mkdir -p "$out/libp2pbar/include/p2pbar"
-	cp "$top"/lib/*.c "$top"/lib/*.h "$out/libp2pbar/"
-	cp "$top"/lib/include/p2pbar.h "$out/libp2pbar/include/"
-	cp "$top"/p2p-kmod/include/uapi/linux/p2pbar.h "$out/libp2pbar/include/p2pbar/uapi.h"
+	stage_libp2pbar "$top" "$out"
 	echo "$stamp" >"$src/.stamp"
 fi
 
@@ -89,27 +75,13 @@ chroot "$root" sh -c 'command -v autoreconf && command -v make && command -v cc 
 	echo "build-perftest: the image lacks autoconf/make/cc or perftest's -dev packages (testbed/build-image.sh)" >&2
 	exit 1
 }
-unshare --mount --propagation private -- bash -euo pipefail -c '
-	root=$1 out=$2
-	mount -t proc proc "$root/proc"
-	mount --bind "$out" "$root/p2pbar/build"
-	chroot "$root" sh -ec "
-		cd /p2pbar/build/libp2pbar
-		if [ ! -f lib/libp2pbar.a ]; then
-			mkdir -p lib
-			for f in *.c; do
-				cc -O2 -std=gnu11 -Wall -Wextra -Werror -fPIC -Iinclude -c \$f -o \${f%.c}.o
-			done
-			ar rcs lib/libp2pbar.a *.o
-		fi
-		cd /p2pbar/build/src
-		if [ ! -f Makefile ]; then
-			autoreconf -fi >/dev/null 2>&1
-			./configure -q --enable-p2pbar --with-p2pbar=/p2pbar/build/libp2pbar >/dev/null
-		fi
-		make -j2 >/dev/null
-	"
-' build-perftest "$root" "$out" >&2 ||
+chroot_build build-perftest "$root" "$top" "$out" '
+	cd /p2pbar/build/src
+	if [ ! -f Makefile ]; then
+		autoreconf -fi >/dev/null 2>&1
+		./configure -q --enable-p2pbar --with-p2pbar=/p2pbar/build/libp2pbar >/dev/null
+	fi
+	make -j2 >/dev/null' >&2 ||
 	{ [ -n "$outcome" ] && rm -f "$src/.stamp" && unsupported "does not build against"; } ||
 	exit 1
 [ -z "$outcome" ] || outcome_ok "$outcome"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build (or reuse) the guest image: a Debian rootfs with the stock kernel,
-# rdma-core, perftest, libfabric and UCX, packed as ext4, and our small
+# rdma-core, perftest, libfabric and UCX, DKMS, packed as ext4, and our small
 # initrd (guest/mkinitrd.sh). Cached under $P2PBAR_CACHE keyed by the
 # package versions and the scripts that make it, so it is rebuilt only when they
 # change. Prints the image directory on stdout.
@@ -17,6 +17,7 @@ packages=(
 	autoconf automake libtool libibumad-dev libpci-dev
 	bc bison flex libelf-dev libssl-dev cpio rsync
 	cython3 python3-dev # pyverbs for rdma-core's test suite (tests/rdma-core)
+	dkms # the install test's DKMS builds (tests/install)
 )
 # The packages whose versions define the image.
 key_packages=(linux-image-amd64 linux-headers-amd64 rdma-core perftest

@@ -112,3 +112,77 @@ outcome_unsupported() {
 	echo "$2" >"$1"
 	echo "WARNING: $2" >&2
 }
+
+# A Debian source package unpacked once into DIR (a cache directory):
+# its .orig tarball, unpacked with TAR_ARGS (e.g. a subtree), and with
+# --debian its .debian tarball over it; downloaded and checked by
+# debian_source_file. A no-op when DIR is there already.
+# usage: debian_source_unpack [--debian] DIR PKG=VERSION [TAR_ARGS...]
+debian_source_unpack() {
+	local debian= dir spec f
+	[ "$1" != --debian ] || { debian=1; shift; }
+	dir=$1 spec=$2
+	shift 2
+	[ ! -f "$dir/.unpacked" ] || return 0
+	guest_apt_setup
+	guest_apt apt-get update -qq >/dev/null
+	rm -rf "$dir.tmp"
+	mkdir -p "$dir.tmp/src"
+	f=$(debian_source_file "$spec" .orig.tar "$dir.tmp")
+	tar -xf "$f" -C "$dir.tmp/src" --strip-components=1 "$@"
+	rm -f "$f"
+	if [ -n "$debian" ]; then
+		f=$(debian_source_file "$spec" .debian.tar "$dir.tmp")
+		tar -xf "$f" -C "$dir.tmp/src"
+		rm -f "$f"
+	fi
+	touch "$dir.tmp/src/.unpacked"
+	rm -rf "$dir"
+	mv "$dir.tmp/src" "$dir"
+	rmdir "$dir.tmp"
+}
+
+# What the builds in the image's chroot compile of ours (their stamps):
+# libp2pbar's sources, <p2pbar.h> and the uAPI header. usage: libp2pbar_files TOP
+libp2pbar_files() {
+	echo "$1"/lib/*.c "$1"/lib/*.h "$1"/lib/include/*.h "$1"/p2p-kmod/include/uapi/linux/*.h
+}
+
+# libp2pbar for a build in the image's chroot, in OUT/libp2pbar: its
+# sources, <p2pbar.h> and the uAPI as it is installed, <p2pbar/uapi.h>
+# (include/); chroot_build compiles it there as lib/libp2pbar.a.
+# usage: stage_libp2pbar TOP OUT
+stage_libp2pbar() {
+	local dir=$2/libp2pbar
+	rm -rf "$dir"
+	mkdir -p "$dir/include/p2pbar"
+	cp "$1"/lib/*.c "$1"/lib/*.h "$dir/"
+	cp "$1/lib/include/p2pbar.h" "$dir/include/"
+	cp "$1/p2p-kmod/include/uapi/linux/p2pbar.h" "$dir/include/p2pbar/uapi.h"
+}
+
+# Run the sh -e SCRIPT in the image's chroot ROOT, in a private mount
+# namespace: /proc, the source tree TOP at /p2pbar/src, OUT at
+# /p2pbar/build. A libp2pbar staged in OUT (stage_libp2pbar) is first
+# compiled, once, as OUT/libp2pbar/lib/libp2pbar.a (static, so the result
+# needs no libp2pbar in the guest). NAME names the build in messages.
+# usage: chroot_build NAME ROOT TOP OUT SCRIPT
+chroot_build() {
+	unshare --mount --propagation private -- bash -euo pipefail -c '
+		root=$1 top=$2 out=$3 script=$4
+		mount -t proc proc "$root/proc"
+		mount --bind "$top" "$root/p2pbar/src"
+		mount --bind "$out" "$root/p2pbar/build"
+		chroot "$root" sh -ec "
+			lib=/p2pbar/build/libp2pbar
+			if [ -d \$lib ] && [ ! -f \$lib/lib/libp2pbar.a ]; then
+				cd \$lib
+				mkdir -p lib
+				for f in *.c; do
+					cc -O2 -std=gnu11 -Wall -Wextra -Werror -fPIC -Iinclude -c \$f -o \${f%.c}.o
+				done
+				ar rcs lib/libp2pbar.a *.o
+			fi
+			$script"
+	' "$1" "$2" "$3" "$4" "$5"
+}

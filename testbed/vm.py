@@ -2,7 +2,7 @@
 """Boot testbed guests under QEMU (TCG), run one script in them, report.
 
 Each guest gets: the cached Debian image (ext4, snapshot=on, so runs never
-change it), an ivshmem-plain "accelerator" backed by a file in /dev/shm that
+change it; or a qcow2 overlay of it, --root-overlay), an ivshmem-plain "accelerator" backed by a file in /dev/shm that
 the host can read and write, a virtio NIC, and three 9p shares: the per-run
 directory (read-write: script, env, output, exit status, dmesg), the source
 tree and the build tree (both read-only). With two guests their NICs are
@@ -27,6 +27,7 @@ complaint by the one rule of kernel-trouble.regex.
 
 import argparse
 import ctypes
+import json
 import os
 import re
 import shutil
@@ -141,6 +142,32 @@ def find_image(build_dir, image, marker_name="image.path"):
         if not os.path.exists(os.path.join(image, part)):
             sys.exit(f"run-in-guest: {image}/{part} missing; rebuild the image")
     return image
+
+
+def root_drive(a, image):
+    """The image's disk, never changed (snapshot=on); or with
+    --root-overlay a qcow2 overlay of it (a cached disk state, e.g. the
+    packages tests/install/dkms-state.sh installed), written only with
+    --root-overlay-write."""
+    if not a.root_overlay:
+        return (f"file={os.path.join(image, 'rootfs.ext4')},"
+                "if=virtio,format=raw,snapshot=on")
+    snapshot = "off" if a.root_overlay_write else "on"
+    return f"file={a.root_overlay},if=virtio,format=qcow2,snapshot={snapshot}"
+
+
+def check_overlay(path, image):
+    """An overlay is only good on the image it was made from."""
+    info = subprocess.run(["qemu-img", "info", "-U", "--output=json", path],
+                          capture_output=True, text=True)
+    if info.returncode:
+        sys.exit(f"run-in-guest: {path}: {info.stderr.strip()}")
+    fields = json.loads(info.stdout)
+    backing = fields.get("full-backing-filename") or fields.get("backing-filename")
+    want = os.path.realpath(os.path.join(image, "rootfs.ext4"))
+    if fields.get("format") != "qcow2" or not backing or os.path.realpath(backing) != want:
+        sys.exit(f"run-in-guest: {path} is not a qcow2 overlay of {want} "
+                 f"(format {fields.get('format')}, backing file {backing})")
 
 
 def pci_devices(a):
@@ -265,8 +292,7 @@ class Guest:
             "-smp", str(a.smp), "-m", a.mem,
             *boot,
             "-append", cmdline,
-            "-drive", f"file={os.path.join(image, 'rootfs.ext4')},"
-                      "if=virtio,format=raw,snapshot=on",
+            "-drive", root_drive(a, image),
             "-chardev", f"file,id=con0,path={self.console}",
             "-serial", "chardev:con0",
             "-object", f"memory-backend-file,id=accmem,share=on,"
@@ -449,6 +475,11 @@ def parse_args(argv=None):
     p.add_argument("--debug-kernel", default=None,
                    help="build-debug-kernel.sh's output directory (default: "
                    "the build tree's testbed/debug-kernel.path)")
+    p.add_argument("--root-overlay", metavar="QCOW2",
+                   help="boot from this qcow2 overlay of the image's rootfs.ext4 "
+                   "(still unchanged by the run unless --root-overlay-write)")
+    p.add_argument("--root-overlay-write", action="store_true",
+                   help="the run writes into --root-overlay (making a disk state)")
     p.add_argument("--append", default="", help="extra kernel command line")
     p.add_argument("--iommu", action="store_true", help="add intel-iommu")
     p.add_argument("--edu", action="store_true",
@@ -484,6 +515,12 @@ def locate(a):
     """The image to boot, and a.kver: the release of the kernel it runs."""
     image = find_image(a.build_dir, a.image,
                        "image-sid.path" if a.flavour == "sid" else "image.path")
+    if a.root_overlay_write and not a.root_overlay:
+        p.error("--root-overlay-write needs --root-overlay")
+    if a.root_overlay:
+        if a.guests != 1 and a.root_overlay_write:
+            p.error("--root-overlay-write is for one guest")
+        check_overlay(a.root_overlay, image)
     if a.flavour == "debug":
         a.debug_kernel = find_debug_kernel(a.build_dir, a.debug_kernel)
         with open(os.path.join(a.debug_kernel, "kernel.release")) as f:

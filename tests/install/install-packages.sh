@@ -6,9 +6,10 @@
 # group p2pbar, mode 0660; a member of the group (not root) runs the CLI,
 # builds a program with pkg-config and runs the installed
 # p2pbar-ib_write_bw --use_p2pbar over rxe loopback (dma-buf MRs on both
-# sides). apt purge removes them, and the stock provider and rxe work
-# again. Not covered: the two DKMS packages (the image has no dkms, and
-# this guest compiles p2pbar.ko in ~5 min): the modules are the testbed's.
+# sides; the host finds the written bytes in the BAR:
+# tests/install/perftest-verify.py). apt purge removes them, and the stock provider and rxe work
+# again. The modules are the testbed's: the DKMS packages are
+# install-dkms-packages.sh's (make test-install-dkms, not in make test).
 set -euo pipefail
 . "$P2PBAR_SRC/testbed/guest/lib.sh"
 
@@ -44,6 +45,10 @@ result "/dev/p2pbar0 is p2pbar:660 by the package's udev rule; a member runs the
 
 { modprobe rdma_rxe && rmmod rdma_rxe; } || die "cannot load the stock rdma_rxe's dependencies"
 insmod "$P2PBAR_KMOD/verbs-provider/kernel/build/rdma_rxe.ko" || die "cannot load our rdma_rxe.ko"
+# The BAR cleared (root's raw write): the CLI's buffer, moved, left
+# copies in it; the only copy the host may find is the write's.
+dd if=/dev/zero of=/dev/p2pbar0 bs=1M count=$((P2PBAR_BAR_SIZE >> 20)) conv=notrunc status=none ||
+	die "cannot clear the BAR"
 rxe_link_up
 size=65536
 args="-d rxe0 -s $size -n 200 ${PERFTEST_OPTS[*]} --use_p2pbar"

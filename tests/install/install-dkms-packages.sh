@@ -1,0 +1,129 @@
+#!/bin/bash
+# The Debian packages as a user installs them (make deb, build/deb), on
+# the disk state of tests/install/dkms-state.sh: a fresh guest in which apt
+# installed the two DKMS packages offline and DKMS built p2pbar.ko and
+# our rdma_rxe.ko for the running kernel. Here apt installs all seven
+# packages offline from copies of the .debs (the DKMS ones are already
+# there: apt leaves them); modprobe loads the DKMS-built modules; the
+# provider diverts the stock one; the package's group and udev rule give
+# /dev/p2pbar0 to group p2pbar, mode 0660; a member of the group (not
+# root) runs the CLI, builds a program with pkg-config and runs the
+# installed p2pbar-ib_write_bw --use_p2pbar over rxe loopback (dma-buf MRs
+# on both sides; the host finds the written bytes in the BAR:
+# tests/install/perftest-verify.py). apt purge removes packages, modules,
+# divert and rule, and the stock rdma_rxe and provider work again.
+# Run by make test-install-dkms (not in make test: the Makefile says why).
+set -euo pipefail
+. "$P2PBAR_SRC/testbed/guest/lib.sh"
+
+kver=$(uname -r)
+dkms_pkgs=(p2pbar-dkms rdma-rxe-p2pbar-dkms)
+pkgs=(libp2pbar0 libp2pbar-dev p2pbar-tools ibverbs-provider-rxe-p2pbar perftest-p2pbar "${dkms_pkgs[@]}")
+provider=/usr/lib/x86_64-linux-gnu/libibverbs/librxe-rdmav34.so
+stock=$(sha256sum "$provider" | cut -d' ' -f1)
+# the kernel's own rdma_rxe (modinfo finds DKMS's now)
+stock_rxe=$(find /lib/modules/"$kver"/kernel -name 'rdma_rxe.ko*' | head -n1)
+[ -n "$stock_rxe" ] || die "the kernel has no rdma_rxe module"
+
+# What DKMS built (the cached disk state): where modprobe finds it.
+declare -A built
+for m in p2pbar:p2pbar rdma-rxe-p2pbar:rdma_rxe; do
+	dkms status -m "${m%%:*}" -k "$kver" | grep -c ': installed' >/dev/null || {
+		dkms status
+		die "DKMS has not installed ${m%%:*} for $kver (tests/install/dkms-state.sh)"
+	}
+	path=$(modinfo -n "${m#*:}")
+	case $path in
+	/lib/modules/"$kver"/updates/dkms/*) built[${m#*:}]=$path ;;
+	*) die "modprobe finds ${m#*:} at $path, not in DKMS's updates/dkms" ;;
+	esac
+done
+
+# apt takes local .debs only from a writable directory
+mkdir -p /tmp/debs
+for p in "${pkgs[@]}"; do
+	cp "$P2PBAR_BUILD"/deb/"${p}"_*.deb /tmp/debs/ || die "no $p package: make deb"
+done
+apt-get install -y -q /tmp/debs/*.deb >/tmp/apt.log 2>&1 || { cat /tmp/apt.log; die "apt install"; }
+for p in "${pkgs[@]}"; do
+	[ "$(dpkg-query -W -f '${db:Status-Status}' "$p")" = installed ] || die "$p is not installed"
+done
+dpkg-divert --list "$provider" | grep -c ibverbs-provider-rxe-p2pbar >/dev/null || die "no divert of $provider"
+[ "$(sha256sum "$provider" | cut -d' ' -f1)" != "$stock" ] || die "the stock provider is still in place"
+getent group p2pbar >/dev/null || die "no group p2pbar"
+result "apt installed ${pkgs[*]} offline; the rxe provider is diverted"
+
+# No systemd here: udevd by hand, as a booted system has it.
+/usr/lib/systemd/systemd-udevd --daemon
+modprobe p2pbar || die "modprobe p2pbar"
+modprobe rdma_rxe || die "modprobe rdma_rxe"
+# A module's GNU build id: of a file (.ko, .ko.xz) and of a loaded one.
+file_build_id() {
+	case $1 in
+	*.xz) xz -dc "$1" >/tmp/m.ko ;;
+	*) cp "$1" /tmp/m.ko ;;
+	esac
+	readelf -n /tmp/m.ko | awk '/Build ID:/ { print $3 }'
+}
+# the note's last 20 bytes (namesz, descsz, type, "GNU\0", then the id)
+loaded_build_id() { od -An -tx1 -v "/sys/module/$1/notes/.note.gnu.build-id" | tr -d ' \n' | tail -c 40; }
+for m in p2pbar rdma_rxe; do
+	id=$(file_build_id "${built[$m]}")
+	[ -n "$id" ] && [ "$(loaded_build_id $m)" = "$id" ] ||
+		die "the loaded $m (build id $(loaded_build_id $m)) is not DKMS's ${built[$m]} ($id)"
+done
+[ "$id" != "$(file_build_id "$stock_rxe")" ] || die "DKMS's rdma_rxe is the kernel's"
+udevadm settle
+[ "$(stat -c %G:%a /dev/p2pbar0)" = p2pbar:660 ] || die "/dev/p2pbar0 is $(stat -c %G:%a /dev/p2pbar0), not p2pbar:660"
+result "modprobe loaded DKMS's p2pbar and rdma_rxe (${built[p2pbar]%/*}, build ids checked); /dev/p2pbar0 is p2pbar:660 by the package's udev rule"
+
+useradd -m -G p2pbar tenant
+as_tenant() { su tenant -s /bin/bash -c "$*"; }
+as_tenant 'p2pbar list | grep "^p2pbar0 " && p2pbar info >/dev/null &&
+	p2pbar alloc --fill 7 --migrate host --migrate device --verify 7 1M' || die "the CLI as a member of p2pbar"
+printf '#include <p2pbar.h>\nint main(void)\n{\n\tchar n[2][P2PBAR_NAME_MAX];\n\treturn p2pbar_list(n, 2) != 1;\n}\n' >/tmp/t.c
+# shellcheck disable=SC2046
+cc -std=c11 -Wall -Werror $(pkg-config --cflags p2pbar) /tmp/t.c -o /tmp/t $(pkg-config --libs p2pbar) ||
+	die "a program does not build against libp2pbar-dev"
+as_tenant /tmp/t || die "the program does not find p2pbar0"
+result "a member of p2pbar runs the CLI and a libp2pbar-dev program"
+
+# The BAR cleared (root's raw write): the CLI's buffer, moved, left
+# copies in it; the only copy the host may find is the write's.
+dd if=/dev/zero of=/dev/p2pbar0 bs=1M count=$((P2PBAR_BAR_SIZE >> 20)) conv=notrunc status=none ||
+	die "cannot clear the BAR"
+rxe_link_up
+size=65536
+args="-d rxe0 -s $size -n 200 ${PERFTEST_OPTS[*]} --use_p2pbar"
+as_tenant "p2pbar-ib_write_bw $args" >/tmp/server.log 2>&1 &
+server=$!
+sleep 2
+as_tenant "p2pbar-ib_write_bw $args $NODE_IP" >/tmp/client.log 2>&1 || {
+	cat /tmp/server.log /tmp/client.log
+	die "p2pbar-ib_write_bw client failed"
+}
+wait "$server" || { cat /tmp/server.log; die "p2pbar-ib_write_bw server failed"; }
+for f in /tmp/server.log /tmp/client.log; do
+	grep -c 'ibv_reg_dmabuf_mr' "$f" >/dev/null || { cat "$f"; die "$f: no dma-buf MR"; }
+done
+bw=$(perftest_bw /tmp/client.log "$size") || die "no bandwidth in the output"
+result "installed p2pbar-ib_write_bw --use_p2pbar as a member, rxe loopback, dma-buf MRs both sides: $bw MiB/s"
+rdma link del rxe0
+rmmod rdma_rxe p2pbar
+
+apt-get purge -y -q "${pkgs[@]}" >/tmp/purge.log 2>&1 || { cat /tmp/purge.log; die "apt purge"; }
+[ -z "$(dpkg-divert --list "$provider")" ] || die "the divert is left"
+[ "$(sha256sum "$provider" | cut -d' ' -f1)" = "$stock" ] || die "the stock provider is not back"
+for f in /usr/bin/p2pbar /usr/lib/udev/rules.d/60-p2pbar.rules /lib/udev/rules.d/60-p2pbar.rules \
+	/usr/include/p2pbar.h /usr/bin/p2pbar-ib_write_bw "${built[@]}" /usr/src/p2pbar-* \
+	/usr/src/rdma-rxe-p2pbar-* /var/lib/dkms/p2pbar /var/lib/dkms/rdma-rxe-p2pbar; do
+	[ ! -e "$f" ] || die "$f is left after purge"
+done
+[ -z "$(dkms status)" ] || { dkms status; die "DKMS still lists modules after purge"; }
+! modinfo -n p2pbar >/dev/null 2>&1 || die "modprobe still finds p2pbar at $(modinfo -n p2pbar)"
+[ "$(modinfo -n rdma_rxe)" = "$stock_rxe" ] || die "modprobe finds rdma_rxe at $(modinfo -n rdma_rxe), not $stock_rxe"
+rxe_up
+ibv_devinfo -d rxe0 | grep -c 'state:.*PORT_ACTIVE' >/dev/null || die "stock rxe0 is not PORT_ACTIVE"
+ibv_devices | grep -c rxe0 >/dev/null || die "the stock provider does not list rxe0"
+[ "$(loaded_build_id rdma_rxe)" = "$(file_build_id "$stock_rxe")" ] || die "the loaded rdma_rxe is not the kernel's"
+result "apt purge removed the packages, DKMS's modules, the divert and the rule; the stock rdma_rxe and provider work"
