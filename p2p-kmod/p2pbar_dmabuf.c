@@ -391,17 +391,20 @@ static int p2pbar_sync_pages(struct p2pbar_buf *buf,
 	int ret;
 
 	dma_resv_assert_held(buf->dmabuf->resv);
-	ret = sg_alloc_table_from_pages(&sgt, buf->pages,
-					buf->size >> PAGE_SHIFT, 0, buf->size,
-					GFP_KERNEL);
-	if (ret)
-		return ret;
 	down_read(&p->lock);
 	if (p->gone) {
-		ret = -ENODEV;
-		goto out;
+		up_read(&p->lock);
+		return -ENODEV;
 	}
 	dev = &p->pdev->dev;
+	/* segments the device takes, as for an importer's map */
+	ret = sg_alloc_table_from_pages_segment(&sgt, buf->pages,
+						buf->size >> PAGE_SHIFT, 0,
+						buf->size,
+						dma_get_max_seg_size(dev),
+						GFP_KERNEL);
+	if (ret)
+		goto out_unlock;
 	map_dir = to_cpu ? DMA_BIDIRECTIONAL : dir;
 	ret = dma_map_sgtable(dev, &sgt, map_dir, 0);
 	if (!ret) {
@@ -409,9 +412,9 @@ static int p2pbar_sync_pages(struct p2pbar_buf *buf,
 			dma_sync_sgtable_for_cpu(dev, &sgt, dir);
 		dma_unmap_sgtable(dev, &sgt, map_dir, DMA_ATTR_SKIP_CPU_SYNC);
 	}
-out:
-	up_read(&p->lock);
 	sg_free_table(&sgt);
+out_unlock:
+	up_read(&p->lock);
 	return ret;
 }
 
