@@ -12,6 +12,7 @@
 # install-dkms-packages.sh's (make test-install-dkms, not in make test).
 set -euo pipefail
 . "$P2PBAR_SRC/testbed/guest/lib.sh"
+. "$P2PBAR_SRC/tests/install/tenant.sh"
 
 pkgs=(libp2pbar0 libp2pbar-dev p2pbar-tools ibverbs-provider-rxe-p2pbar perftest-p2pbar)
 provider=/usr/lib/x86_64-linux-gnu/libibverbs/librxe-rdmav34.so
@@ -32,39 +33,12 @@ result "apt installed ${pkgs[*]} offline; the rxe provider is diverted"
 p2pbar_load
 udevadm settle
 [ "$(stat -c %G:%a /dev/p2pbar0)" = p2pbar:660 ] || die "/dev/p2pbar0 is $(stat -c %G:%a /dev/p2pbar0), not p2pbar:660"
-useradd -m -G p2pbar tenant
-as_tenant() { su tenant -s /bin/bash -c "$*"; }
-as_tenant 'p2pbar list | grep "^p2pbar0 " && p2pbar info >/dev/null &&
-	p2pbar alloc --fill 7 --migrate host --migrate device --verify 7 1M' || die "the CLI as a member of p2pbar"
-printf '#include <p2pbar.h>\nint main(void)\n{\n\tchar n[2][P2PBAR_NAME_MAX];\n\treturn p2pbar_list(n, 2) != 1;\n}\n' >/tmp/t.c
-# shellcheck disable=SC2046
-cc -std=c11 -Wall -Werror $(pkg-config --cflags p2pbar) /tmp/t.c -o /tmp/t $(pkg-config --libs p2pbar) ||
-	die "a program does not build against libp2pbar-dev"
-as_tenant /tmp/t || die "the program does not find p2pbar0"
-result "/dev/p2pbar0 is p2pbar:660 by the package's udev rule; a member runs the CLI and a libp2pbar-dev program"
+result "/dev/p2pbar0 is p2pbar:660 by the package's udev rule"
+tenant_uses_library
 
 { modprobe rdma_rxe && rmmod rdma_rxe; } || die "cannot load the stock rdma_rxe's dependencies"
 insmod "$P2PBAR_KMOD/verbs-provider/kernel/build/rdma_rxe.ko" || die "cannot load our rdma_rxe.ko"
-# The BAR cleared (root's raw write): the CLI's buffer, moved, left
-# copies in it; the only copy the host may find is the write's.
-dd if=/dev/zero of=/dev/p2pbar0 bs=1M count=$((P2PBAR_BAR_SIZE >> 20)) conv=notrunc status=none ||
-	die "cannot clear the BAR"
-rxe_link_up
-size=65536
-args="-d rxe0 -s $size -n 200 ${PERFTEST_OPTS[*]} --use_p2pbar"
-as_tenant "p2pbar-ib_write_bw $args" >/tmp/server.log 2>&1 &
-server=$!
-sleep 2
-as_tenant "p2pbar-ib_write_bw $args $NODE_IP" >/tmp/client.log 2>&1 || {
-	cat /tmp/server.log /tmp/client.log
-	die "p2pbar-ib_write_bw client failed"
-}
-wait "$server" || { cat /tmp/server.log; die "p2pbar-ib_write_bw server failed"; }
-for f in /tmp/server.log /tmp/client.log; do
-	grep -c 'ibv_reg_dmabuf_mr' "$f" >/dev/null || { cat "$f"; die "$f: no dma-buf MR"; }
-done
-bw=$(perftest_bw /tmp/client.log "$size") || die "no bandwidth in the output"
-result "installed p2pbar-ib_write_bw --use_p2pbar as a member, rxe loopback, dma-buf MRs both sides: $bw MiB/s"
+tenant_write_bw
 rdma link del rxe0
 rmmod rdma_rxe
 
