@@ -12,7 +12,7 @@
 #include <linux/slab.h>
 #include <uapi/linux/p2pbar.h>
 
-#include "p2pbar.h"
+#include "p2pbar_drv.h"
 
 /* Zero in chunks, so a huge buffer does not hog the CPU. */
 #define P2PBAR_ZERO_CHUNK SZ_1M

@@ -25,7 +25,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
-#include "p2pbar.h"
+#include "p2pbar_drv.h"
 #include "p2pbar_compat.h"
 
 #define P2PBAR_MAX_DEVS 64

@@ -7,7 +7,7 @@
 #include <linux/seq_file.h>
 #include <uapi/linux/p2pbar.h>
 
-#include "p2pbar.h"
+#include "p2pbar_drv.h"
 
 static struct dentry *p2pbar_debugfs_root;
 

@@ -30,7 +30,7 @@
 #include <linux/vmalloc.h>
 #include <uapi/linux/p2pbar.h>
 
-#include "p2pbar.h"
+#include "p2pbar_drv.h"
 #include "p2pbar_compat.h"
 #include "p2pbar_trace.h"
 

@@ -15,7 +15,7 @@
 #include <linux/uaccess.h>
 #include <uapi/linux/p2pbar.h>
 
-#include "p2pbar.h"
+#include "p2pbar_drv.h"
 #include "p2pbar_compat.h"
 
 /* @minsz: the size of the struct's first version. */

@@ -11,7 +11,7 @@
 #include <linux/pci.h>
 #include <linux/slab.h>
 
-#include "p2pbar.h"
+#include "p2pbar_drv.h"
 
 #define CREATE_TRACE_POINTS
 #include "p2pbar_trace.h"

@@ -29,7 +29,7 @@
 #include <linux/sched/signal.h>
 #include <uapi/linux/p2pbar.h>
 
-#include "p2pbar.h"
+#include "p2pbar_drv.h"
 #include "p2pbar_compat.h"
 #include "p2pbar_trace.h"
 

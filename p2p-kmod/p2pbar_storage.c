@@ -21,7 +21,7 @@
 #include <linux/slab.h>
 #include <uapi/linux/p2pbar.h>
 
-#include "p2pbar.h"
+#include "p2pbar_drv.h"
 #include "p2pbar_compat.h"
 
 /*

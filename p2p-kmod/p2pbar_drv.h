@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* p2pbar: internal definitions shared by the module's files. */
-#ifndef P2PBAR_H
-#define P2PBAR_H
+#ifndef P2PBAR_DRV_H
+#define P2PBAR_DRV_H
 
 #include <linux/cdev.h>
 #include <linux/device.h>
@@ -245,4 +245,4 @@ void p2pbar_debugfs_exit(void);
 void p2pbar_debugfs_add(struct p2pbar_dev *p, const char *name);
 void p2pbar_debugfs_del(struct p2pbar_dev *p);
 
-#endif /* P2PBAR_H */
+#endif /* P2PBAR_DRV_H */
