@@ -25,7 +25,7 @@
 #include <errno.h>
 #include <infiniband/verbs.h>
 #include <inttypes.h>
-#include <p2pbar.h>
+#include <libp2pbar.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,7 +68,7 @@ struct node {
 	enum ibv_mtu mtu;
 	int gid_idx;
 	union ibv_gid gid;
-	struct p2pbar_buf bar; /* server: SLOTS * MAX_SIZE in the BAR */
+	struct p2pbar_mem bar; /* server: SLOTS * MAX_SIZE in the BAR */
 	struct ibv_mr *bar_mr;
 	uint64_t *host; /* server: staging; client: source */
 	struct ibv_mr *host_mr;
@@ -106,16 +106,16 @@ static void setup(struct node *n, size_t len, int server)
 	if (!n->host_mr)
 		die("host MR: %s", strerror(errno));
 	if (server) {
-		struct p2pbar_dev *dev;
-		int err = p2pbar_open(NULL, &dev);
+		struct p2pbar_context *dev;
+		int err = p2pbar_open_device(NULL, &dev);
 
 		if (!err)
-			err = p2pbar_alloc(dev, len, 0, P2PBAR_PLACEMENT_DEVICE, &n->bar);
+			err = p2pbar_mem_alloc(dev, len, 0, P2PBAR_PLACEMENT_DEVICE, &n->bar);
 		if (!err)
-			err = p2pbar_buf_map(&n->bar);
+			err = p2pbar_mem_map(&n->bar);
 		if (err)
 			die("p2pbar: %s", p2pbar_last_error());
-		p2pbar_close(dev);
+		p2pbar_close_device(dev);
 		n->bar_mr = p2pbar_reg_mr(n->pd, &n->bar, 0, len, DEV_IOVA, access);
 		if (!n->bar_mr)
 			die("p2pbar_reg_mr: %s", p2pbar_last_error());
@@ -278,7 +278,7 @@ int main(int argc, char **argv)
 	ibv_dealloc_pd(n.pd);
 	ibv_close_device(n.ctx);
 	if (server)
-		p2pbar_buf_free(&n.bar);
+		p2pbar_mem_free(&n.bar);
 	free(n.host);
 	return 0;
 }

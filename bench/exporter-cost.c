@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * exporter-cost: what the p2pbar exporter itself costs.
- *   alloc+export  p2pbar_alloc() (ioctl: carve the BAR, zero the buffer,
- *                 export a dma-buf fd) and p2pbar_buf_free()
+ *   alloc+export  p2pbar_mem_alloc() (ioctl: carve the BAR, zero the buffer,
+ *                 export a dma-buf fd) and p2pbar_mem_free()
  *   attach+map    a dynamic importer's dma_buf_dynamic_attach() +
  *                 dma_buf_map_attachment(), and unmap+detach, timed in the
  *                 kernel by the test importer p2pbar_selftest ("time FD N"
@@ -26,7 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <p2pbar.h>
+#include <libp2pbar.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,16 +46,16 @@ static double now_us(void)
 	return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
 }
 
-static void alloc_cost(struct p2pbar_dev *dev, uint64_t size, int repeat)
+static void alloc_cost(struct p2pbar_context *dev, uint64_t size, int repeat)
 {
 	for (int k = 0; k < repeat; k++) {
-		struct p2pbar_buf buf;
+		struct p2pbar_mem buf;
 		double t0 = now_us(), t1;
 
-		if (p2pbar_alloc(dev, size, 0, P2PBAR_PLACEMENT_DEVICE, &buf))
-			die("p2pbar_alloc %" PRIu64 ": %s", size, p2pbar_last_error());
+		if (p2pbar_mem_alloc(dev, size, 0, P2PBAR_PLACEMENT_DEVICE, &buf))
+			die("p2pbar_mem_alloc %" PRIu64 ": %s", size, p2pbar_last_error());
 		t1 = now_us();
-		p2pbar_buf_free(&buf);
+		p2pbar_mem_free(&buf);
 		printf("ALLOC %" PRIu64 " %d %.1f %.1f\n", size, k, t1 - t0, now_us() - t1);
 	}
 }
@@ -81,32 +81,32 @@ static void importer(const char *what, int fd, int rounds, char *out, size_t len
 }
 
 /* Ask the test importer to time attach+map; its answer is two TIME lines. */
-static void attach_cost(struct p2pbar_dev *dev, uint64_t size)
+static void attach_cost(struct p2pbar_context *dev, uint64_t size)
 {
 	unsigned long long am[3], ud[3];
-	struct p2pbar_buf buf;
+	struct p2pbar_mem buf;
 	char out[512];
 
-	if (p2pbar_alloc(dev, size, 0, P2PBAR_PLACEMENT_DEVICE, &buf))
-		die("p2pbar_alloc %" PRIu64 ": %s", size, p2pbar_last_error());
+	if (p2pbar_mem_alloc(dev, size, 0, P2PBAR_PLACEMENT_DEVICE, &buf))
+		die("p2pbar_mem_alloc %" PRIu64 ": %s", size, p2pbar_last_error());
 	importer("time", buf.fd, MAP_ROUNDS, out, sizeof(out));
 	if (sscanf(out, "TIME attach_map %*u %llu %llu %llu\nTIME unmap_detach %*u %llu %llu %llu",
 		   &am[0], &am[1], &am[2], &ud[0], &ud[1], &ud[2]) != 6)
 		die("the test importer said: %s", out);
 	printf("ATTACH %" PRIu64 " %d %llu %llu %llu %llu %llu %llu\n", size, MAP_ROUNDS, am[0],
 	       am[1], am[2], ud[0], ud[1], ud[2]);
-	p2pbar_buf_free(&buf);
+	p2pbar_mem_free(&buf);
 }
 
 /* In-kernel copy bandwidth through the vmap vs RAM, by the test importer. */
-static void kernel_copy(struct p2pbar_dev *dev, uint64_t size, int rounds)
+static void kernel_copy(struct p2pbar_context *dev, uint64_t size, int rounds)
 {
 	static const char *const kinds[] = { "copy_to_bar", "copy_from_bar", "memcpy_ram" };
-	struct p2pbar_buf buf;
+	struct p2pbar_mem buf;
 	char out[512], *line = out;
 
-	if (p2pbar_alloc(dev, size, 0, P2PBAR_PLACEMENT_DEVICE, &buf))
-		die("p2pbar_alloc %" PRIu64 ": %s", size, p2pbar_last_error());
+	if (p2pbar_mem_alloc(dev, size, 0, P2PBAR_PLACEMENT_DEVICE, &buf))
+		die("p2pbar_mem_alloc %" PRIu64 ": %s", size, p2pbar_last_error());
 	importer("copy", buf.fd, rounds, out, sizeof(out));
 	for (int i = 0; i < 3; i++) {
 		unsigned long long t[3];
@@ -121,17 +121,17 @@ static void kernel_copy(struct p2pbar_dev *dev, uint64_t size, int rounds)
 		line = strchr(line, '\n');
 		line = line ? line + 1 : NULL;
 	}
-	p2pbar_buf_free(&buf);
+	p2pbar_mem_free(&buf);
 }
 
-static void mmap_bw(struct p2pbar_dev *dev, uint64_t size, int repeat)
+static void mmap_bw(struct p2pbar_context *dev, uint64_t size, int repeat)
 {
 	unsigned char *a = aligned_alloc(4096, size), *b = aligned_alloc(4096, size);
-	struct p2pbar_buf buf;
+	struct p2pbar_mem buf;
 
 	if (!a || !b)
 		die("no memory for %" PRIu64 " bytes", size);
-	if (p2pbar_alloc(dev, size, 0, P2PBAR_PLACEMENT_DEVICE, &buf) || p2pbar_buf_map(&buf))
+	if (p2pbar_mem_alloc(dev, size, 0, P2PBAR_PLACEMENT_DEVICE, &buf) || p2pbar_mem_map(&buf))
 		die("p2pbar %" PRIu64 ": %s", size, p2pbar_last_error());
 	for (uint64_t i = 0; i < size; i++)
 		a[i] = (unsigned char)(i * 7 + (i >> 12));
@@ -154,14 +154,14 @@ static void mmap_bw(struct p2pbar_dev *dev, uint64_t size, int repeat)
 		printf("MMAP host_memcpy %" PRIu64 " %d %.1f\n", size, k, size / t3 / 1.048576);
 		memset(b, 0, size);
 	}
-	p2pbar_buf_free(&buf);
+	p2pbar_mem_free(&buf);
 	free(a);
 	free(b);
 }
 
 int main(int argc, char **argv)
 {
-	struct p2pbar_dev *dev;
+	struct p2pbar_context *dev;
 	uint64_t mmap_size;
 	int repeat;
 
@@ -171,7 +171,7 @@ int main(int argc, char **argv)
 	mmap_size = strtoull(argv[2], NULL, 0);
 	if (repeat < 1 || !mmap_size)
 		die("REPEAT and MMAP_SIZE must be positive");
-	if (p2pbar_open(NULL, &dev))
+	if (p2pbar_open_device(NULL, &dev))
 		die("p2pbar: %s", p2pbar_last_error());
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (int a = 3; a < argc; a++) {
@@ -184,6 +184,6 @@ int main(int argc, char **argv)
 	}
 	mmap_bw(dev, mmap_size, repeat);
 	kernel_copy(dev, mmap_size, 2 * repeat + 1);
-	p2pbar_close(dev);
+	p2pbar_close_device(dev);
 	return 0;
 }

@@ -15,7 +15,7 @@
 #include <errno.h>
 #include <infiniband/verbs.h>
 #include <inttypes.h>
-#include <p2pbar.h>
+#include <libp2pbar.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +34,7 @@ static double now_us(void)
 }
 
 /* Time one registration and its deregistration. */
-static void time_one(const char *kind, struct ibv_pd *pd, void *host, struct p2pbar_buf *buf,
+static void time_one(const char *kind, struct ibv_pd *pd, void *host, struct p2pbar_mem *buf,
 		     uint64_t size, int k)
 {
 	struct ibv_mr *mr;
@@ -58,7 +58,7 @@ static void time_one(const char *kind, struct ibv_pd *pd, void *host, struct p2p
 int main(int argc, char **argv)
 {
 	struct ibv_context *ctx;
-	struct p2pbar_dev *dev;
+	struct p2pbar_context *dev;
 	struct ibv_pd *pd;
 	int repeat;
 
@@ -71,12 +71,12 @@ int main(int argc, char **argv)
 	pd = ibv_alloc_pd(ctx);
 	if (!pd)
 		die("ibv_alloc_pd: %s", strerror(errno));
-	if (p2pbar_open(NULL, &dev))
+	if (p2pbar_open_device(NULL, &dev))
 		die("p2pbar: %s", p2pbar_last_error());
 
 	for (int a = 2; a < argc; a++) {
 		uint64_t size = strtoull(argv[a], NULL, 0);
-		struct p2pbar_buf buf;
+		struct p2pbar_mem buf;
 		void *host;
 
 		if (!size || size % 4096)
@@ -85,16 +85,16 @@ int main(int argc, char **argv)
 		if (!host)
 			die("no memory for %" PRIu64 " bytes", size);
 		memset(host, 0x5a, size);
-		if (p2pbar_alloc(dev, size, 0, P2PBAR_PLACEMENT_DEVICE, &buf))
-			die("p2pbar_alloc %" PRIu64 ": %s", size, p2pbar_last_error());
+		if (p2pbar_mem_alloc(dev, size, 0, P2PBAR_PLACEMENT_DEVICE, &buf))
+			die("p2pbar_mem_alloc %" PRIu64 ": %s", size, p2pbar_last_error());
 		for (int k = 0; k < repeat; k++) {
 			time_one("host", pd, host, NULL, size, k);
 			time_one("dmabuf", pd, NULL, &buf, size, k);
 		}
-		p2pbar_buf_free(&buf);
+		p2pbar_mem_free(&buf);
 		free(host);
 	}
-	p2pbar_close(dev);
+	p2pbar_close_device(dev);
 	ibv_dealloc_pd(pd);
 	ibv_close_device(ctx);
 	return 0;

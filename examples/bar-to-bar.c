@@ -4,7 +4,7 @@
  * device memory, with no host-memory staging on either side.
  *
  * A reference for using libp2pbar with verbs:
- *   p2pbar_open()/p2pbar_alloc()   a buffer in the accelerator's BAR,
+ *   p2pbar_open_device()/p2pbar_mem_alloc()   a buffer in the accelerator's BAR,
  *                                  handed out as a dma-buf fd
  *   p2pbar_reg_mr()                ibv_reg_dmabuf_mr() on that fd
  *   ibv_post_send(RDMA_WRITE)      local dma-buf MR -> remote dma-buf MR
@@ -27,7 +27,7 @@
 #include <errno.h>
 #include <infiniband/verbs.h>
 #include <inttypes.h>
-#include <p2pbar.h>
+#include <libp2pbar.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +59,7 @@ struct node {
 	enum ibv_mtu mtu;
 	int gid_idx;
 	union ibv_gid gid;
-	struct p2pbar_buf buf; /* device memory */
+	struct p2pbar_mem buf; /* device memory */
 	struct ibv_mr *dev_mr;
 	void *host; /* host memory, for comparison */
 	struct ibv_mr *host_mr;
@@ -74,17 +74,17 @@ static void setup(struct node *n, size_t size)
 	const int access =
 		IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ;
 	struct ibv_device **list = ibv_get_device_list(NULL);
-	struct p2pbar_dev *dev;
+	struct p2pbar_context *dev;
 	struct ibv_port_attr port;
 	int err;
 
 	/* 1. device memory: a buffer in the accelerator's BAR, as a dma-buf */
-	err = p2pbar_open(NULL, &dev);
+	err = p2pbar_open_device(NULL, &dev);
 	if (!err)
-		err = p2pbar_alloc(dev, size, 0, P2PBAR_PLACEMENT_DEVICE, &n->buf);
+		err = p2pbar_mem_alloc(dev, size, 0, P2PBAR_PLACEMENT_DEVICE, &n->buf);
 	if (err)
 		die("p2pbar: %s", p2pbar_last_error());
-	p2pbar_close(dev);
+	p2pbar_close_device(dev);
 
 	/* 2. verbs resources on the first RDMA device */
 	if (!list || !list[0])
@@ -194,7 +194,7 @@ int main(int argc, char **argv)
 		double t_dev[REPEAT], t_host[REPEAT], t_read;
 		int64_t bad;
 		/* fill the source buffer in device memory through the CPU */
-		if (p2pbar_buf_map(&n.buf))
+		if (p2pbar_mem_map(&n.buf))
 			die("map: %s", p2pbar_last_error());
 		p2pbar_pattern_fill(n.buf.map, size, SEED);
 		memcpy(n.host, n.buf.map, size);
@@ -238,7 +238,7 @@ int main(int argc, char **argv)
 	ibv_destroy_cq(n.cq);
 	ibv_dealloc_pd(n.pd);
 	ibv_close_device(n.ctx);
-	p2pbar_buf_free(&n.buf);
+	p2pbar_mem_free(&n.buf);
 	free(n.host);
 	return 0;
 }

@@ -16,7 +16,7 @@ image=$1 out=$2
 root="$image/rootfs"
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-# <p2pbar.h> includes the uAPI as installed: <p2pbar/uapi.h>
+# <libp2pbar.h> includes the uAPI as installed: <p2pbar/uapi.h>
 stage_libp2pbar "$top" "$out"
 chroot "$root" sh -c 'test -e /usr/include/rdma/fi_domain.h && test -e /usr/include/uct/api/uct.h' || {
 	echo "build-engines: the image lacks libfabric-dev or libucx-dev (testbed/build-image.sh)" >&2

@@ -5,7 +5,7 @@
  * A reference for registering p2pbar memory (a PCI BAR handed out as a
  * dma-buf) with libfabric, the way an MPI or a collective library would:
  *
- *   p2pbar_alloc() + p2pbar_buf_map()   a BAR buffer: dma-buf fd + CPU VA
+ *   p2pbar_mem_alloc() + p2pbar_mem_map()   a BAR buffer: dma-buf fd + CPU VA
  *   fi_getinfo(FI_VERSION(1, 20), ...)  FI_MR_DMABUF exists from API 1.20;
  *                                       ask for it, or regattr rejects it
  *   fi_mr_regattr(FI_MR_DMABUF)         struct fi_mr_dmabuf {fd, offset,
@@ -51,7 +51,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
-#include <p2pbar.h>
+#include <libp2pbar.h>
 #include <rdma/fabric.h>
 #include <rdma/fi_cm.h>
 #include <rdma/fi_domain.h>
@@ -86,7 +86,7 @@ static const size_t rdm_sizes[] = { 4096, 64 << 10, 4 << 20 };
 	} while (0)
 
 struct bar {
-	struct p2pbar_buf buf; /* BAR memory: dma-buf fd + CPU mapping */
+	struct p2pbar_mem buf; /* BAR memory: dma-buf fd + CPU mapping */
 	struct fid_mr *mr;
 };
 
@@ -102,16 +102,16 @@ static void check(const void *p, size_t len, uint64_t seed, const char *what)
 
 static void bar_alloc(struct bar *b, size_t size)
 {
-	struct p2pbar_dev *dev;
-	int err = p2pbar_open(NULL, &dev);
+	struct p2pbar_context *dev;
+	int err = p2pbar_open_device(NULL, &dev);
 
 	if (!err)
-		err = p2pbar_alloc(dev, size, 0, P2PBAR_PLACEMENT_DEVICE, &b->buf);
+		err = p2pbar_mem_alloc(dev, size, 0, P2PBAR_PLACEMENT_DEVICE, &b->buf);
 	if (!err)
-		err = p2pbar_buf_map(&b->buf);
+		err = p2pbar_mem_map(&b->buf);
 	if (err)
 		die("p2pbar: %s", p2pbar_last_error());
-	p2pbar_close(dev);
+	p2pbar_close_device(dev);
 }
 
 /*
@@ -463,7 +463,7 @@ static int probe(void)
 	fi_close(&fab->fid);
 	fi_freeinfo(info);
 	fi_freeinfo(hints);
-	p2pbar_buf_free(&b.buf);
+	p2pbar_mem_free(&b.buf);
 	return r ? 3 : 0;
 }
 

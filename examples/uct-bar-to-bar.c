@@ -35,7 +35,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
-#include <p2pbar.h>
+#include <libp2pbar.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,7 +178,7 @@ static void open_iface(struct uct *u, const char *dev, const char *tl)
 }
 
 /* The p2pbar buffer as UCT memory: registered by fd, addressed by VA. */
-static ucs_status_t reg_bar(struct uct *u, struct p2pbar_buf *b, uct_mem_h *memh)
+static ucs_status_t reg_bar(struct uct *u, struct p2pbar_mem *b, uct_mem_h *memh)
 {
 	uct_md_mem_reg_params_t p = {
 		.field_mask = UCT_MD_MEM_REG_FIELD_FLAGS | UCT_MD_MEM_REG_FIELD_DMABUF_FD |
@@ -192,18 +192,18 @@ static ucs_status_t reg_bar(struct uct *u, struct p2pbar_buf *b, uct_mem_h *memh
 	return uct_md_mem_reg_v2(u->md, b->map, b->size, &p, memh);
 }
 
-static void bar_alloc(struct p2pbar_buf *b, size_t size)
+static void bar_alloc(struct p2pbar_mem *b, size_t size)
 {
-	struct p2pbar_dev *dev;
-	int err = p2pbar_open(NULL, &dev);
+	struct p2pbar_context *dev;
+	int err = p2pbar_open_device(NULL, &dev);
 
 	if (!err)
-		err = p2pbar_alloc(dev, size, 0, P2PBAR_PLACEMENT_DEVICE, b);
+		err = p2pbar_mem_alloc(dev, size, 0, P2PBAR_PLACEMENT_DEVICE, b);
 	if (!err)
-		err = p2pbar_buf_map(b);
+		err = p2pbar_mem_map(b);
 	if (err)
 		die("p2pbar: %s", p2pbar_last_error());
-	p2pbar_close(dev);
+	p2pbar_close_device(dev);
 }
 
 struct done {
@@ -273,7 +273,7 @@ static void rma(struct uct *u, bool put, void *buf, uct_mem_h memh, size_t len, 
 static int probe(const char *dev)
 {
 	struct uct u = { 0 };
-	struct p2pbar_buf b = { 0 };
+	struct p2pbar_mem b = { 0 };
 	uct_mem_h memh;
 	ucs_status_t s;
 	bool flag;
@@ -288,7 +288,7 @@ static int probe(const char *dev)
 	if (s == UCS_OK)
 		uct_md_mem_dereg(u.md, memh);
 	uct_md_close(u.md);
-	p2pbar_buf_free(&b);
+	p2pbar_mem_free(&b);
 	return s == UCS_OK && flag ? 0 : 3;
 }
 
@@ -307,7 +307,7 @@ int main(int argc, char **argv)
 	uct_ep_params_t ep_params = { .field_mask = UCT_EP_PARAM_FIELD_IFACE };
 	uct_rkey_bundle_t rkey;
 	struct uct u = { 0 };
-	struct p2pbar_buf b = { 0 };
+	struct p2pbar_mem b = { 0 };
 	const char *dir;
 	uct_mem_h memh;
 	ucs_status_t s;
@@ -397,7 +397,7 @@ int main(int argc, char **argv)
 	uct_worker_destroy(u.worker);
 	ucs_async_context_destroy(u.async);
 	uct_md_close(u.md);
-	p2pbar_buf_free(&b);
+	p2pbar_mem_free(&b);
 	printf("%s: done\n", server ? "server" : "client");
 	return 0;
 }

@@ -13,12 +13,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "p2pbar.h"
+#include "libp2pbar.h"
 #include "p2pbar_error.h"
 
 #define CLASS_DIR "/sys/class/p2pbar"
 
-struct p2pbar_dev {
+struct p2pbar_context {
 	int fd;
 	char name[P2PBAR_NAME_MAX];
 };
@@ -33,7 +33,7 @@ static int cmp_names(const void *a, const void *b)
 	return strverscmp(a, b);
 }
 
-int p2pbar_list(char (*names)[P2PBAR_NAME_MAX], size_t max)
+int p2pbar_list_devices(char (*names)[P2PBAR_NAME_MAX], size_t max)
 {
 	char found[256][P2PBAR_NAME_MAX];
 	struct dirent *de;
@@ -61,7 +61,7 @@ int p2pbar_list(char (*names)[P2PBAR_NAME_MAX], size_t max)
 static int name_of_pci(const char *pci, char *name)
 {
 	char names[64][P2PBAR_NAME_MAX], link[PATH_MAX], target[PATH_MAX];
-	int n = p2pbar_list(names, 64);
+	int n = p2pbar_list_devices(names, 64);
 
 	for (int i = 0; i < n && i < 64; i++) {
 		ssize_t len;
@@ -79,17 +79,17 @@ static int name_of_pci(const char *pci, char *name)
 	return p2pbar_fail(-ENODEV, "no p2pbar device on PCI function %s", pci);
 }
 
-int p2pbar_open(const char *which, struct p2pbar_dev **out)
+int p2pbar_open_device(const char *which, struct p2pbar_context **out)
 {
 	char name[P2PBAR_NAME_MAX], path[64];
-	struct p2pbar_dev *dev;
+	struct p2pbar_context *dev;
 	int ret;
 
 	*out = NULL;
 	if (!which) {
 		char first[1][P2PBAR_NAME_MAX];
 
-		ret = p2pbar_list(first, 1);
+		ret = p2pbar_list_devices(first, 1);
 		if (ret < 0)
 			return ret;
 		if (ret == 0)
@@ -125,7 +125,7 @@ int p2pbar_open(const char *which, struct p2pbar_dev **out)
 	return 0;
 }
 
-void p2pbar_close(struct p2pbar_dev *dev)
+void p2pbar_close_device(struct p2pbar_context *dev)
 {
 	if (!dev)
 		return;
@@ -133,12 +133,12 @@ void p2pbar_close(struct p2pbar_dev *dev)
 	free(dev);
 }
 
-const char *p2pbar_name(const struct p2pbar_dev *dev)
+const char *p2pbar_device_name(const struct p2pbar_context *dev)
 {
 	return dev->name;
 }
 
-int p2pbar_query_size(struct p2pbar_dev *dev, struct p2pbar_info *info, size_t size)
+int p2pbar_query_device_size(struct p2pbar_context *dev, struct p2pbar_info *info, size_t size)
 {
 	memset(info, 0, size);
 	info->argsz = (uint32_t)size;
@@ -151,12 +151,12 @@ int p2pbar_query_size(struct p2pbar_dev *dev, struct p2pbar_info *info, size_t s
  * Programs built before struct p2pbar_info grew pass a struct of the
  * first version's size: never write more.
  */
-int p2pbar_query(struct p2pbar_dev *dev, struct p2pbar_info *info)
+int p2pbar_query_device(struct p2pbar_context *dev, struct p2pbar_info *info)
 {
-	return p2pbar_query_size(dev, info, P2PBAR_INFO_SIZE_VER0);
+	return p2pbar_query_device_size(dev, info, P2PBAR_INFO_SIZE_VER0);
 }
 
-static int read_counter(const struct p2pbar_dev *dev, const char *attr, uint64_t *val)
+static int read_counter(const struct p2pbar_context *dev, const char *attr, uint64_t *val)
 {
 	char path[128];
 	unsigned long long v;
@@ -175,7 +175,7 @@ static int read_counter(const struct p2pbar_dev *dev, const char *attr, uint64_t
 	return 0;
 }
 
-int p2pbar_get_stats(struct p2pbar_dev *dev, struct p2pbar_stats *st)
+int p2pbar_get_stats(struct p2pbar_context *dev, struct p2pbar_stats *st)
 {
 	const struct {
 		const char *attr;
@@ -198,14 +198,14 @@ int p2pbar_get_stats(struct p2pbar_dev *dev, struct p2pbar_stats *st)
 	return 0;
 }
 
-int p2pbar_alloc(struct p2pbar_dev *dev, uint64_t size, uint64_t align, uint32_t placement,
-		 struct p2pbar_buf *buf)
+int p2pbar_mem_alloc(struct p2pbar_context *dev, uint64_t size, uint64_t align, uint32_t placement,
+		     struct p2pbar_mem *buf)
 {
-	return p2pbar_alloc_flags(dev, size, align, placement, 0, buf);
+	return p2pbar_mem_alloc_flags(dev, size, align, placement, 0, buf);
 }
 
-int p2pbar_alloc_flags(struct p2pbar_dev *dev, uint64_t size, uint64_t align, uint32_t placement,
-		       uint32_t flags, struct p2pbar_buf *buf)
+int p2pbar_mem_alloc_flags(struct p2pbar_context *dev, uint64_t size, uint64_t align,
+			   uint32_t placement, uint32_t flags, struct p2pbar_mem *buf)
 {
 	struct p2pbar_alloc a = {
 		.argsz = sizeof(a),
@@ -233,7 +233,7 @@ int p2pbar_alloc_flags(struct p2pbar_dev *dev, uint64_t size, uint64_t align, ui
 	return 0;
 }
 
-int p2pbar_buf_query(struct p2pbar_dev *dev, int fd, struct p2pbar_buf_info *info)
+int p2pbar_mem_query(struct p2pbar_context *dev, int fd, struct p2pbar_buf_info *info)
 {
 	memset(info, 0, sizeof(*info));
 	info->argsz = sizeof(*info);
@@ -244,7 +244,7 @@ int p2pbar_buf_query(struct p2pbar_dev *dev, int fd, struct p2pbar_buf_info *inf
 	return 0;
 }
 
-int p2pbar_migrate(struct p2pbar_dev *dev, int fd, uint32_t placement)
+int p2pbar_mem_migrate(struct p2pbar_context *dev, int fd, uint32_t placement)
 {
 	struct p2pbar_migrate m = {
 		.argsz = sizeof(m),
@@ -266,7 +266,7 @@ int p2pbar_migrate(struct p2pbar_dev *dev, int fd, uint32_t placement)
 	return 0;
 }
 
-int p2pbar_buf_map(struct p2pbar_buf *buf)
+int p2pbar_mem_map(struct p2pbar_mem *buf)
 {
 	void *p;
 
@@ -282,7 +282,7 @@ int p2pbar_buf_map(struct p2pbar_buf *buf)
 	return 0;
 }
 
-void p2pbar_buf_free(struct p2pbar_buf *buf)
+void p2pbar_mem_free(struct p2pbar_mem *buf)
 {
 	if (buf->map)
 		munmap(buf->map, buf->size);

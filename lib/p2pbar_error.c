@@ -2,7 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "p2pbar.h"
+#include "libp2pbar.h"
 #include "p2pbar_error.h"
 
 static _Thread_local char last_error[256];

@@ -5,10 +5,10 @@
 
 #include <infiniband/verbs.h>
 
-#include "p2pbar.h"
+#include "libp2pbar.h"
 #include "p2pbar_error.h"
 
-struct ibv_mr *p2pbar_reg_mr(struct ibv_pd *pd, const struct p2pbar_buf *buf, uint64_t offset,
+struct ibv_mr *p2pbar_reg_mr(struct ibv_pd *pd, const struct p2pbar_mem *buf, uint64_t offset,
 			     size_t len, uint64_t iova, int access)
 {
 	struct ibv_mr *mr;

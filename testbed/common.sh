@@ -143,13 +143,13 @@ debian_source_unpack() {
 }
 
 # What the builds in the image's chroot compile of ours (their stamps):
-# libp2pbar's sources, <p2pbar.h> and the uAPI header. usage: libp2pbar_files TOP
+# libp2pbar's sources, <libp2pbar.h> and the uAPI header. usage: libp2pbar_files TOP
 libp2pbar_files() {
 	echo "$1"/lib/*.c "$1"/lib/*.h "$1"/lib/include/*.h "$1"/p2p-kmod/include/uapi/linux/*.h
 }
 
 # libp2pbar for a build in the image's chroot, in OUT/libp2pbar: its
-# sources, <p2pbar.h> and the uAPI as it is installed, <p2pbar/uapi.h>
+# sources, <libp2pbar.h> and the uAPI as it is installed, <p2pbar/uapi.h>
 # (include/); chroot_build compiles it there as lib/libp2pbar.a.
 # usage: stage_libp2pbar TOP OUT
 stage_libp2pbar() {
@@ -157,7 +157,7 @@ stage_libp2pbar() {
 	rm -rf "$dir"
 	mkdir -p "$dir/include/p2pbar"
 	cp "$1"/lib/*.c "$1"/lib/*.h "$dir/"
-	cp "$1/lib/include/p2pbar.h" "$dir/include/"
+	cp "$1/lib/include/libp2pbar.h" "$dir/include/"
 	cp "$1/p2p-kmod/include/uapi/linux/p2pbar.h" "$dir/include/p2pbar/uapi.h"
 }
 

@@ -10,7 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "p2pbar.h"
+#include "libp2pbar.h"
 #include "p2pbar_pattern.h"
 
 static const char usage[] =
@@ -69,23 +69,23 @@ static int parse_size(const char *s, uint64_t *out)
 static int cmd_list(void)
 {
 	char names[64][P2PBAR_NAME_MAX];
-	int n = p2pbar_list(names, 64);
+	int n = p2pbar_list_devices(names, 64);
 
 	if (n < 0)
 		return fail(p2pbar_last_error());
 	for (int i = 0; i < n && i < 64; i++) {
-		struct p2pbar_dev *dev;
+		struct p2pbar_context *dev;
 		struct p2pbar_info info;
 
-		if (p2pbar_open(names[i], &dev) || p2pbar_query(dev, &info)) {
+		if (p2pbar_open_device(names[i], &dev) || p2pbar_query_device(dev, &info)) {
 			fprintf(stderr, "p2pbar: %s\n", p2pbar_last_error());
-			p2pbar_close(dev);
+			p2pbar_close_device(dev);
 			return 1;
 		}
 		printf("%s %04x:%02x:%02x.%x BAR%u %" PRIu64 " MiB, %" PRIu64 " MiB used\n",
 		       names[i], info.pci_domain, info.pci_bus, info.pci_dev, info.pci_func,
 		       info.bar_index, (uint64_t)info.bar_size >> 20, (uint64_t)info.used >> 20);
-		p2pbar_close(dev);
+		p2pbar_close_device(dev);
 	}
 	if (n == 0)
 		fprintf(stderr, "p2pbar: no devices\n");
@@ -94,15 +94,15 @@ static int cmd_list(void)
 
 static int cmd_info(const char *which)
 {
-	struct p2pbar_dev *dev;
+	struct p2pbar_context *dev;
 	struct p2pbar_info i;
 
-	if (p2pbar_open(which, &dev) || p2pbar_query_size(dev, &i, sizeof(i))) {
+	if (p2pbar_open_device(which, &dev) || p2pbar_query_device_size(dev, &i, sizeof(i))) {
 		fail(p2pbar_last_error());
-		p2pbar_close(dev);
+		p2pbar_close_device(dev);
 		return 1;
 	}
-	printf("device      %s\n", p2pbar_name(dev));
+	printf("device      %s\n", p2pbar_device_name(dev));
 	printf("pci         %04x:%02x:%02x.%x\n", i.pci_domain, i.pci_bus, i.pci_dev, i.pci_func);
 	printf("bar         %u\n", i.bar_index);
 	printf("bar_size    %" PRIu64 "\n", (uint64_t)i.bar_size);
@@ -116,30 +116,30 @@ static int cmd_info(const char *which)
 	printf("host_charged %" PRIu64 " of max_host %" PRIu64 "\n", (uint64_t)i.host_charged,
 	       (uint64_t)i.max_host);
 	printf("max_bufs_per_file %" PRIu64 "\n", (uint64_t)i.max_bufs_per_file);
-	p2pbar_close(dev);
+	p2pbar_close_device(dev);
 	return 0;
 }
 
 static int cmd_stats(const char *which)
 {
 	struct p2pbar_stats st;
-	struct p2pbar_dev *dev;
+	struct p2pbar_context *dev;
 
-	if (p2pbar_open(which, &dev) || p2pbar_get_stats(dev, &st)) {
+	if (p2pbar_open_device(which, &dev) || p2pbar_get_stats(dev, &st)) {
 		fail(p2pbar_last_error());
-		p2pbar_close(dev);
+		p2pbar_close_device(dev);
 		return 1;
 	}
 	printf("%s: bar_size %" PRIu64 " used %" PRIu64 " buffers %" PRIu64 " pinned %" PRIu64
 	       " attachments %" PRIu64 " evictions %" PRIu64 " migrations %" PRIu64
 	       " bytes_moved %" PRIu64 " move_notify %" PRIu64 "\n",
-	       p2pbar_name(dev), st.bar_size, st.used, st.buffers, st.pinned, st.attachments,
+	       p2pbar_device_name(dev), st.bar_size, st.used, st.buffers, st.pinned, st.attachments,
 	       st.evictions, st.migrations, st.bytes_moved, st.move_notify);
-	p2pbar_close(dev);
+	p2pbar_close_device(dev);
 	return 0;
 }
 
-static int verify(const struct p2pbar_buf *b, uint64_t seed)
+static int verify(const struct p2pbar_mem *b, uint64_t seed)
 {
 	const volatile uint8_t *m = b->map;
 	int64_t bad = -1;
@@ -188,8 +188,8 @@ static int cmd_alloc(int argc, char **argv)
 	uint32_t placement = P2PBAR_PLACEMENT_DEVICE, flags = 0, to[MAX_MIGRATES];
 	int do_fill = 0, do_verify = 0, c, ret = 1, nmig = 0;
 	const char *which = NULL;
-	struct p2pbar_dev *dev;
-	struct p2pbar_buf b;
+	struct p2pbar_context *dev;
+	struct p2pbar_mem b;
 
 	while ((c = getopt_long(argc, argv, "d:", opts, NULL)) != -1) {
 		switch (c) {
@@ -225,11 +225,11 @@ static int cmd_alloc(int argc, char **argv)
 		fputs(usage, stderr);
 		return 2;
 	}
-	if (p2pbar_open(which, &dev))
+	if (p2pbar_open_device(which, &dev))
 		return fail(p2pbar_last_error());
-	if (p2pbar_alloc_flags(dev, size, align, placement, flags, &b)) {
+	if (p2pbar_mem_alloc_flags(dev, size, align, placement, flags, &b)) {
 		fail(p2pbar_last_error());
-		p2pbar_close(dev);
+		p2pbar_close_device(dev);
 		return 1;
 	}
 	if (placement == P2PBAR_PLACEMENT_HOST)
@@ -237,7 +237,7 @@ static int cmd_alloc(int argc, char **argv)
 	else
 		printf("buffer %" PRIu64 ": %" PRIu64 " bytes at BAR offset 0x%" PRIx64 "\n", b.id,
 		       b.size, b.offset);
-	if ((do_fill || do_verify) && p2pbar_buf_map(&b)) {
+	if ((do_fill || do_verify) && p2pbar_mem_map(&b)) {
 		fail(p2pbar_last_error());
 		goto out;
 	}
@@ -246,7 +246,7 @@ static int cmd_alloc(int argc, char **argv)
 		printf("filled with pattern %" PRIu64 "\n", fill);
 	}
 	for (int i = 0; i < nmig; i++) {
-		if (p2pbar_migrate(dev, b.fd, to[i])) {
+		if (p2pbar_mem_migrate(dev, b.fd, to[i])) {
 			fail(p2pbar_last_error());
 			goto out;
 		}
@@ -262,8 +262,8 @@ static int cmd_alloc(int argc, char **argv)
 		sleep((unsigned int)hold);
 	ret = 0;
 out:
-	p2pbar_buf_free(&b);
-	p2pbar_close(dev);
+	p2pbar_mem_free(&b);
+	p2pbar_close_device(dev);
 	return ret;
 }
 
@@ -271,7 +271,7 @@ out:
 static int cmd_migrate(int argc, char **argv)
 {
 	const char *which = NULL;
-	struct p2pbar_dev *dev;
+	struct p2pbar_context *dev;
 	uint64_t pid, fd;
 	uint32_t to;
 	int pidfd, bfd, ret;
@@ -298,15 +298,15 @@ static int cmd_migrate(int argc, char **argv)
 			strerror(errno));
 		return 1;
 	}
-	if (p2pbar_open(which, &dev)) {
+	if (p2pbar_open_device(which, &dev)) {
 		close(bfd);
 		return fail(p2pbar_last_error());
 	}
-	ret = p2pbar_migrate(dev, bfd, to) ? fail(p2pbar_last_error()) : 0;
+	ret = p2pbar_mem_migrate(dev, bfd, to) ? fail(p2pbar_last_error()) : 0;
 	if (!ret)
 		printf("moved to %s\n", argv[3]);
 	close(bfd);
-	p2pbar_close(dev);
+	p2pbar_close_device(dev);
 	return ret;
 }
 

@@ -46,7 +46,7 @@ apt-get purge -y -q "${pkgs[@]}" >/tmp/purge.log 2>&1 || { cat /tmp/purge.log; d
 [ -z "$(dpkg-divert --list "$provider")" ] || die "the divert is left"
 [ "$(sha256sum "$provider" | cut -d' ' -f1)" = "$stock" ] || die "the stock provider is not back"
 for f in /usr/bin/p2pbar /usr/lib/udev/rules.d/60-p2pbar.rules /lib/udev/rules.d/60-p2pbar.rules \
-	/usr/include/p2pbar.h /usr/bin/p2pbar-ib_write_bw; do
+	/usr/include/libp2pbar.h /usr/bin/p2pbar-ib_write_bw; do
 	[ ! -e "$f" ] || die "$f is left after purge"
 done
 rxe_up

@@ -4,7 +4,7 @@
 #   temporary prefix as an unprivileged user (nobody, when run as root)
 #   with -DP2PBAR_TESTBED=OFF: no root, no deps.sh, no guest image;
 # - libp2pbar exports exactly the calls its header declares (nm -D);
-# - a program that includes only the installed <p2pbar.h> compiles with
+# - a program that includes only the installed <libp2pbar.h> compiles with
 #   pkg-config's flags and runs against the installed library;
 # - p2p-kmod builds with a plain `make -C p2p-kmod KDIR=...` (p2pbar.ko
 #   only), and a compiler warning fails it only with P2PBAR_WERROR=y.
@@ -40,13 +40,13 @@ pc=$(find "$prefix" -name p2pbar.pc)
 export PKG_CONFIG_PATH=${pc%/*}
 libdir=$(pkg-config --variable=libdir p2pbar)
 [ -f "$libdir/libp2pbar.so.0" ] || fail "pkg-config's libdir $libdir has no libp2pbar.so.0"
-for f in bin/p2pbar include/p2pbar.h include/p2pbar/uapi.h share/man/man1/p2pbar.1 \
-	share/man/man3/libp2pbar.3 share/man/man3/p2pbar_open.3 share/man/man4/p2pbar.4; do
+for f in bin/p2pbar include/libp2pbar.h include/p2pbar/uapi.h share/man/man1/p2pbar.1 \
+	share/man/man3/libp2pbar.3 share/man/man3/p2pbar_open_device.3 share/man/man4/p2pbar.4; do
 	[ -e "$prefix/$f" ] || fail "not installed: $f"
 done
 
 # The exported symbols are exactly the header's calls, all versioned.
-declared=$(grep -oE '^[a-z].*[ *]p2pbar_[a-z_]+\(' "$prefix/include/p2pbar.h" |
+declared=$(grep -oE '^[a-z].*[ *]p2pbar_[a-z_]+\(' "$prefix/include/libp2pbar.h" |
 	grep -oE 'p2pbar_[a-z_]+\($' | tr -d '(' | sort)
 exported=$(nm -D --defined-only "$libdir/libp2pbar.so.0" | awk '$2 == "T" { print $3 }' | sort)
 [ "$(echo "$declared" | wc -l)" -ge 15 ] || fail "header parse found only: $declared"
@@ -56,16 +56,16 @@ echo "exported: $(echo "$exported" | wc -l) calls, all @@P2PBAR_0.1"
 
 # The installed headers alone, with pkg-config's flags.
 cat >"$work/t.c" <<'C'
-#include <p2pbar.h>
+#include <libp2pbar.h>
 #include <stdio.h>
 
 int main(void)
 {
 	char names[4][P2PBAR_NAME_MAX];
 	struct p2pbar_info info = { .argsz = sizeof(info) };
-	int n = p2pbar_list(names, 4);
+	int n = p2pbar_list_devices(names, 4);
 
-	printf("p2pbar_list: %d (%s) placement %d argsz %u\n", n, n < 0 ? p2pbar_last_error() : "",
+	printf("p2pbar_list_devices: %d (%s) placement %d argsz %u\n", n, n < 0 ? p2pbar_last_error() : "",
 	       P2PBAR_PLACEMENT_DEVICE, info.argsz);
 	return 0;
 }
@@ -73,7 +73,7 @@ C
 # shellcheck disable=SC2046
 cc -std=c11 -Wall -Wextra -Werror -pedantic $(pkg-config --cflags p2pbar) "$work/t.c" \
 	-o "$work/t" $(pkg-config --libs p2pbar) -Wl,-rpath,"$libdir" ||
-	fail "a program using the installed <p2pbar.h> does not build"
+	fail "a program using the installed <libp2pbar.h> does not build"
 "$work/t" || fail "the program does not run against the installed library"
 [[ "$(ldd "$work/t")" == *"libp2pbar.so.0 => $libdir/"* ]] || fail "the program does not use the installed library"
 

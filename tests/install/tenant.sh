@@ -8,7 +8,7 @@ tenant_uses_library() {
 	as_tenant() { su tenant -s /bin/bash -c "$*"; }
 	as_tenant 'p2pbar list | grep "^p2pbar0 " && p2pbar info >/dev/null &&
 		p2pbar alloc --fill 7 --migrate host --migrate device --verify 7 1M' || die "the CLI as a member of p2pbar"
-	printf '#include <p2pbar.h>\nint main(void)\n{\n\tchar n[2][P2PBAR_NAME_MAX];\n\treturn p2pbar_list(n, 2) != 1;\n}\n' >/tmp/t.c
+	printf '#include <libp2pbar.h>\nint main(void)\n{\n\tchar n[2][P2PBAR_NAME_MAX];\n\treturn p2pbar_list_devices(n, 2) != 1;\n}\n' >/tmp/t.c
 	# shellcheck disable=SC2046
 	cc -std=c11 -Wall -Werror $(pkg-config --cflags p2pbar) /tmp/t.c -o /tmp/t $(pkg-config --libs p2pbar) ||
 		die "a program does not build against libp2pbar-dev"

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "p2pbar.h"
+#include "libp2pbar.h"
 
 static int failures;
 
@@ -21,25 +21,25 @@ static int failures;
 
 static void test_open_rejects_garbage(void)
 {
-	struct p2pbar_dev *dev = (void *)1;
+	struct p2pbar_context *dev = (void *)1;
 
-	CHECK(p2pbar_open("not-a-device", &dev) == -EINVAL);
+	CHECK(p2pbar_open_device("not-a-device", &dev) == -EINVAL);
 	CHECK(dev == NULL);
 	CHECK(strstr(p2pbar_last_error(), "not-a-device") != NULL);
-	CHECK(p2pbar_open("p2pbar", &dev) == -EINVAL);
-	CHECK(p2pbar_open("/dev/p2pbar-very-long-name-that-does-not-fit-in-the-buffer", &dev) ==
-	      -EINVAL);
+	CHECK(p2pbar_open_device("p2pbar", &dev) == -EINVAL);
+	CHECK(p2pbar_open_device("/dev/p2pbar-very-long-name-that-does-not-fit-in-the-buffer",
+				 &dev) == -EINVAL);
 }
 
 static void test_open_missing_device(void)
 {
-	struct p2pbar_dev *dev;
+	struct p2pbar_context *dev;
 
 	/* There is no p2pbar device on the host (no module there). */
-	CHECK(p2pbar_open("p2pbar63", &dev) == -ENODEV);
+	CHECK(p2pbar_open_device("p2pbar63", &dev) == -ENODEV);
 	CHECK(strstr(p2pbar_last_error(), "/dev/p2pbar63") != NULL);
-	CHECK(p2pbar_open(NULL, &dev) == -ENODEV);
-	CHECK(p2pbar_open("0000:ff:1f.7", &dev) == -ENODEV);
+	CHECK(p2pbar_open_device(NULL, &dev) == -ENODEV);
+	CHECK(p2pbar_open_device("0000:ff:1f.7", &dev) == -ENODEV);
 	CHECK(strstr(p2pbar_last_error(), "0000:ff:1f.7") != NULL);
 }
 
@@ -47,12 +47,12 @@ static void test_list_without_module(void)
 {
 	char names[4][P2PBAR_NAME_MAX];
 
-	CHECK(p2pbar_list(names, 4) == 0);
+	CHECK(p2pbar_list_devices(names, 4) == 0);
 }
 
 static void test_mr_range_checked(void)
 {
-	struct p2pbar_buf buf = { .fd = -1, .size = 4096 };
+	struct p2pbar_mem buf = { .fd = -1, .size = 4096 };
 
 	errno = 0;
 	CHECK(p2pbar_reg_mr(NULL, &buf, 4096, 1, 0, 0) == NULL);
@@ -65,12 +65,12 @@ static void test_mr_range_checked(void)
 
 static void test_free_is_idempotent(void)
 {
-	struct p2pbar_buf buf = { .fd = -1 };
+	struct p2pbar_mem buf = { .fd = -1 };
 
-	p2pbar_buf_free(&buf);
-	p2pbar_buf_free(&buf);
+	p2pbar_mem_free(&buf);
+	p2pbar_mem_free(&buf);
 	CHECK(buf.fd == -1 && buf.map == NULL);
-	p2pbar_close(NULL);
+	p2pbar_close_device(NULL);
 }
 
 int main(void)
