@@ -148,12 +148,16 @@ int p2pbar_query_device_size(struct p2pbar_context *dev, struct p2pbar_info *inf
 }
 
 /*
- * Programs built before struct p2pbar_info grew pass a struct of the
- * first version's size: never write more.
+ * The struct p2pbar_info of libp2pbar 0.1's uAPI. A program built against
+ * it has room for that much, whatever fields a later uAPI appends: those
+ * it reads with p2pbar_query_device_size().
  */
+#define P2PBAR_INFO_SIZE_0_1 88
+_Static_assert(sizeof(struct p2pbar_info) >= P2PBAR_INFO_SIZE_0_1, "INFO shrank");
+
 int p2pbar_query_device(struct p2pbar_context *dev, struct p2pbar_info *info)
 {
-	return p2pbar_query_device_size(dev, info, P2PBAR_INFO_SIZE_VER0);
+	return p2pbar_query_device_size(dev, info, P2PBAR_INFO_SIZE_0_1);
 }
 
 static int read_counter(const struct p2pbar_context *dev, const char *attr, uint64_t *val)
@@ -185,7 +189,7 @@ int p2pbar_get_stats(struct p2pbar_context *dev, struct p2pbar_stats *st)
 		{ "buffers", &st->buffers },	     { "pinned", &st->pinned },
 		{ "attachments", &st->attachments }, { "evictions", &st->evictions },
 		{ "migrations", &st->migrations },   { "bytes_moved", &st->bytes_moved },
-		{ "move_notify", &st->move_notify },
+		{ "move_notify", &st->move_notify }, { "host_charged", &st->host_charged },
 	};
 
 	memset(st, 0, sizeof(*st));

@@ -3,9 +3,9 @@
  * p2pbar: the ioctls of /dev/p2pbarN (uAPI in include/uapi/linux/p2pbar.h).
  *
  * Argument structs are versioned by their leading argsz: anything from
- * the first version up is accepted if the bytes we do not know are zero
- * (copy_struct_from_user; the fields a shorter struct lacks read as
- * zero), and at most argsz bytes are written back.
+ * the struct's size up is accepted if the bytes we do not know are zero
+ * (copy_struct_from_user), and at most argsz bytes are written back, so
+ * fields can be appended later.
  */
 #include <linux/dma-buf.h>
 #include <linux/file.h>
@@ -18,27 +18,18 @@
 #include "p2pbar_drv.h"
 #include "p2pbar_compat.h"
 
-/* @minsz: the size of the struct's first version. */
-static int p2pbar_get_args_min(void *karg, size_t ksize, size_t minsz,
-			       void __user *uarg)
+/* Every struct is in its first version: a smaller @argsz is EINVAL. */
+static int p2pbar_get_args(void *karg, size_t ksize, void __user *uarg)
 {
 	u32 argsz;
-	int ret;
 
 	if (get_user(argsz, (u32 __user *)uarg))
 		return -EFAULT;
-	if (argsz < minsz)
+	if (argsz < ksize)
 		return -EINVAL;
 	if (argsz > P2PBAR_ARGSZ_MAX)
 		return -E2BIG;
-	ret = copy_struct_from_user(karg, ksize, uarg, argsz);
-	return ret;
-}
-
-/* For the structs that have one version so far. */
-static int p2pbar_get_args(void *karg, size_t ksize, void __user *uarg)
-{
-	return p2pbar_get_args_min(karg, ksize, ksize, uarg);
+	return copy_struct_from_user(karg, ksize, uarg, argsz);
 }
 
 /* Write back what the caller's version of the struct holds. */
@@ -69,27 +60,19 @@ static int p2pbar_ioctl_info(struct p2pbar_file *pf, void __user *uarg)
 	struct p2pbar_info a;
 	int ret;
 
-	ret = p2pbar_get_args_min(&a, sizeof(a), P2PBAR_INFO_SIZE_VER0, uarg);
+	ret = p2pbar_get_args(&a, sizeof(a), uarg);
 	if (ret)
 		return ret;
 	if (a.flags || a.__pad)
 		return -EINVAL;
 
 	a.bar_size = p->bar_size;
-	a.used = p2pbar_allocator_used(&p->alloc);
-	a.free = p->alloc.size - a.used;
 	a.page_size = PAGE_SIZE;
 	a.max_alloc = p->alloc.size;
 	a.max_align = p2pbar_max_align(p);
-	mutex_lock(&p->bufs_lock);
-	a.buffers = p->nbufs;
-	mutex_unlock(&p->bufs_lock);
 	a.bar_index = p->bar;
 	a.placements = 1U << P2PBAR_PLACEMENT_DEVICE |
 		       1U << P2PBAR_PLACEMENT_HOST;
-	a.evictions = atomic64_read(&p->evictions);
-	a.migrations = atomic64_read(&p->migrations);
-	a.bytes_moved = atomic64_read(&p->bytes_moved);
 	a.caps = 0;
 	if (P2PBAR_HAS_MOVE_NOTIFY)
 		a.caps |= P2PBAR_CAP_MOVE_NOTIFY;
@@ -99,7 +82,6 @@ static int p2pbar_ioctl_info(struct p2pbar_file *pf, void __user *uarg)
 	a.pci_bus = p->pci_bus;
 	a.pci_dev = PCI_SLOT(p->pci_devfn);
 	a.pci_func = PCI_FUNC(p->pci_devfn);
-	a.host_charged = atomic64_read(&p->host_charged);
 	a.max_host = p2pbar_max_host();
 	a.file_buffers = atomic_read(&pf->nbufs);
 	a.max_bufs_per_file = p2pbar_max_bufs_per_file();
@@ -279,9 +261,7 @@ long p2pbar_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	unsigned int i;
 
 	/* The ABI's structs: the same on 32- and 64-bit. */
-	BUILD_BUG_ON(offsetofend(struct p2pbar_info, caps) !=
-		     P2PBAR_INFO_SIZE_VER0);
-	BUILD_BUG_ON(sizeof(struct p2pbar_info) != P2PBAR_INFO_SIZE_VER1);
+	BUILD_BUG_ON(sizeof(struct p2pbar_info) != 88);
 	BUILD_BUG_ON(sizeof(struct p2pbar_alloc) != 80);
 	BUILD_BUG_ON(sizeof(struct p2pbar_buf_info) != 88);
 	BUILD_BUG_ON(sizeof(struct p2pbar_migrate) != 48);

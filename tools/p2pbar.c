@@ -76,15 +76,17 @@ static int cmd_list(void)
 	for (int i = 0; i < n && i < 64; i++) {
 		struct p2pbar_context *dev;
 		struct p2pbar_info info;
+		struct p2pbar_stats st;
 
-		if (p2pbar_open_device(names[i], &dev) || p2pbar_query_device(dev, &info)) {
+		if (p2pbar_open_device(names[i], &dev) || p2pbar_query_device(dev, &info) ||
+		    p2pbar_get_stats(dev, &st)) {
 			fprintf(stderr, "p2pbar: %s\n", p2pbar_last_error());
 			p2pbar_close_device(dev);
 			return 1;
 		}
 		printf("%s %04x:%02x:%02x.%x BAR%u %" PRIu64 " MiB, %" PRIu64 " MiB used\n",
 		       names[i], info.pci_domain, info.pci_bus, info.pci_dev, info.pci_func,
-		       info.bar_index, (uint64_t)info.bar_size >> 20, (uint64_t)info.used >> 20);
+		       info.bar_index, (uint64_t)info.bar_size >> 20, st.used >> 20);
 		p2pbar_close_device(dev);
 	}
 	if (n == 0)
@@ -95,9 +97,11 @@ static int cmd_list(void)
 static int cmd_info(const char *which)
 {
 	struct p2pbar_context *dev;
+	struct p2pbar_stats st;
 	struct p2pbar_info i;
 
-	if (p2pbar_open_device(which, &dev) || p2pbar_query_device_size(dev, &i, sizeof(i))) {
+	if (p2pbar_open_device(which, &dev) || p2pbar_query_device_size(dev, &i, sizeof(i)) ||
+	    p2pbar_get_stats(dev, &st)) {
 		fail(p2pbar_last_error());
 		p2pbar_close_device(dev);
 		return 1;
@@ -106,14 +110,14 @@ static int cmd_info(const char *which)
 	printf("pci         %04x:%02x:%02x.%x\n", i.pci_domain, i.pci_bus, i.pci_dev, i.pci_func);
 	printf("bar         %u\n", i.bar_index);
 	printf("bar_size    %" PRIu64 "\n", (uint64_t)i.bar_size);
-	printf("used        %" PRIu64 "\n", (uint64_t)i.used);
-	printf("free        %" PRIu64 "\n", (uint64_t)i.free);
-	printf("buffers     %" PRIu64 "\n", (uint64_t)i.buffers);
+	printf("used        %" PRIu64 "\n", st.used);
+	printf("free        %" PRIu64 "\n", (uint64_t)i.max_alloc - st.used);
+	printf("buffers     %" PRIu64 "\n", st.buffers);
 	printf("page_size   %" PRIu64 "\n", (uint64_t)i.page_size);
 	printf("max_alloc   %" PRIu64 "\n", (uint64_t)i.max_alloc);
 	printf("max_align   %" PRIu64 "\n", (uint64_t)i.max_align);
 	printf("placements  0x%x\n", i.placements);
-	printf("host_charged %" PRIu64 " of max_host %" PRIu64 "\n", (uint64_t)i.host_charged,
+	printf("host_charged %" PRIu64 " of max_host %" PRIu64 "\n", st.host_charged,
 	       (uint64_t)i.max_host);
 	printf("max_bufs_per_file %" PRIu64 "\n", (uint64_t)i.max_bufs_per_file);
 	p2pbar_close_device(dev);
@@ -132,9 +136,9 @@ static int cmd_stats(const char *which)
 	}
 	printf("%s: bar_size %" PRIu64 " used %" PRIu64 " buffers %" PRIu64 " pinned %" PRIu64
 	       " attachments %" PRIu64 " evictions %" PRIu64 " migrations %" PRIu64
-	       " bytes_moved %" PRIu64 " move_notify %" PRIu64 "\n",
+	       " bytes_moved %" PRIu64 " move_notify %" PRIu64 " host_charged %" PRIu64 "\n",
 	       p2pbar_device_name(dev), st.bar_size, st.used, st.buffers, st.pinned, st.attachments,
-	       st.evictions, st.migrations, st.bytes_moved, st.move_notify);
+	       st.evictions, st.migrations, st.bytes_moved, st.move_notify, st.host_charged);
 	p2pbar_close_device(dev);
 	return 0;
 }

@@ -66,26 +66,26 @@ struct p2pbar_stats {
 	uint64_t buffers;
 	uint64_t pinned;
 	uint64_t attachments;
-	uint64_t evictions;   /* buffers moved to HOST to make room */
-	uint64_t migrations;  /* moves of any kind */
-	uint64_t bytes_moved; /* bytes copied by moves */
-	uint64_t move_notify; /* 1: dynamic importers' maps do not pin */
+	uint64_t evictions;    /* buffers moved to HOST to make room */
+	uint64_t migrations;   /* moves of any kind */
+	uint64_t bytes_moved;  /* bytes copied by moves */
+	uint64_t move_notify;  /* 1: dynamic importers' maps do not pin */
+	uint64_t host_charged; /* host bytes charged against max_host */
 };
 
 /* Read the device's counters. Returns 0 or -errno. */
 int p2pbar_get_stats(struct p2pbar_context *ctx, struct p2pbar_stats *stats);
 
 /*
- * P2PBAR_IOCTL_INFO: the first P2PBAR_INFO_SIZE_VER0 bytes of @info (up to
- * caps), what programs built against the first version have room for.
- * Returns 0 or -errno.
+ * P2PBAR_IOCTL_INFO, what the device is: the struct p2pbar_info of
+ * libp2pbar 0.1 (88 bytes), what every program built against this
+ * library has room for. Returns 0 or -errno.
  */
 int p2pbar_query_device(struct p2pbar_context *ctx, struct p2pbar_info *info);
 
 /*
- * P2PBAR_IOCTL_INFO with @size = sizeof(*info) of the caller's header
- * (the caps, host_charged and file_buffers since the second version).
- * Returns 0 or -errno.
+ * P2PBAR_IOCTL_INFO with @size = sizeof(*info) of the caller's uAPI
+ * header, for fields a later uAPI appends. Returns 0 or -errno.
  */
 int p2pbar_query_device_size(struct p2pbar_context *ctx, struct p2pbar_info *info, size_t size);
 

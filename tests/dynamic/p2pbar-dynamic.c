@@ -40,6 +40,7 @@
 
 #include "p2pbar_pattern.h"
 #include "t_harness.h"
+#include "t_p2pbar.h"
 
 #define ST_CONTROL "/sys/kernel/debug/p2pbar_selftest/control"
 
@@ -53,13 +54,21 @@ static double now(void)
 	return t.tv_sec + t.tv_nsec / 1e9;
 }
 
-static struct p2pbar_info info(void)
-{
-	struct p2pbar_info i = { .argsz = sizeof(i) };
+/* The device's counters (sysfs) the cases compare before and after. */
+struct counters {
+	uint64_t bar_size, used, buffers, evictions, migrations, bytes_moved;
+};
 
-	if (ioctl(dev, P2PBAR_IOCTL_INFO, &i))
-		fail("INFO: %s", strerror(errno));
-	return i;
+static struct counters counters(void)
+{
+	return (struct counters){
+		.bar_size = t_counter(dev, "bar_size"),
+		.used = t_counter(dev, "used"),
+		.buffers = t_counter(dev, "buffers"),
+		.evictions = t_counter(dev, "evictions"),
+		.migrations = t_counter(dev, "migrations"),
+		.bytes_moved = t_counter(dev, "bytes_moved"),
+	};
 }
 
 static int alloc(uint64_t len, uint32_t placement, uint32_t flags)
@@ -89,15 +98,6 @@ static void must_migrate(int fd, uint32_t placement)
 		fail("MIGRATE fd %d to %u: %s", fd, placement, strerror(-rc));
 }
 
-static struct p2pbar_buf_info buf_info(int fd)
-{
-	struct p2pbar_buf_info b = { .argsz = sizeof(b), .fd = fd };
-
-	if (ioctl(dev, P2PBAR_IOCTL_BUF_INFO, &b))
-		fail("BUF_INFO: %s", strerror(errno));
-	return b;
-}
-
 static uint64_t *map(int fd, uint64_t len)
 {
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -125,7 +125,7 @@ static void verify(const volatile uint64_t *m, uint64_t len, uint64_t seed, cons
 
 T_CASE(case_oversub, "oversub", 0, "")
 {
-	struct p2pbar_info i0 = info(), i1;
+	struct counters i0 = counters(), i1;
 	uint64_t len = i0.bar_size / (NBUF / 2), moved;
 	unsigned int seed = 42;
 	int fds[NBUF], ndev = 0, refused = 0;
@@ -157,11 +157,11 @@ T_CASE(case_oversub, "oversub", 0, "")
 	dt = now() - t0;
 	for (int b = 0; b < NBUF; b++) {
 		snprintf(what, sizeof(what), "buffer %d (%s)", b,
-			 buf_info(fds[b]).placement ? "host" : "device");
-		ndev += buf_info(fds[b]).placement == P2PBAR_PLACEMENT_DEVICE;
+			 t_buf_info(dev, fds[b]).placement ? "host" : "device");
+		ndev += t_buf_info(dev, fds[b]).placement == P2PBAR_PLACEMENT_DEVICE;
 		verify(m[b], len, b + 1, what);
 	}
-	i1 = info();
+	i1 = counters();
 	moved = i1.bytes_moved - i0.bytes_moved;
 	if (i1.evictions - i0.evictions < NBUF / 2)
 		fail("%" PRIu64 " evictions for %d buffers of 1/%d BAR",
@@ -172,7 +172,7 @@ T_CASE(case_oversub, "oversub", 0, "")
 		munmap(m[b], len);
 		close(fds[b]);
 	}
-	if (info().used || info().buffers)
+	if (counters().used || counters().buffers)
 		fail("BAR not empty after closing everything");
 	printf("RESULT: oversubscribed BAR 2x (%d x %" PRIu64 " KiB): every byte verified, "
 	       "%" PRIu64 " evictions, %" PRIu64 " migrations, %d buffers in DEVICE at the end, "
@@ -218,7 +218,7 @@ T_CASE(case_mmap, "mmap", 0, "")
 	uint64_t len = 1 << 20;
 	int fd = alloc(len, P2PBAR_PLACEMENT_DEVICE, 0);
 	uint64_t *m = map(fd, len), *before = m;
-	struct p2pbar_info i0 = info();
+	struct counters i0 = counters();
 	double t0, dt = 0;
 
 	fill(m, len, 7);
@@ -229,7 +229,7 @@ T_CASE(case_mmap, "mmap", 0, "")
 		t0 = now();
 		must_migrate(fd, to);
 		dt += now() - t0;
-		b = buf_info(fd);
+		b = t_buf_info(dev, fd);
 		if (b.placement != to || b.moves != (uint64_t)k + 1)
 			fail("after migration %d: placement %u moves %" PRIu64, k, b.placement,
 			     (uint64_t)b.moves);
@@ -247,8 +247,8 @@ T_CASE(case_mmap, "mmap", 0, "")
 		fail("pointer changed");
 	printf("RESULT: mmap pointer valid across %d migrations DEVICE<->HOST, content "
 	       "verified; %" PRIu64 " bytes moved at %.1f MiB/s (MIGRATE ioctl, 1 MiB buffer)\n",
-	       NMIG, (uint64_t)(info().bytes_moved - i0.bytes_moved),
-	       (info().bytes_moved - i0.bytes_moved) / 1048576.0 / dt);
+	       NMIG, (uint64_t)(counters().bytes_moved - i0.bytes_moved),
+	       (counters().bytes_moved - i0.bytes_moved) / 1048576.0 / dt);
 	munmap(m, len);
 	close(fd);
 	move_bench();
@@ -298,7 +298,7 @@ T_CASE(case_concurrent, "concurrent", 0, "")
 {
 	struct conc c[NCONC + 2];
 	pthread_t t[NCONC + 2];
-	struct p2pbar_info i0 = info(), i1;
+	struct counters i0 = counters(), i1;
 	uint64_t *shared;
 	int sfd;
 
@@ -333,7 +333,7 @@ T_CASE(case_concurrent, "concurrent", 0, "")
 	verify(shared, CONC_LEN, 99, "shared buffer at the end");
 	munmap(shared, CONC_LEN);
 	close(sfd);
-	i1 = info();
+	i1 = counters();
 	/* Own buffers move every time; the shared one at least once. */
 	if (i1.migrations - i0.migrations < (uint64_t)NCONC * CONC_MOVES + 1)
 		fail("%" PRIu64 " migrations, want at least %d",
@@ -378,15 +378,16 @@ T_CASE(case_migrate_errors, "migrate-errors", 0, "")
 	m.argsz = 8;
 	expect("MIGRATE short struct", ioctl(dev, P2PBAR_IOCTL_MIGRATE, &m) ? -errno : 0, EINVAL);
 	expect("MIGRATE HOST buffer to DEVICE", migrate(fd, P2PBAR_PLACEMENT_DEVICE), 0);
-	if (buf_info(fd).placement != P2PBAR_PLACEMENT_DEVICE)
+	if (t_buf_info(dev, fd).placement != P2PBAR_PLACEMENT_DEVICE)
 		fail("BUF_INFO does not show DEVICE after MIGRATE");
-	if (buf_info(hostonly).alloc_flags != P2PBAR_ALLOC_FIXED || p[0] || p[1023])
-		fail("host-only buffer: flags %#x, not zeroed", buf_info(hostonly).alloc_flags);
+	if (t_buf_info(dev, hostonly).alloc_flags != P2PBAR_ALLOC_FIXED || p[0] || p[1023])
+		fail("host-only buffer: flags %#x, not zeroed",
+		     t_buf_info(dev, hostonly).alloc_flags);
 	munmap(p, 8192);
 	close(fixed);
 	close(hostonly);
 	close(fd);
-	if (info().used || info().buffers)
+	if (counters().used || counters().buffers)
 		fail("leak after the error cases");
 	printf("RESULT: MIGRATE rejects bad input and FIXED buffers with clear errnos\n");
 	return 0;
@@ -431,7 +432,7 @@ static int st_moves(void)
 
 T_CASE(case_pinned, "pinned", 0, "")
 {
-	struct p2pbar_info in = info();
+	struct p2pbar_info in = t_info(dev);
 	uint64_t half = in.bar_size / 2;
 	int a = alloc(half, P2PBAR_PLACEMENT_DEVICE, 0), c, d, rc;
 	int move_notify = !!(in.caps & P2PBAR_CAP_MOVE_NOTIFY);
@@ -440,13 +441,15 @@ T_CASE(case_pinned, "pinned", 0, "")
 	st("hold-pin %d", a);
 	c = alloc(half, P2PBAR_PLACEMENT_DEVICE, 0);
 	d = alloc(half, P2PBAR_PLACEMENT_DEVICE, 0);
-	if (buf_info(a).placement != P2PBAR_PLACEMENT_DEVICE || buf_info(a).pin_count != 1 ||
-	    buf_info(c).placement != P2PBAR_PLACEMENT_HOST)
+	if (t_buf_info(dev, a).placement != P2PBAR_PLACEMENT_DEVICE ||
+	    t_buf_info(dev, a).pin_count != 1 ||
+	    t_buf_info(dev, c).placement != P2PBAR_PLACEMENT_HOST)
 		fail("eviction: pinned buffer in %u (pins %" PRIu64 "), victim in %u",
-		     buf_info(a).placement, (uint64_t)buf_info(a).pin_count, buf_info(c).placement);
+		     t_buf_info(dev, a).placement, (uint64_t)t_buf_info(dev, a).pin_count,
+		     t_buf_info(dev, c).placement);
 	expect("MIGRATE pinned buffer to HOST", migrate(a, P2PBAR_PLACEMENT_HOST), EBUSY);
 	expect("MIGRATE evicts the unpinned buffer", migrate(c, P2PBAR_PLACEMENT_DEVICE), 0);
-	if (buf_info(d).placement != P2PBAR_PLACEMENT_HOST)
+	if (t_buf_info(dev, d).placement != P2PBAR_PLACEMENT_HOST)
 		fail("the unpinned buffer was not evicted for the migrate");
 	st("drop", 0);
 	expect("MIGRATE unpinned buffer to HOST", migrate(a, P2PBAR_PLACEMENT_HOST), 0);
@@ -461,7 +464,7 @@ T_CASE(case_pinned, "pinned", 0, "")
 	} else {
 		printf("stock kernel without CONFIG_DMABUF_MOVE_NOTIFY: the core pins on map\n");
 		expect("MIGRATE mapped buffer (map pins: stock kernel)", rc, EBUSY);
-		if (buf_info(a).pin_count != 1)
+		if (t_buf_info(dev, a).pin_count != 1)
 			fail("mapped buffer not pinned on a stock kernel");
 	}
 	st("drop", 0);
@@ -472,8 +475,9 @@ T_CASE(case_pinned, "pinned", 0, "")
 	 */
 	st("hold-vmap %d", a);
 	expect("MIGRATE vmapped buffer",
-	       migrate(a, buf_info(a).placement == P2PBAR_PLACEMENT_HOST ? P2PBAR_PLACEMENT_DEVICE
-									 : P2PBAR_PLACEMENT_HOST),
+	       migrate(a, t_buf_info(dev, a).placement == P2PBAR_PLACEMENT_HOST
+				  ? P2PBAR_PLACEMENT_DEVICE
+				  : P2PBAR_PLACEMENT_HOST),
 	       EBUSY);
 	if (st_moves())
 		fail("a MIGRATE that a vmap refuses notified the importer first");
@@ -481,16 +485,17 @@ T_CASE(case_pinned, "pinned", 0, "")
 
 	/* A static importer pins the buffer in HOST. */
 	st("hold-static %d", a);
-	if (buf_info(a).placement != P2PBAR_PLACEMENT_HOST || buf_info(a).pin_count != 1)
-		fail("static importer: placement %u, pins %" PRIu64, buf_info(a).placement,
-		     (uint64_t)buf_info(a).pin_count);
+	if (t_buf_info(dev, a).placement != P2PBAR_PLACEMENT_HOST ||
+	    t_buf_info(dev, a).pin_count != 1)
+		fail("static importer: placement %u, pins %" PRIu64, t_buf_info(dev, a).placement,
+		     (uint64_t)t_buf_info(dev, a).pin_count);
 	expect("MIGRATE statically imported to DEVICE", migrate(a, P2PBAR_PLACEMENT_DEVICE), EBUSY);
 	st("drop", 0);
 	expect("MIGRATE after the static importer left", migrate(a, P2PBAR_PLACEMENT_DEVICE), 0);
 	close(a);
 	close(c);
 	close(d);
-	if (info().used || info().buffers)
+	if (counters().used || counters().buffers)
 		fail("leak after the pin cases");
 	printf("RESULT: pins block eviction and MIGRATE (EBUSY); a held map %s; a static "
 	       "importer pins HOST\n",
@@ -522,7 +527,7 @@ static int touch(volatile uint64_t *p)
 
 T_CASE(case_reset, "reset", 0, "")
 {
-	struct p2pbar_info in = info();
+	struct p2pbar_info in = t_info(dev);
 	uint64_t len = in.bar_size / 4;
 	int a = alloc(len, P2PBAR_PLACEMENT_DEVICE, 0);
 	int f = alloc(len, P2PBAR_PLACEMENT_DEVICE, P2PBAR_ALLOC_FIXED);
@@ -549,8 +554,8 @@ T_CASE(case_reset, "reset", 0, "")
 	/* The importer was told, its map fails, vmap stays harmless. */
 	st("gone", 0);
 	/* Nobody holds BAR addresses: the whole BAR is free again. */
-	if (info().used)
-		fail("%" PRIu64 " bytes of BAR still used after RESET", (uint64_t)info().used);
+	if (counters().used)
+		fail("%" PRIu64 " bytes of BAR still used after RESET", (uint64_t)counters().used);
 	big = alloc(in.bar_size, P2PBAR_PLACEMENT_DEVICE, P2PBAR_ALLOC_FIXED);
 	close(big);
 	munmap(ma, len);
@@ -558,7 +563,7 @@ T_CASE(case_reset, "reset", 0, "")
 	close(a);
 	close(f);
 	close(h);
-	if (info().used || info().buffers)
+	if (counters().used || counters().buffers)
 		fail("leak after RESET");
 	printf("RESULT: RESET revoked 3 buffers: importer notified, map ENODEV, SIGBUS on "
 	       "CPU access, MIGRATE/mmap ENODEV, BAR whole again for new buffers\n");

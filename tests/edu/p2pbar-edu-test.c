@@ -59,6 +59,7 @@
 
 #include "p2pbar_pattern.h"
 #include "t_harness.h"
+#include "t_p2pbar.h"
 
 #define KIB 1024ULL
 
@@ -537,11 +538,7 @@ T_CASE(case_migrate, "migrate", 0, "")
 
 static uint64_t used(void)
 {
-	struct p2pbar_info i = { .argsz = sizeof(i) };
-
-	if (ioctl(dev, P2PBAR_IOCTL_INFO, &i))
-		fail("INFO: %s", strerror(errno));
-	return i.used;
+	return t_counter(dev, "used");
 }
 
 static void reset(void)

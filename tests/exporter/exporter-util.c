@@ -32,15 +32,6 @@ int open_dev(void)
 	return fd;
 }
 
-struct p2pbar_info info(int dev)
-{
-	struct p2pbar_info i = { .argsz = sizeof(i) };
-
-	if (ioctl(dev, P2PBAR_IOCTL_INFO, &i))
-		fail("INFO: %s", strerror(errno));
-	return i;
-}
-
 void sysfs_write(const char *path, const char *val)
 {
 	int fd = open(path, O_WRONLY);

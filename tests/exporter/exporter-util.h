@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What the exporter test programs share: the device node, INFO, sysfs
+ * What the exporter test programs share: the device node, sysfs
  * writes and the test importer's control file; failing is the harness's
  * (t_harness.h).
  */
@@ -10,6 +10,7 @@
 #include <linux/p2pbar.h>
 
 #include "t_harness.h"
+#include "t_p2pbar.h"
 
 #define ST_CONTROL "/sys/kernel/debug/p2pbar_selftest/control"
 
@@ -20,7 +21,6 @@ extern long page;
 extern const struct t_program exporter_program;
 
 int open_dev(void);
-struct p2pbar_info info(int dev);
 void sysfs_write(const char *path, const char *val);
 /*
  * Write a command to p2pbar_selftest.ko and print its result lines; fail

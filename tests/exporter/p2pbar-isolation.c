@@ -14,8 +14,9 @@
  *   caps USER             as USER: max_bufs_per_file (EMFILE) and
  *                         max_host_mb (EDQUOT), in INFO and sysfs; the
  *                         script set them to 4 and 8 MiB
- *   infover               INFO with the first version's argsz: accepted,
- *                         no byte past it written
+ *   infover               INFO's argsz contract: shorter is EINVAL, longer
+ *                         with a zero tail is accepted and nothing past
+ *                         the struct written, a non-zero tail is E2BIG
  *   memcg CGROUP          run inside CGROUP: a HOST buffer grows its
  *                         memory.current by its size, a FIXED DEVICE one
  *                         does not, freeing gives it back
@@ -128,7 +129,7 @@ static void user_work(int dev)
 	struct p2pbar_buf_info bi = { .argsz = sizeof(bi) };
 	int fds[3], i;
 
-	info(dev);
+	t_info(dev);
 	fds[0] = alloc(dev, 4 * page, P2PBAR_PLACEMENT_DEVICE, P2PBAR_ALLOC_FIXED);
 	fds[1] = alloc(dev, 4 * page, P2PBAR_PLACEMENT_DEVICE, 0);
 	fds[2] = alloc(dev, 4 * page, P2PBAR_PLACEMENT_HOST, 0);
@@ -221,24 +222,15 @@ static uint64_t read_u64(const char *path)
 	return v;
 }
 
-static uint64_t sysfs_u64(const char *attr)
-{
-	char path[256];
-
-	snprintf(path, sizeof(path), "/sys/class/p2pbar/%s/%s", strrchr(dev_path, '/') + 1, attr);
-	return read_u64(path);
-}
-
 static void expect_charged(int dev, uint64_t host, uint64_t file_bufs, const char *when)
 {
-	struct p2pbar_info i = info(dev);
+	struct p2pbar_info i = t_info(dev);
 
-	if (i.host_charged != host || sysfs_u64("host_charged") != host ||
-	    i.file_buffers != file_bufs)
-		fail("%s: host_charged %" PRIu64 " (sysfs %" PRIu64 ") file_buffers %" PRIu64
-		     ", want %" PRIu64 " and %" PRIu64,
-		     when, (uint64_t)i.host_charged, sysfs_u64("host_charged"),
-		     (uint64_t)i.file_buffers, host, file_bufs);
+	if (t_counter(dev, "host_charged") != host || i.file_buffers != file_bufs)
+		fail("%s: host_charged %" PRIu64 " (sysfs), file_buffers %" PRIu64
+		     " (INFO), want %" PRIu64 " and %" PRIu64,
+		     when, t_counter(dev, "host_charged"), (uint64_t)i.file_buffers, host,
+		     file_bufs);
 }
 
 T_CASE(case_caps, "caps", 1, "USER")
@@ -248,13 +240,13 @@ T_CASE(case_caps, "caps", 1, "USER")
 
 	drop_to(argv[0]);
 	dev = open_dev();
-	in = info(dev);
-	if (in.max_bufs_per_file != 4 || sysfs_u64("max_bufs_per_file") != 4 ||
-	    in.max_host != 8 * MiB || sysfs_u64("max_host") != 8 * MiB)
+	in = t_info(dev);
+	if (in.max_bufs_per_file != 4 || t_counter(dev, "max_bufs_per_file") != 4 ||
+	    in.max_host != 8 * MiB || t_counter(dev, "max_host") != 8 * MiB)
 		fail("INFO/sysfs max_bufs_per_file %" PRIu64 "/%" PRIu64 " max_host %" PRIu64
 		     "/%" PRIu64 ", want 4 and 8 MiB (set by the script)",
-		     (uint64_t)in.max_bufs_per_file, sysfs_u64("max_bufs_per_file"),
-		     (uint64_t)in.max_host, sysfs_u64("max_host"));
+		     (uint64_t)in.max_bufs_per_file, t_counter(dev, "max_bufs_per_file"),
+		     (uint64_t)in.max_host, t_counter(dev, "max_host"));
 	expect_charged(dev, 0, 0, "at the start");
 
 	/* Buffers per open file: FIXED DEVICE ones, which charge no host bytes. */
@@ -326,30 +318,38 @@ T_CASE(case_infover, "infover", 0, "")
 	size_t k;
 
 	memset(&u, 0xa5, sizeof(u));
-	memset(&u, 0, P2PBAR_INFO_SIZE_VER0);
-	u.i.argsz = P2PBAR_INFO_SIZE_VER0;
-	expect_errno("INFO with the first version's argsz", ioctl(dev, P2PBAR_IOCTL_INFO, &u), 0);
+	memset(&u, 0, sizeof(u.i) + 8);
+	u.i.argsz = sizeof(u.i) + 8;
+	expect_errno("INFO with a longer argsz and a zero tail", ioctl(dev, P2PBAR_IOCTL_INFO, &u),
+		     0);
 	if (!u.i.bar_size || !u.i.page_size)
-		fail("first-version INFO returned no BAR size");
-	for (k = P2PBAR_INFO_SIZE_VER0; k < sizeof(u); k++)
+		fail("INFO returned no BAR size");
+	for (k = sizeof(u.i); k < sizeof(u.i) + 8; k++)
+		if (u.raw[k])
+			fail("INFO wrote byte %zu, past its struct", k);
+	for (k = sizeof(u.i) + 8; k < sizeof(u); k++)
 		if (u.raw[k] != 0xa5)
-			fail("INFO of argsz %d wrote byte %zu", P2PBAR_INFO_SIZE_VER0, k);
+			fail("INFO of argsz %zu wrote byte %zu", sizeof(u.i) + 8, k);
 	memset(&u, 0, sizeof(u));
-	u.i.argsz = P2PBAR_INFO_SIZE_VER0 - 8;
-	expect_errno("INFO shorter than the first version", ioctl(dev, P2PBAR_IOCTL_INFO, &u),
-		     EINVAL);
+	u.i.argsz = sizeof(u.i) + 8;
+	u.raw[sizeof(u.i) + 3] = 1;
+	expect_errno("INFO with a non-zero byte past its struct", ioctl(dev, P2PBAR_IOCTL_INFO, &u),
+		     E2BIG);
+	memset(&u, 0, sizeof(u));
+	u.i.argsz = sizeof(u.i) - 8;
+	expect_errno("INFO shorter than its struct", ioctl(dev, P2PBAR_IOCTL_INFO, &u), EINVAL);
 	memset(&u, 0, sizeof(u));
 	u.i.argsz = sizeof(u.i);
-	expect_errno("INFO, current version", ioctl(dev, P2PBAR_IOCTL_INFO, &u), 0);
+	expect_errno("INFO", ioctl(dev, P2PBAR_IOCTL_INFO, &u), 0);
 	if (!u.i.max_host ||
 	    u.i.max_bufs_per_file !=
 		    (uint64_t)read_u64("/sys/module/p2pbar/parameters/max_bufs_per_file"))
 		fail("INFO max_host %" PRIu64 " max_bufs_per_file %" PRIu64, (uint64_t)u.i.max_host,
 		     (uint64_t)u.i.max_bufs_per_file);
 	close(dev);
-	printf("RESULT: INFO accepts the %d-byte first version and writes back only those "
-	       "bytes; the %zu-byte version reports the caps\n",
-	       P2PBAR_INFO_SIZE_VER0, sizeof(u.i));
+	printf("RESULT: INFO (%zu bytes) refuses a shorter argsz, takes a longer one with a "
+	       "zero tail and writes nothing past its struct, refuses a non-zero tail\n",
+	       sizeof(u.i));
 	return 0;
 }
 
@@ -450,7 +450,7 @@ static double alloc_time(uint64_t len, int p[2])
 T_CASE(case_sigkill, "sigkill", 0, "")
 {
 	int dev = open_dev(), p[2], st;
-	struct p2pbar_info in = info(dev);
+	struct p2pbar_info in = t_info(dev);
 	/* At most what ALLOC takes (max_alloc: the BAR's size) and the cap. */
 	uint64_t cap = in.max_host ? in.max_host & ~(MiB - 1) : in.max_alloc;
 	uint64_t max = in.max_alloc < cap ? in.max_alloc : cap;
@@ -496,10 +496,9 @@ T_CASE(case_sigkill, "sigkill", 0, "")
 	if (gone - kill_at > full / 2)
 		fail("the killed ALLOC went on for %.3f s of a %.3f s allocation", gone - kill_at,
 		     full);
-	in = info(dev);
-	if (in.buffers || in.host_charged)
+	if (t_counter(dev, "buffers") || t_counter(dev, "host_charged"))
 		fail("after the kill: %" PRIu64 " buffers, %" PRIu64 " host bytes charged",
-		     (uint64_t)in.buffers, (uint64_t)in.host_charged);
+		     t_counter(dev, "buffers"), t_counter(dev, "host_charged"));
 	close(dev);
 	printf("RESULT: a %" PRIu64 " MiB HOST ALLOC (%.2f s) stops %.3f s after SIGKILL; "
 	       "nothing left behind\n",

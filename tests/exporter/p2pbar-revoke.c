@@ -171,7 +171,7 @@ T_CASE(case_fence_block, "fence-block", 0, "")
 	start(&tm, &mig);
 	if (atomic_load(&mig.done))
 		fail("MIGRATE did not wait for the buffer's fence (ret %d)", mig.ret);
-	info(dev);
+	t_info(dev);
 	still_pending(&f, "INFO beside the MIGRATE");
 	if (buf_info(dev, b.fd, &bi))
 		fail("BUF_INFO of another buffer: %s", strerror(errno));
@@ -182,7 +182,7 @@ T_CASE(case_fence_block, "fence-block", 0, "")
 	printf("RESULT: a MIGRATE waiting for a fence holds up neither INFO nor BUF_INFO\n");
 
 	start(&tr, &rst);
-	info(dev);
+	t_info(dev);
 	still_pending(&f, "INFO beside the RESET");
 	close(c.fd);
 	still_pending(&f, "close() of another buffer beside the RESET");
@@ -206,8 +206,8 @@ T_CASE(case_fence_block, "fence-block", 0, "")
 	close(a.fd);
 	close(b.fd);
 	close(d.fd);
-	if (info(dev).used)
-		fail("used %llu after every buffer was closed", (unsigned long long)info(dev).used);
+	if (t_counter(dev, "used"))
+		fail("used %" PRIu64 " after every buffer was closed", t_counter(dev, "used"));
 	close(dev);
 	return 0;
 }
@@ -383,20 +383,20 @@ static void hold_pin(int fd)
 T_CASE(case_drain_pin, "drain-pin", 0, "")
 {
 	int dev = open_dev();
-	uint64_t before = info(dev).used;
+	uint64_t before = t_counter(dev, "used");
 	struct p2pbar_alloc a = alloc(dev, 256 * page);
 	struct p2pbar_reset r;
 
 	hold_pin(a.fd);
 	if (reset(dev, &r) || r.revoked != 1)
 		fail("RESET: %s, revoked %llu", strerror(errno), (unsigned long long)r.revoked);
-	if (info(dev).used != before + a.length)
+	if (t_counter(dev, "used") != before + a.length)
 		fail("a pinned importer's revoked range was reused at once");
 	selftest_cmd("drop", 1);
-	if (info(dev).used != before)
+	if (t_counter(dev, "used") != before)
 		fail("the revoked range is still taken after the importer unpinned (used %llu, "
 		     "want %llu): it waits for the fd to close",
-		     (unsigned long long)info(dev).used, (unsigned long long)before);
+		     (unsigned long long)t_counter(dev, "used"), (unsigned long long)before);
 	printf("RESULT: a revoked range stays taken while pinned, returns at the unpin\n");
 	close(a.fd);
 	close(dev);

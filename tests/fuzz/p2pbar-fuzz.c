@@ -40,10 +40,12 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/dma-buf.h>
 #include <linux/p2pbar.h>
 
 #include "t_harness.h" /* fail() */
+#include "t_p2pbar.h"
 #include "vgem.h"
 #include <linux/udmabuf.h>
 #include <pthread.h>
@@ -282,15 +284,6 @@ static int buf_info(int fd, struct p2pbar_buf_info *bi)
 	return ioctl(dev, P2PBAR_IOCTL_BUF_INFO, bi);
 }
 
-static struct p2pbar_info get_info(void)
-{
-	struct p2pbar_info i = { .argsz = sizeof(i) };
-
-	if (ioctl(dev, P2PBAR_IOCTL_INFO, &i))
-		fail("INFO: %s", strerror(errno));
-	return i;
-}
-
 static struct buf *buf_add(int fd, uint64_t id, uint64_t size, uint32_t flags)
 {
 	for (int i = 0; i < MAX_BUFS; i++) {
@@ -456,9 +449,6 @@ static int32_t v_fd(void)
 static const size_t struct_size[5] = { sizeof(struct p2pbar_info), sizeof(struct p2pbar_alloc),
 				       sizeof(struct p2pbar_buf_info),
 				       sizeof(struct p2pbar_migrate), sizeof(struct p2pbar_reset) };
-static const size_t struct_min[5] = { P2PBAR_INFO_SIZE_VER0, sizeof(struct p2pbar_alloc),
-				      sizeof(struct p2pbar_buf_info), sizeof(struct p2pbar_migrate),
-				      sizeof(struct p2pbar_reset) };
 
 /* A valid struct for ioctl @c into @a (P2PBAR_ARGSZ_MAX bytes, zeroed). */
 static void valid_args(enum call c, void *a)
@@ -760,7 +750,7 @@ static void fuzz_ioctl(void)
 		want = EPERM;
 	else if (avail < 4)
 		want = EFAULT;
-	else if (argsz < struct_min[c])
+	else if (argsz < struct_size[c])
 		want = EINVAL;
 	else if (argsz > P2PBAR_ARGSZ_MAX)
 		want = E2BIG;
@@ -1722,18 +1712,21 @@ static void drop_all(void)
 
 static void check_idle(const char *when)
 {
-	struct p2pbar_info i;
+	uint64_t used, bufs, file_bufs, host;
 
 	/* fput's release runs on return to user space: at once, or nearly */
 	for (int tries = 0; tries < 50; tries++) {
-		i = get_info();
-		if (!i.used && !i.buffers && !i.file_buffers && !i.host_charged)
+		used = t_counter(dev, "used");
+		bufs = t_counter(dev, "buffers");
+		host = t_counter(dev, "host_charged");
+		file_bufs = t_info(dev).file_buffers;
+		if (!used && !bufs && !file_bufs && !host)
 			return;
 		usleep(100000);
 	}
-	fail("%s: INFO used %llu buffers %llu file_buffers %llu host_charged %llu, want 0", when,
-	     (unsigned long long)i.used, (unsigned long long)i.buffers,
-	     (unsigned long long)i.file_buffers, (unsigned long long)i.host_charged);
+	fail("%s: used %" PRIu64 " buffers %" PRIu64 " host_charged %" PRIu64
+	     " (sysfs), INFO file_buffers %" PRIu64 ", want 0",
+	     when, used, bufs, host, file_bufs);
 }
 
 static void print_hist(double secs)
@@ -1820,10 +1813,10 @@ int main(int argc, char **argv)
 	dev = open(node, O_RDWR | O_CLOEXEC);
 	if (dev < 0)
 		fail("open %s: %s", node, strerror(errno));
-	inf = get_info();
-	if (inf.used || inf.buffers)
-		fail("the device is not idle at the start (used %llu, buffers %llu)",
-		     (unsigned long long)inf.used, (unsigned long long)inf.buffers);
+	inf = t_info(dev);
+	if (t_counter(dev, "used") || t_counter(dev, "buffers"))
+		fail("the device is not idle at the start (used %" PRIu64 ", buffers %" PRIu64 ")",
+		     t_counter(dev, "used"), t_counter(dev, "buffers"));
 	if (do_reset && !is_root)
 		fail("--reset needs root (RESET is EPERM otherwise)");
 	printf("p2pbar-fuzz: seed %#llx, %s, uid %d, BAR %llu MiB, %lu ops / %.0f s, race %.0f "

@@ -9,7 +9,7 @@
  * is zero (else E2BIG), and writes back at most @argsz bytes.
  * So fields can be appended later without new ioctl numbers; a caller
  * built against an older version passes its smaller @argsz and gets the
- * fields it knows (P2PBAR_*_SIZE_VER*). Every
+ * fields it knows; every struct here is still in its first version. Every
  * @flags bit and every reserved field not defined here must be zero
  * (else EINVAL). All sizes and offsets are in bytes.
  *
@@ -59,54 +59,47 @@
 #define P2PBAR_CAP_P2PDMA	0x2ULL
 
 /**
- * struct p2pbar_info - P2PBAR_IOCTL_INFO: describe the device
+ * struct p2pbar_info - P2PBAR_IOCTL_INFO: what the device is
  * @argsz:	in: sizeof(struct p2pbar_info)
  * @flags:	in: must be 0
  * @bar_size:	out: size of the exported BAR
- * @free:	out: bytes not allocated
- * @used:	out: bytes allocated (bar_size - free)
  * @page_size:	out: allocation granularity; sizes are rounded up to it
  * @max_alloc:	out: largest size ALLOC accepts
  * @max_align:	out: largest alignment ALLOC accepts
- * @buffers:	out: live buffers
+ * @caps:	out: P2PBAR_CAP_*
+ * @max_host:	out: the cap on the host bytes the device's buffers are
+ *		charged (module parameter max_host_mb; by default half of
+ *		RAM): every buffer but a FIXED DEVICE one, in full from
+ *		ALLOC to release
+ * @max_bufs_per_file: out: the cap on @file_buffers (module parameter
+ *		max_bufs_per_file; 0: no cap)
+ * @file_buffers: out: live buffers allocated through this open file of
+ *		the node (they count until released, also after the file
+ *		is closed)
  * @bar_index:	out: index of the exported BAR
  * @placements:	out: bit mask of supported P2PBAR_PLACEMENT_* (1 << p)
  * @pci_domain:	out: PCI address of the function: domain
  * @pci_bus:	out: bus
  * @pci_dev:	out: device (slot)
  * @pci_func:	out: function
- * @__pad:	zero
- * @evictions:	out: buffers moved DEVICE -> HOST to make room
- * @migrations:	out: moves of any kind (evictions included)
- * @bytes_moved: out: bytes copied by those moves
- * @caps:	out: P2PBAR_CAP_*
- * @host_charged: out: bytes of the device's live buffers charged against
- *		@max_host: every buffer that may hold HOST pages, i.e. all
- *		but FIXED DEVICE ones, in full from ALLOC to release
- * @max_host:	out: the cap on @host_charged (module parameter
- *		max_host_mb; by default half of RAM)
- * @file_buffers: out: live buffers allocated through this open file of
- *		the node (they count until released, also after the file
- *		is closed)
- * @max_bufs_per_file: out: the cap on @file_buffers (module parameter
- *		max_bufs_per_file; 0: no cap)
+ * @__pad:	in: zero
  *
- * @evictions to @caps were reserved (in: zero) in the first version;
- * they are output only, their input is ignored. @host_charged to
- * @max_bufs_per_file came with the second (P2PBAR_INFO_SIZE_VER1), and
- * are output only too; a caller passing the first version's argsz
- * (P2PBAR_INFO_SIZE_VER0) gets its 112 bytes written back, no more.
+ * The facts that do not change while the device is bound, and the count
+ * of this open file's buffers, which no other interface can give. What
+ * changes with use (bytes used, buffers, pins, moves, host bytes
+ * charged) is in sysfs: Documentation/ABI/testing/sysfs-class-p2pbar.
  */
 struct p2pbar_info {
 	__u32 argsz;
 	__u32 flags;
 	__u64 bar_size;
-	__u64 free;
-	__u64 used;
 	__u64 page_size;
 	__u64 max_alloc;
 	__u64 max_align;
-	__u64 buffers;
+	__u64 caps;
+	__u64 max_host;
+	__u64 max_bufs_per_file;
+	__u64 file_buffers;
 	__u32 bar_index;
 	__u32 placements;
 	__u32 pci_domain;
@@ -114,19 +107,7 @@ struct p2pbar_info {
 	__u8 pci_dev;
 	__u8 pci_func;
 	__u8 __pad;
-	__u64 evictions;
-	__u64 migrations;
-	__u64 bytes_moved;
-	__u64 caps;
-	/* end of P2PBAR_INFO_SIZE_VER0 */
-	__u64 host_charged;
-	__u64 max_host;
-	__u64 file_buffers;
-	__u64 max_bufs_per_file;
 };
-
-#define P2PBAR_INFO_SIZE_VER0	112	/* up to @caps */
-#define P2PBAR_INFO_SIZE_VER1	144	/* up to @max_bufs_per_file */
 
 /**
  * struct p2pbar_alloc - P2PBAR_IOCTL_ALLOC: allocate a buffer
