@@ -13,6 +13,7 @@
 #include <linux/dma-resv.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
+#include <linux/pci.h>
 #include <linux/version.h>
 
 /* 6.13 made the namespace argument a string literal. */
@@ -110,6 +111,75 @@ static inline void p2pbar_vmap_unlock(struct dma_resv *resv)
 static inline bool p2pbar_attach_revocable(struct dma_buf_attachment *at)
 {
 	return true;
+}
+#endif
+
+/*
+ * Peer-to-peer DMA to the BAR. Since 6.19 (vfio-pci's dma-buf export)
+ * the kernel has the BAR's p2pdma provider (pcim_p2pdma_provider()) and
+ * dma_buf_phys_vec_to_sgt()/dma_buf_free_sgt(), which map a PCI importer
+ * by the core's P2PDMA map type: the bus address behind a common switch,
+ * the DMA API (an IOVA with an IOMMU) through the host bridge. Older
+ * kernels have neither, and p2pbar_dmabuf.c maps by the same rule itself
+ * (as it does for non-PCI importers everywhere: the core's map type takes
+ * PCI functions only). The map type is exported by none of them: the
+ * attach verdict is always ours. Without CONFIG_PCI_P2PDMA the provider
+ * is NULL.
+ */
+enum p2pbar_p2p {
+	P2PBAR_P2P_NONE,	/* cannot reach the BAR: served from HOST */
+	P2PBAR_P2P_BUS_ADDR,	/* common switch: bus address, no mapping */
+	P2PBAR_P2P_HOST_BRIDGE,	/* through the host bridge: the DMA API */
+};
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 19, 0)
+#include <linux/dma-buf-mapping.h>
+#include <linux/pci-p2pdma.h>
+
+static inline struct p2pdma_provider *p2pbar_p2p_provider(struct pci_dev *pdev,
+							  int bar)
+{
+	if (pcim_p2pdma_init(pdev))
+		return NULL;
+	return pcim_p2pdma_provider(pdev, bar);
+}
+
+/* [@phys, @phys + @size) of the BAR mapped for @at by the core. */
+static inline struct sg_table *
+p2pbar_core_map(struct dma_buf_attachment *at, struct p2pdma_provider *provider,
+		phys_addr_t phys, size_t size, enum dma_data_direction dir)
+{
+	struct phys_vec vec = { .paddr = phys, .len = size };
+
+	return dma_buf_phys_vec_to_sgt(at, provider, &vec, 1, size, dir);
+}
+
+static inline void p2pbar_core_unmap(struct dma_buf_attachment *at,
+				     struct sg_table *sgt,
+				     enum dma_data_direction dir)
+{
+	dma_buf_free_sgt(at, sgt, dir);
+}
+#else
+struct p2pdma_provider;
+
+static inline struct p2pdma_provider *p2pbar_p2p_provider(struct pci_dev *pdev,
+							  int bar)
+{
+	return NULL;
+}
+
+static inline struct sg_table *
+p2pbar_core_map(struct dma_buf_attachment *at, struct p2pdma_provider *provider,
+		phys_addr_t phys, size_t size, enum dma_data_direction dir)
+{
+	return ERR_PTR(-EOPNOTSUPP);
+}
+
+static inline void p2pbar_core_unmap(struct dma_buf_attachment *at,
+				     struct sg_table *sgt,
+				     enum dma_data_direction dir)
+{
 }
 #endif
 

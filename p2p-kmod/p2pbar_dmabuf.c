@@ -8,8 +8,8 @@
  * dynamic (it has pin/unpin), so the dma-buf core calls map/unmap and
  * pin/unpin with the buffer's reservation lock held, and pins the buffer
  * for static importers itself. An importer without peer2peer (every
- * static one, and one that cannot reach the BAR) must never see BAR
- * addresses: attaching it moves the
+ * static one, and one P2PDMA finds no path for: p2pbar_p2p()) must never
+ * see BAR addresses: attaching it moves the
  * buffer to HOST and keeps it there while it is attached (a FIXED
  * DEVICE buffer refuses it). A P2P importer that pins or maps a HOST
  * buffer brings it back to DEVICE if the BAR has room.
@@ -86,19 +86,72 @@ static void p2pbar_promote(struct dma_buf_attachment *at)
 }
 
 /*
- * Whether the importer can reach the BAR peer-to-peer. A PCI importer
- * must pass the P2PDMA distance check. Non-PCI importers (CPU-copy
- * devices such as rxe, which vmap) are let through, and without
- * CONFIG_PCI_P2PDMA there is no topology check at all: the importer's
- * allow_peer2peer is trusted, as the dma-buf core does.
+ * ACS redirect on @pdev sends peer TLPs up to the root complex instead
+ * of across the switch (pci_bridge_has_acs_redir() in p2pdma.c).
  */
-static bool p2pbar_reachable(struct p2pbar_dev *p,
-			     struct dma_buf_attachment *at)
+static bool p2pbar_acs_redirects(struct pci_dev *pdev)
 {
+	u16 ctrl;
+
+	if (!pdev->acs_cap)
+		return false;
+	pci_read_config_word(pdev, pdev->acs_cap + PCI_ACS_CTRL, &ctrl);
+	return ctrl & (PCI_ACS_RR | PCI_ACS_CR | PCI_ACS_EC);
+}
+
+/*
+ * How @dev reaches the BAR, by the core's rule (calc_map_type_and_dist()
+ * in p2pdma.c, not exported), a non-PCI device resolved to its PCI
+ * function as pci_p2pdma_distance() does: the distance check first (-1
+ * without CONFIG_PCI_P2PDMA), then the bus address if the two share an
+ * upstream bridge with no ACS redirect on the way, else through the host
+ * bridge. The attach verdict and, where the core does not map
+ * (p2pbar_map_bar()), the addresses.
+ */
+static enum p2pbar_p2p p2pbar_p2p(struct p2pbar_dev *p, struct device *dev)
+{
+	struct pci_dev *a, *b, *client;
+	bool redirect = false;
+
 	lockdep_assert_held(&p->lock);
-	if (!IS_ENABLED(CONFIG_PCI_P2PDMA) || !dev_is_pci(at->dev))
-		return true;
-	return pci_p2pdma_distance(p->pdev, at->dev, false) >= 0;
+	for (; dev && !dev_is_pci(dev); dev = dev->parent)
+		;
+	if (!dev)
+		return P2PBAR_P2P_NONE;
+	client = to_pci_dev(dev);
+	/*
+	 * The exporter's own function, or an engine under it, reaches the
+	 * BAR without crossing a port: distance 0, the bus address (the
+	 * core's rule for the same function), whatever the config.
+	 */
+	if (client == p->pdev)
+		return P2PBAR_P2P_BUS_ADDR;
+	if (pci_p2pdma_distance(p->pdev, &client->dev, false) < 0)
+		return P2PBAR_P2P_NONE;
+	/* No references needed: each holds its upstream bridges. */
+	for (a = p->pdev; a; a = pci_upstream_bridge(a)) {
+		redirect |= p2pbar_acs_redirects(a);
+		for (b = client; b && b != a; b = pci_upstream_bridge(b))
+			;
+		if (b)
+			break;
+	}
+	if (!a)
+		return P2PBAR_P2P_HOST_BRIDGE;
+	for (b = client; b != a; b = pci_upstream_bridge(b))
+		redirect |= p2pbar_acs_redirects(b);
+	return redirect ? P2PBAR_P2P_HOST_BRIDGE : P2PBAR_P2P_BUS_ADDR;
+}
+
+/*
+ * A device without a DMA mask cannot DMA (the DMA API WARNs and fails
+ * for it): such an importer (rxe attaches with its netdev's virtio
+ * device) reaches the buffer only through vmap, which needs no P2P
+ * path. Its map fails in p2pbar_map().
+ */
+static bool p2pbar_can_dma(struct device *dev)
+{
+	return dev->dma_mask && *dev->dma_mask;
 }
 
 static int p2pbar_attach(struct dma_buf *dmabuf,
@@ -116,8 +169,12 @@ static int p2pbar_attach(struct dma_buf *dmabuf,
 			up_read(&p->lock);
 			return -ENODEV;
 		}
-		/* Cannot reach the BAR: served from HOST, as amdgpu and xe do. */
-		if (!p2pbar_reachable(p, at)) {
+		/*
+		 * Cannot reach the BAR (also: no CONFIG_PCI_P2PDMA): served
+		 * from HOST, as amdgpu and xe do.
+		 */
+		if (p2pbar_can_dma(at->dev) &&
+		    p2pbar_p2p(p, at->dev) == P2PBAR_P2P_NONE) {
 			dev_dbg(&p->dev, "%s cannot reach the BAR peer-to-peer: HOST\n",
 				dev_name(at->dev));
 			at->peer2peer = false;
@@ -188,33 +245,42 @@ static void p2pbar_unpin(struct dma_buf_attachment *at)
 	p2pbar_buf_drain(buf);
 }
 
+/**
+ * struct p2pbar_sgt - a mapping handed to an importer
+ * @sgt:  the table the importer gets
+ * @how:  P2PBAR_P2P_NONE for HOST pages, else how the BAR was mapped
+ * @core: the core's table behind @sgt (p2pbar_core_map()), or NULL
+ * @addr: DMA address of the range's start (DEVICE)
+ * @size: bytes mapped (DEVICE)
+ *
+ * Kept so unmap undoes what map did, whatever the buffer became since.
+ */
+struct p2pbar_sgt {
+	struct sg_table sgt;
+	enum p2pbar_p2p how;
+	struct sg_table *core;
+	dma_addr_t addr;
+	u64 size;
+};
+
 /* HOST placement: the pages, DMA-mapped for the importer. */
-static struct sg_table *p2pbar_map_pages(struct dma_buf_attachment *at,
-					 enum dma_data_direction dir,
-					 unsigned int seg)
+static int p2pbar_map_pages(struct dma_buf_attachment *at,
+			    struct p2pbar_sgt *m, enum dma_data_direction dir,
+			    unsigned int seg)
 {
 	struct p2pbar_buf *buf = at->dmabuf->priv;
-	struct sg_table *sgt;
 	int ret;
 
-	sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
-	if (!sgt)
-		return ERR_PTR(-ENOMEM);
-	ret = sg_alloc_table_from_pages_segment(sgt, buf->pages,
+	ret = sg_alloc_table_from_pages_segment(&m->sgt, buf->pages,
 						buf->size >> PAGE_SHIFT, 0,
 						buf->size, seg, GFP_KERNEL);
 	if (ret)
-		goto err_free;
-	ret = dma_map_sgtable(at->dev, sgt, dir, 0);
+		return ret;
+	ret = dma_map_sgtable(at->dev, &m->sgt, dir, 0);
 	if (ret)
-		goto err_table;
-	return sgt;
-
-err_table:
-	sg_free_table(sgt);
-err_free:
-	kfree(sgt);
-	return ERR_PTR(ret);
+		sg_free_table(&m->sgt);
+	m->how = P2PBAR_P2P_NONE;
+	return ret;
 }
 
 /*
@@ -233,8 +299,87 @@ static unsigned int p2pbar_seg_len(dma_addr_t addr, u64 left,
 }
 
 /*
- * DEVICE: one dma_map_resource() of the whole range (an IOMMU gives one
- * contiguous IOVA range; without one it is the bus address), then split
+ * DEVICE: the DMA address of the buffer's start for @at, by the P2P map
+ * type. Behind a common switch the importer's TLPs never reach the host
+ * bridge or an IOMMU: the PCI bus address, unmapped. Through the host
+ * bridge: the DMA API, which gives an IOVA with an IOMMU and the address
+ * the host bridge decodes without one. Never the CPU physical address as
+ * a bus address: they differ where the host bridge translates. Where the
+ * core has the provider, it maps PCI importers itself
+ * (dma_buf_phys_vec_to_sgt(): one contiguous range for one vector).
+ * Called with p->lock held for reading, the device present.
+ */
+static int p2pbar_map_bar(struct dma_buf_attachment *at, struct p2pbar_sgt *m,
+			  enum dma_data_direction dir)
+{
+	struct p2pbar_buf *buf = at->dmabuf->priv;
+	struct p2pbar_dev *p = buf->p;
+	phys_addr_t phys = p->bar_start + buf->offset;
+
+	m->how = p2pbar_p2p(p, at->dev);
+	m->size = buf->size;
+	if (m->how == P2PBAR_P2P_NONE) {
+		/* the topology changed since attach (ACS, hotplug) */
+		dev_dbg(&p->dev, "%s can no longer reach the BAR\n",
+			dev_name(at->dev));
+		return -EOPNOTSUPP;
+	}
+	if (p->provider && dev_is_pci(at->dev)) {
+		m->core = p2pbar_core_map(at, p->provider, phys, buf->size, dir);
+		if (IS_ERR(m->core))
+			return PTR_ERR(m->core);
+		m->addr = sg_dma_address(m->core->sgl);
+		return 0;
+	}
+	if (m->how == P2PBAR_P2P_BUS_ADDR) {
+		m->addr = pci_bus_address(p->pdev, p->bar) + buf->offset;
+		return 0;
+	}
+	m->addr = dma_map_resource(at->dev, phys, buf->size, dir,
+				   DMA_ATTR_SKIP_CPU_SYNC);
+	return dma_mapping_error(at->dev, m->addr) ? -EIO : 0;
+}
+
+static void p2pbar_unmap_bar(struct dma_buf_attachment *at,
+			     struct p2pbar_sgt *m, enum dma_data_direction dir)
+{
+	if (m->core)
+		p2pbar_core_unmap(at, m->core, dir);
+	else if (m->how == P2PBAR_P2P_HOST_BRIDGE)
+		dma_unmap_resource(at->dev, m->addr, m->size, dir,
+				   DMA_ATTR_SKIP_CPU_SYNC);
+}
+
+/* The contiguous range at m->addr, in segments the importer accepts. */
+static int p2pbar_split(struct p2pbar_sgt *m, unsigned int seg,
+			unsigned long mask)
+{
+	struct scatterlist *sg;
+	unsigned int nents, i;
+	u64 off;
+	int ret;
+
+	for (nents = 0, off = 0; off < m->size; nents++)
+		off += p2pbar_seg_len(m->addr + off, m->size - off, seg, mask);
+	ret = sg_alloc_table(&m->sgt, nents, GFP_KERNEL);
+	if (ret)
+		return ret;
+	off = 0;
+	for_each_sgtable_sg(&m->sgt, sg, i) {
+		unsigned int len = p2pbar_seg_len(m->addr + off, m->size - off,
+						  seg, mask);
+
+		sg_set_page(sg, NULL, len, 0);
+		sg_dma_address(sg) = m->addr + off;
+		sg_dma_len(sg) = len;
+		off += len;
+	}
+	m->sgt.nents = nents;
+	return 0;
+}
+
+/*
+ * DEVICE: the range mapped by P2P map type (p2pbar_map_bar()), split
  * into segments the importer accepts. No struct pages: sg_page() is
  * NULL, importers must use the DMA addresses only. HOST: the pages.
  */
@@ -244,16 +389,19 @@ static struct sg_table *p2pbar_map(struct dma_buf_attachment *at,
 	struct p2pbar_buf *buf = at->dmabuf->priv;
 	struct p2pbar_dev *p = buf->p;
 	unsigned long mask = dma_get_seg_boundary(at->dev);
-	struct scatterlist *sg;
-	struct sg_table *sgt;
-	unsigned int nents, seg, i;
-	dma_addr_t addr;
-	u64 off;
+	struct p2pbar_sgt *m;
+	unsigned int seg;
 	int ret;
 
 	dma_resv_assert_held(at->dmabuf->resv);
 	if (p2pbar_buf_dead(buf))
 		return ERR_PTR(-ENODEV);
+	/* An importer that cannot DMA attached for vmap only. */
+	if (!p2pbar_can_dma(at->dev)) {
+		dev_dbg(&p->dev, "%s has no DMA mask: it cannot map\n",
+			dev_name(at->dev));
+		return ERR_PTR(-EOPNOTSUPP);
+	}
 	seg = min_t(u64, dma_get_max_seg_size(at->dev), P2PBAR_MAX_SEG);
 	seg = ALIGN_DOWN(seg, PAGE_SIZE);
 	/* Page-aligned segments, or none: a range is never split inside a page. */
@@ -264,84 +412,63 @@ static struct sg_table *p2pbar_map(struct dma_buf_attachment *at,
 	}
 	if (!buf->pin_count)
 		p2pbar_promote(at);
-	if (buf->placement == P2PBAR_PLACEMENT_HOST) {
-		sgt = p2pbar_map_pages(at, dir, seg);
-		if (!IS_ERR(sgt))
-			buf->map_count++;
-		trace_p2pbar_map(buf->id, at->dev, buf->placement,
-				 PTR_ERR_OR_ZERO(sgt));
-		return sgt;
-	}
 	/* Attached without P2P, the buffer cannot be in DEVICE. */
-	if (WARN_ON_ONCE(!at->peer2peer))
+	if (WARN_ON_ONCE(!at->peer2peer &&
+			 buf->placement == P2PBAR_PLACEMENT_DEVICE))
 		return ERR_PTR(-EOPNOTSUPP);
 
-	sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
-	if (!sgt)
+	m = kzalloc(sizeof(*m), GFP_KERNEL);
+	if (!m)
 		return ERR_PTR(-ENOMEM);
-	down_read(&p->lock);
-	if (p->gone) {
-		up_read(&p->lock);
-		ret = -ENODEV;
-		goto err_free;
-	}
-	addr = dma_map_resource(at->dev, p->bar_start + buf->offset, buf->size,
-				dir, DMA_ATTR_SKIP_CPU_SYNC);
-	up_read(&p->lock);
-	if (dma_mapping_error(at->dev, addr)) {
-		ret = -EIO;
-		goto err_free;
+	if (buf->placement == P2PBAR_PLACEMENT_HOST) {
+		ret = p2pbar_map_pages(at, m, dir, seg);
+		if (ret)
+			goto err_free;
+		goto out;
 	}
 
-	for (nents = 0, off = 0; off < buf->size; nents++)
-		off += p2pbar_seg_len(addr + off, buf->size - off, seg, mask);
-	ret = sg_alloc_table(sgt, nents, GFP_KERNEL);
+	down_read(&p->lock);
+	ret = p->gone ? -ENODEV : p2pbar_map_bar(at, m, dir);
+	up_read(&p->lock);
+	if (ret)
+		goto err_free;
+	ret = p2pbar_split(m, seg, mask);
 	if (ret)
 		goto err_unmap;
-	off = 0;
-	for_each_sgtable_sg(sgt, sg, i) {
-		unsigned int len = p2pbar_seg_len(addr + off, buf->size - off,
-						  seg, mask);
-
-		sg_set_page(sg, NULL, len, 0);
-		sg_dma_address(sg) = addr + off;
-		sg_dma_len(sg) = len;
-		off += len;
-	}
-	sgt->nents = nents;
-	buf->map_count++;
 	p2pbar_lru_touch(buf);
-	trace_p2pbar_map(buf->id, at->dev, buf->placement, 0);
-	return sgt;
+out:
+	buf->map_count++;
+	trace_p2pbar_map(buf->id, at->dev, buf->placement, m->how, 0);
+	return &m->sgt;
 
 err_unmap:
-	dma_unmap_resource(at->dev, addr, buf->size, dir,
-			   DMA_ATTR_SKIP_CPU_SYNC);
+	p2pbar_unmap_bar(at, m, dir);
 err_free:
-	kfree(sgt);
+	kfree(m);
+	trace_p2pbar_map(buf->id, at->dev, buf->placement, P2PBAR_P2P_NONE, ret);
 	return ERR_PTR(ret);
 }
 
 static void p2pbar_unmap(struct dma_buf_attachment *at, struct sg_table *sgt,
 			 enum dma_data_direction dir)
 {
+	struct p2pbar_sgt *m = container_of(sgt, struct p2pbar_sgt, sgt);
 	struct p2pbar_buf *buf = at->dmabuf->priv;
 
 	dma_resv_assert_held(at->dmabuf->resv);
 	/*
-	 * Works after unbind too: it only undoes the importer's mapping.
-	 * A buffer does not move while mapped, and a table of pages is one
-	 * of HOST placement whatever the buffer's placement is now.
+	 * Works after unbind too: it only undoes the importer's mapping
+	 * (the core's table does not need the provider to be freed). A
+	 * buffer does not move while mapped.
 	 */
-	if (sg_page(sgt->sgl))
+	if (m->how == P2PBAR_P2P_NONE)
 		dma_unmap_sgtable(at->dev, sgt, dir, 0);
 	else
-		dma_unmap_resource(at->dev, sg_dma_address(sgt->sgl), buf->size,
-				   dir, DMA_ATTR_SKIP_CPU_SYNC);
+		p2pbar_unmap_bar(at, m, dir);
 	if (!WARN_ON(!buf->map_count))
 		buf->map_count--;
 	sg_free_table(sgt);
-	kfree(sgt);
+	kfree(m);
 	p2pbar_buf_drain(buf);
 }
 

@@ -17,6 +17,7 @@ struct dma_buf;
 struct vm_area_struct;
 struct p2pbar_alloc;
 struct p2pbar_buf_info;
+struct p2pdma_provider;
 
 /**
  * struct p2pbar_dev - one bound PCI function and the BAR it exports
@@ -27,6 +28,8 @@ struct p2pbar_buf_info;
  * @bar_map:  kernel mapping of the whole BAR: write-combined for a
  *            prefetchable BAR, uncached otherwise (registers, side effects)
  * @bar_prefetch: the BAR is prefetchable: WC mappings are allowed
+ * @provider: the BAR's p2pdma provider where the core has one (see
+ *            p2pbar_compat.h), else NULL; device-managed
  * @minor:    minor number of the char device
  * @cdev:     the char device
  * @dev:      the class device (/dev/p2pbarN, /sys/class/p2pbar/p2pbarN);
@@ -68,6 +71,7 @@ struct p2pbar_dev {
 	resource_size_t bar_size;
 	void __iomem *bar_map;
 	bool bar_prefetch;
+	struct p2pdma_provider *provider;
 	int minor;
 	struct cdev cdev;
 	struct device dev;

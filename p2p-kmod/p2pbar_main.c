@@ -11,6 +11,7 @@
 #include <linux/pci.h>
 #include <linux/slab.h>
 
+#include "p2pbar_compat.h"
 #include "p2pbar_drv.h"
 
 #define CREATE_TRACE_POINTS
@@ -126,6 +127,7 @@ static int p2pbar_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		ret = -ENOMEM;
 		goto err_release;
 	}
+	p->provider = p2pbar_p2p_provider(pdev, b);
 	/* No pci_set_master(): the exporter never DMAs, it is only a target. */
 	pci_set_drvdata(pdev, p);
 

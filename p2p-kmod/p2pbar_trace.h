@@ -32,19 +32,26 @@ TRACE_EVENT(p2pbar_attach,
 );
 
 TRACE_EVENT(p2pbar_map,
-	    TP_PROTO(u64 id, struct device *importer, u32 placement, int ret),
-	    TP_ARGS(id, importer, placement, ret),
+	    TP_PROTO(u64 id, struct device *importer, u32 placement, int p2p,
+		     int ret),
+	    TP_ARGS(id, importer, placement, p2p, ret),
 	    TP_STRUCT__entry(__field(u64, id)
 			     __string(importer, dev_name(importer))
 			     __field(u32, placement)
+			     __field(int, p2p)
 			     __field(int, ret)),
 	    TP_fast_assign(__entry->id = id;
 			   P2PBAR_ASSIGN_STR(importer, dev_name(importer));
 			   __entry->placement = placement;
+			   __entry->p2p = p2p;
 			   __entry->ret = ret;),
-	    TP_printk("buffer=%llu importer=%s placement=%s ret=%d",
+	    TP_printk("buffer=%llu importer=%s placement=%s p2p=%s ret=%d",
 		      __entry->id, __get_str(importer),
-		      __entry->placement ? "host" : "device", __entry->ret)
+		      __entry->placement ? "host" : "device",
+		      __print_symbolic(__entry->p2p, { 0, "none" },
+				       { 1, "bus-address" },
+				       { 2, "host-bridge" }),
+		      __entry->ret)
 );
 
 TRACE_EVENT(p2pbar_pin,

@@ -31,7 +31,8 @@
  *   drop                detach and let go of the buffer
  * Every (re)map prints a MAP line: the first segment's DMA address, what
  * the IOMMU (if it translates for edu) makes of it, and whose memory it
- * is: a PCI BAR (function, BAR, offset; CPU and bus address) or RAM.
+ * is: a PCI BAR (function, BAR, offset; CPU and bus address) or RAM;
+ * under an IOMMU also the BAR the raw address is the bus address of.
  * Errors: "ERR what: errno" lines and the write returns the errno.
  */
 #include <linux/debugfs.h>
@@ -226,11 +227,36 @@ static u8 edu_pat_byte(u64 seed, u64 i)
 	return x >> (8 * (i % 8));
 }
 
+/* The memory BAR of a PCI function holding @addr (a bus or CPU address). */
+static struct pci_dev *edu_find_bar(u64 addr, bool bus, int *bar, u64 *off)
+{
+	struct pci_dev *pd = NULL;
+	int b;
+
+	for_each_pci_dev(pd) {
+		for (b = 0; b < PCI_STD_NUM_BARS; b++) {
+			struct resource *r = &pd->resource[b];
+			u64 at = bus ? pci_bus_address(pd, b) : r->start;
+			u64 len = resource_size(r);
+
+			if (!(resource_type(r) & IORESOURCE_MEM) || !len ||
+			    addr < at || addr - at >= len)
+				continue;
+			*bar = b;
+			*off = addr - at;
+			return pd; /* with a reference */
+		}
+	}
+	return NULL;
+}
+
 /*
  * Where edu's DMA to @addr goes: through the IOMMU if one translates
  * for edu, else @addr is a bus address. Then whose memory that is: a
  * memory BAR of a PCI function (matched by bus address without an
- * IOMMU, by CPU address behind one) or RAM.
+ * IOMMU, by CPU address behind one) or RAM. Under an IOMMU also what
+ * @addr is read as a bus address (raw_target): a P2P bus address that
+ * a switch would route to its peer without the IOMMU seeing it.
  */
 static void edu_describe(struct edu_dev *edu, struct seq_buf *s,
 			 struct sg_table *sgt)
@@ -238,33 +264,35 @@ static void edu_describe(struct edu_dev *edu, struct seq_buf *s,
 	struct iommu_domain *d = iommu_get_domain_for_dev(&edu->pdev->dev);
 	dma_addr_t addr = sg_dma_address(sgt->sgl);
 	bool xlate = d && (d->type & __IOMMU_DOMAIN_PAGING);
-	struct pci_dev *pd = NULL;
+	struct pci_dev *pd;
 	phys_addr_t phys;
+	u64 off;
 	int bar;
 
 	phys = xlate ? iommu_iova_to_phys(d, addr) : (phys_addr_t)addr;
 	seq_buf_printf(s, "MAP mode=%s nents=%u dma=%#llx kind=%s phys=%pa",
 		       edu_mode_name[edu->imp.mode], sgt->nents, (u64)addr,
 		       xlate ? "iova" : "direct", &phys);
-	for_each_pci_dev(pd) {
-		for (bar = 0; bar < PCI_STD_NUM_BARS; bar++) {
-			struct resource *r = &pd->resource[bar];
-			u64 cpu = r->start, bus = pci_bus_address(pd, bar);
-			u64 len = resource_size(r), at = xlate ? cpu : bus;
-
-			if (!(resource_type(r) & IORESOURCE_MEM) || !len ||
-			    phys < at || phys - at >= len)
-				continue;
-			seq_buf_printf(s, " target=bar dev=%s bar=%d off=%#llx",
-				       pci_name(pd), bar, (u64)(phys - at));
-			seq_buf_printf(s, " cpu=%#llx bus=%#llx\n",
-				       cpu + (phys - at), bus + (phys - at));
-			pci_dev_put(pd);
-			return;
-		}
+	pd = phys ? edu_find_bar(phys, !xlate, &bar, &off) : NULL;
+	if (pd) {
+		seq_buf_printf(s, " target=bar dev=%s bar=%d off=%#llx",
+			       pci_name(pd), bar, off);
+		seq_buf_printf(s, " cpu=%#llx bus=%#llx",
+			       pd->resource[bar].start + off,
+			       pci_bus_address(pd, bar) + off);
+		pci_dev_put(pd);
+	} else {
+		seq_buf_printf(s, " target=%s",
+			       phys && page_is_ram(PHYS_PFN(phys)) ? "ram" :
+			       "unknown");
 	}
-	seq_buf_printf(s, " target=%s\n",
-		       page_is_ram(PHYS_PFN(phys)) ? "ram" : "unknown");
+	pd = xlate ? edu_find_bar(addr, true, &bar, &off) : NULL;
+	if (pd) {
+		seq_buf_printf(s, " raw_target=bar raw_dev=%s raw_bar=%d raw_off=%#llx",
+			       pci_name(pd), bar, off);
+		pci_dev_put(pd);
+	}
+	seq_buf_printf(s, "\n");
 }
 
 /*

@@ -31,9 +31,12 @@
  *             attachment must fail with -ENODEV, vmap must still succeed
  *             (the core WARNs on a failing vmap); then let go
  * The importing devices are platform devices with a 64-bit DMA mask and
- * no IOMMU, so map addresses are bus addresses; pci_importer=DDDD:BB:DD.F
- * adds a PCI importer, and where an IOMMU translates for it the case
- * checks that it got an IOVA that translates back to the BAR.
+ * no IOMMU, children of the exporter's PCI function (engines of the
+ * same card: they reach the BAR on every kernel), so map addresses are
+ * the BAR's bus addresses; pci_importer=DDDD:BB:DD.F adds a PCI
+ * importer: the exporter's own function must get the bus address
+ * (P2PDMA's map type for the same function: no IOMMU mapping, even
+ * where an IOMMU translates for it), another one what P2PDMA allows.
  */
 #include <linux/debugfs.h>
 #include <linux/delay.h>
@@ -81,6 +84,7 @@ static struct iosys_map held_map;
 static bool held_vmap;
 static atomic_t moves;
 static struct device_dma_parameters st_dma_parms[3];
+static struct pci_dev *st_parent;
 
 static __printf(3, 4) void report(bool ok, const char *name,
 				  const char *fmt, ...)
@@ -293,6 +297,21 @@ static void case_back_to_device(struct dma_buf *buf)
 	dma_buf_detach(buf, at);
 }
 
+/* The bus address of CPU physical address @phys in a BAR of @pdev. */
+static u64 st_bus_addr(struct pci_dev *pdev, u64 phys)
+{
+	int bar;
+
+	for (bar = 0; bar < PCI_STD_NUM_BARS; bar++) {
+		struct resource *r = &pdev->resource[bar];
+
+		if ((resource_type(r) & IORESOURCE_MEM) && resource_size(r) &&
+		    phys >= r->start && phys <= r->end)
+			return pci_bus_address(pdev, bar) + (phys - r->start);
+	}
+	return phys;
+}
+
 static void case_dynamic(struct dma_buf *buf, u64 phys)
 {
 	struct dma_buf_attachment *at = attach(buf, 0);
@@ -307,10 +326,12 @@ static void case_dynamic(struct dma_buf *buf, u64 phys)
 	}
 	ret = map_check_addr(at, UINT_MAX, &n, &first, NULL, why, sizeof(why));
 	report(!ret, "dynamic_map", "%s", why);
-	/* No IOMMU for this device: the bus address of the buffer's start. */
+	/* An engine of the exporter: the bus address of the buffer's start. */
 	if (phys)
-		report(first == phys, "dynamic_map_address",
-		       "first segment at %pad, buffer at %#llx", &first, phys);
+		report(first == st_bus_addr(st_parent, phys),
+		       "dynamic_map_address",
+		       "first segment at %pad, buffer at %#llx (CPU), %#llx (bus)",
+		       &first, phys, st_bus_addr(st_parent, phys));
 	/* Twice: a second map after unmap must work the same. */
 	ret = map_check(at, UINT_MAX, &n, why, sizeof(why));
 	report(!ret, "dynamic_remap", "%s", why);
@@ -529,6 +550,7 @@ static void case_pci(struct dma_buf *buf, u64 phys)
 	dma_addr_t first = 0;
 	phys_addr_t back;
 	char why[128];
+	bool p2p;
 	int ret;
 
 	if (!*pci_importer)
@@ -549,11 +571,32 @@ static void case_pci(struct dma_buf *buf, u64 phys)
 	}
 	ret = map_check_addr(at, dma_get_max_seg_size(&pdev->dev), &n, &first,
 			     &back, why, sizeof(why));
+	p2p = at->peer2peer;
 	dma_buf_detach(buf, at);
 	report(!ret, "pci_importer", "%s: %s", pci_name(pdev), why);
+	if (pdev == st_parent) {
+		/*
+		 * The exporter importing its own BAR: P2PDMA's map type for
+		 * the same function is the bus address, never an IOVA.
+		 */
+		u64 bus = st_bus_addr(pdev, phys);
+
+		report(!phys || first == bus, "pci_importer_bus_address",
+		       "own function: %pad, want the bus address %#llx (CPU %#llx)",
+		       &first, bus, phys);
+		goto out;
+	}
 	d = iommu_get_domain_for_dev(&pdev->dev);
+	if (!p2p) {
+		phys_addr_t at = d && d->type != IOMMU_DOMAIN_IDENTITY ? back : first;
+
+		report(page_is_ram(PHYS_PFN(at)), "pci_importer_address",
+		       "no P2P path to the BAR: %pad, want HOST pages", &first);
+		goto out;
+	}
 	if (!d || d->type == IOMMU_DOMAIN_IDENTITY) {
-		report(!phys || first == phys, "pci_importer_address",
+		report(!phys || first == st_bus_addr(st_parent, phys),
+		       "pci_importer_address",
 		       "no IOMMU translation: %pad, buffer at %#llx", &first, phys);
 		goto out;
 	}
@@ -936,12 +979,33 @@ static const struct file_operations control_fops = {
 	.llseek = default_llseek,
 };
 
+/*
+ * The PCI function p2pbar is bound to, with a reference, or NULL. Our
+ * importing devices sit under it, as engines of the exporting card
+ * would: the exporter lets those reach its BAR on every kernel (the
+ * same function), where an unrelated device needs P2PDMA's check.
+ */
+static struct pci_dev *st_exporter_pdev(void)
+{
+	struct pci_dev *pd = NULL;
+
+	for_each_pci_dev(pd)
+		if (pd->dev.driver && !strcmp(pd->dev.driver->name, "p2pbar"))
+			return pd;
+	return NULL;
+}
+
 static int st_make_dev(int i, unsigned int max_seg, unsigned long boundary)
 {
+	struct platform_device_info pi = {
+		.parent = &st_parent->dev,
+		.name = "p2pbar_selftest",
+		.id = i,
+	};
 	struct platform_device *pd;
 	int ret;
 
-	pd = platform_device_register_simple("p2pbar_selftest", i, NULL, 0);
+	pd = platform_device_register_full(&pi);
 	if (IS_ERR(pd))
 		return PTR_ERR(pd);
 	st_pdev[i] = pd;
@@ -966,6 +1030,7 @@ static void st_cleanup(void)
 	for (i = 0; i < ARRAY_SIZE(st_pdev); i++)
 		if (st_pdev[i])
 			platform_device_unregister(st_pdev[i]);
+	pci_dev_put(st_parent);
 	kfree(st_out);
 }
 
@@ -977,6 +1042,12 @@ static int __init st_init(void)
 	if (!st_out)
 		return -ENOMEM;
 	seq_buf_init(&st_seq, st_out, PAGE_SIZE);
+	st_parent = st_exporter_pdev();
+	if (!st_parent) {
+		pr_err("p2pbar_selftest: no PCI function bound to p2pbar: load and bind p2pbar first\n");
+		kfree(st_out);
+		return -ENODEV;
+	}
 	ret = st_make_dev(0, UINT_MAX, ULONG_MAX);
 	if (!ret)
 		ret = st_make_dev(1, SMALL_SEG, ULONG_MAX);

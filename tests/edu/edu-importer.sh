@@ -9,26 +9,26 @@
 # What QEMU cannot model: a PCIe switch routes peer-to-peer TLPs between
 # its downstream ports (unless ACS redirects them upstream); QEMU sends
 # every DMA to the root's address space, through the vIOMMU when there
-# is one, whatever the switch and its ACS bits say. So under a switch a
-# bus address and an IOVA both "work" here, and only the addresses the
-# kernel hands out (and the exporter's P2P verdict) tell the topologies
-# apart; on q35 a BAR's bus address equals its CPU physical address, so
-# a CPU address handed out as a bus address cannot be caught either.
-# And once the exporter hands out bus addresses to peers behind a common
-# switch (the P2PDMA map type BUS_ADDR), edu's DMA to them under an IOMMU
-# goes through the vIOMMU here, which has no mapping for them: such a run
-# can check the address kind, not move bytes.
+# is one, whatever the switch and its ACS bits say. So under a switch
+# with an IOMMU the exporter hands edu the bus address (the P2PDMA map
+# type BUS_ADDR: no IOMMU mapping, as a real switch never shows the TLP
+# to the IOMMU), but edu's DMA to it goes through the vIOMMU here, which
+# has no mapping for it: that run checks the address kind, not bytes.
+# And on q35 a BAR's bus address equals its CPU physical address, so a
+# CPU address handed out as a bus address cannot be caught here either.
 #
-# What each topology gives (the asserts follow BUF_INFO, not this list):
-#   stock (no P2PDMA, no move-notify): every topology attaches; DEVICE
-#     buffers map to the BAR's bus address without an IOMMU, to an IOVA
-#     translating to it with one; MIGRATE of a mapped buffer is EBUSY.
-#   debug (P2PDMA, move-notify): root complex: every dynamic/pinned
-#     attach is downgraded to HOST (no common upstream bridge, q35 not on
-#     the host-bridge whitelist), device-only buffers refuse it; switch: bus
-#     address without an IOMMU, IOVA with one (the exporter always uses
-#     dma_map_resource()); MIGRATE under a running DMA invalidates, edu
-#     waits for the transfer in flight, remaps, every byte arrives.
+# What each topology gives (the asserts follow INFO's P2PDMA cap and the
+# topology the test reads from sysfs, not this list):
+#   stock (no P2PDMA): edu has no P2P path to the BAR anywhere: every
+#     dynamic/pinned import of a DEVICE buffer is downgraded to HOST (a
+#     FIXED DEVICE buffer refuses it); edu DMAs into RAM (an IOVA with
+#     an IOMMU). MIGRATE of a mapped buffer is EBUSY (no move-notify).
+#   debug, sid (P2PDMA): root complex: downgraded to HOST too (no common
+#     upstream bridge, q35 not on the host-bridge allowlist); switch: the
+#     BAR's bus address, with or without an IOMMU; without one the bytes
+#     land in the BAR (the host checks the ivshmem file); MIGRATE under a
+#     running DMA invalidates, edu waits for the transfer in flight,
+#     remaps, every byte arrives.
 set -euo pipefail
 . "$P2PBAR_SRC/testbed/guest/lib.sh"
 t=$P2PBAR_BUILD/tests/edu/p2pbar-edu-test
