@@ -53,7 +53,9 @@
  * CONFIG_DMABUF_MOVE_NOTIFY, or 7.1 and later where move-notify is always
  * on, so a dynamic importer's map does not pin
  * (without it the dma-buf core pins a buffer while it is mapped). P2PDMA:
- * built with CONFIG_PCI_P2PDMA, PCI importers are topology-checked.
+ * built with CONFIG_PCI_P2PDMA: an importer that DMAs gets the BAR where
+ * P2PDMA finds a path to it, else its attachment is served from HOST;
+ * without it only the exporter's own function gets the BAR.
  */
 #define P2PBAR_CAP_MOVE_NOTIFY	0x1ULL
 #define P2PBAR_CAP_P2PDMA	0x2ULL
