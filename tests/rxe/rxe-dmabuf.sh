@@ -54,8 +54,7 @@ for c in "$@"; do
 		ip link delete veth0
 		;;
 	vgemfence)
-		modprobe vgem || die "no vgem"
-		wait_for 10 test -e /sys/devices/platform/vgem/drm || die "no vgem DRM device"
+		vgem_up
 		"$t" vgemfence "$P2PBAR_NODE" || die "case vgemfence"
 		;;
 	fence)
@@ -91,8 +90,7 @@ for c in "$@"; do
 		"$t" data udmabuf || die "case udmabuf"
 		;;
 	vgem)
-		modprobe vgem || die "no vgem"
-		wait_for 10 test -e /sys/devices/platform/vgem/drm || die "no vgem DRM device"
+		vgem_up
 		"$t" data vgem || die "case vgem"
 		;;
 	*) die "unknown case $c" ;;
