@@ -51,7 +51,10 @@ if [ "$(cat "$src/.stamp" 2>/dev/null)" != "$stamp" ]; then
 	rm -rf "$src"
 	mkdir -p "$src"
 	cp -a "$ksrc/$rxe/." "$src/"
-	apply_patches "$src" 5 "${patches[@]}" || unsupported "does not apply to"
+	# one by one, so the note names the patch that stopped applying
+	for p in "${patches[@]}"; do
+		apply_patches "$src" 5 "$p" || unsupported "(at $(basename "$p")) does not apply to"
+	done
 	# Out of tree: build the module unconditionally.
 	echo 'obj-m += rdma_rxe.o' >"$src/Kbuild"
 	sed '/^obj-\$(CONFIG_RDMA_RXE)/d' "$src/Makefile" >>"$src/Kbuild"

@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <linux/dma-buf.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +11,16 @@
 #include <unistd.h>
 
 /* The DRM uAPI these need (the guest has no libdrm headers). */
+struct drm_version {
+	int version_major, version_minor, version_patchlevel;
+	size_t name_len;
+	char *name;
+	size_t date_len;
+	char *date;
+	size_t desc_len;
+	char *desc;
+};
+
 struct drm_mode_create_dumb {
 	uint32_t height, width, bpp, flags, handle, pitch;
 	uint64_t size;
@@ -30,6 +39,7 @@ struct drm_vgem_fence_signal {
 	uint32_t fence, flags;
 };
 
+#define DRM_IOCTL_VERSION	     _IOWR('d', 0x00, struct drm_version)
 #define DRM_IOCTL_MODE_CREATE_DUMB   _IOWR('d', 0xB2, struct drm_mode_create_dumb)
 #define DRM_IOCTL_PRIME_HANDLE_TO_FD _IOWR('d', 0x2d, struct drm_prime_handle)
 #define DRM_IOCTL_VGEM_FENCE_ATTACH  _IOWR('d', 0x40 + 0x1, struct drm_vgem_fence_attach)
@@ -38,21 +48,22 @@ struct drm_vgem_fence_signal {
 
 int vgem_open(void)
 {
-	char path[64], link[256];
+	for (int i = 0; i < 16; i++) {
+		char path[32], name[16] = "";
+		struct drm_version v = { .name_len = sizeof(name) - 1, .name = name };
+		int fd;
 
-	for (int i = 0; i < 8; i++) {
-		ssize_t n;
-
-		/* vgem's platform device is bound to no driver: its name */
-		snprintf(path, sizeof(path), "/sys/class/drm/card%d/device", i);
-		n = readlink(path, link, sizeof(link) - 1);
-		if (n <= 0)
-			continue;
-		link[n] = 0;
-		if (strcmp(basename(link), "vgem"))
-			continue;
+		/*
+		 * By the DRM driver's name: vgem's device is a platform device
+		 * on 6.x and a faux device (/sys/devices/faux/vgem) on 7.x.
+		 */
 		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
-		return open(path, O_RDWR | O_CLOEXEC);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (!ioctl(fd, DRM_IOCTL_VERSION, &v) && !strcmp(name, "vgem"))
+			return fd;
+		close(fd);
 	}
 	errno = ENODEV;
 	return -1;

@@ -36,6 +36,11 @@
  *                            (FILL_TXT for the host)
  *   regrace /dev/p2pbarN [SECONDS]  register/deregister in a loop while a
  *                            child migrates the buffer in a loop
+ *   rereg /dev/p2pbarN       rereg of a dma-buf MR (the kernel verb):
+ *                            a new PD works and the old one is refused,
+ *                            an access change is enforced on remote ops,
+ *                            TRANS and access a dma-buf MR cannot have
+ *                            are refused (EOPNOTSUPP, EINVAL)
  *   noparent NOPARENT_DEV PARENTED_DEV /dev/p2pbarN  the NCCL probe and a
  *                            registration agree on rxe over veth
  *                            (EOPNOTSUPP); on virtio the probe sees EBADF
@@ -60,6 +65,7 @@
 #include <inttypes.h>
 #include <linux/dma-buf.h>
 #include <linux/p2pbar.h>
+#include <rdma/ib_user_verbs.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -1136,6 +1142,172 @@ static int case_noparent(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * The kernel's REREG_MR verb on @mr, through the uverbs write ABI: 0 or
+ * the errno. libibverbs' ibv_rereg_mr() refuses every dma-buf MR itself
+ * (EINVAL: mr_type IBV_MR_TYPE_DMABUF_MR, rdma-core 56 and 65) before the
+ * provider sees it, so the test sends the command libibverbs would send.
+ */
+static int rereg_cmd(struct ibv_mr *mr, int flags, struct ibv_pd *pd, uint64_t start, size_t len,
+		     int access)
+{
+	struct ib_uverbs_rereg_mr_resp resp;
+	struct {
+		struct ib_uverbs_cmd_hdr hdr;
+		struct ib_uverbs_rereg_mr cmd;
+	} req = { .hdr = { .command = IB_USER_VERBS_CMD_REREG_MR,
+			   .in_words = sizeof(req) / 4,
+			   .out_words = sizeof(resp) / 4 },
+		  .cmd = { .response = (uintptr_t)&resp,
+			   .mr_handle = mr->handle,
+			   .flags = flags,
+			   .start = start,
+			   .length = len,
+			   .hca_va = start,
+			   .pd_handle = pd ? pd->handle : 0,
+			   .access_flags = access } };
+
+	if (write(mr->context->cmd_fd, &req, sizeof(req)) != sizeof(req))
+		return errno;
+	if (resp.lkey != mr->lkey || resp.rkey != mr->rkey)
+		FAIL("rereg changed the keys of a dma-buf MR");
+	return 0;
+}
+
+/* One WR on @r's first QP: its completion status (fresh QPs after an error). */
+static int one_wr(struct rdma *r, enum ibv_wr_opcode op, struct ibv_mr *lmr, void *laddr,
+		  size_t len, uint32_t rkey, uint64_t raddr)
+{
+	struct ibv_wc wc;
+
+	post(r->qp[0], op, lmr, (uintptr_t)laddr, len, rkey, raddr);
+	wc = wait_for_wc(r, 20);
+	if (wc.status != IBV_WC_SUCCESS)
+		requeue_qps(r);
+	return wc.status;
+}
+
+static void expect_wc(const char *what, int got, int want)
+{
+	if (got != want)
+		FAIL("%s: %s, expected %s", what, wc_str(got), ibv_wc_status_str(want));
+	printf("ok %-52s -> %s\n", what, ibv_wc_status_str(want));
+}
+
+static void expect_rereg(const char *what, int got, int want)
+{
+	if (got != want)
+		FAIL("%s: %s, expected %s", what, got ? strerror(got) : "success",
+		     want ? strerror(want) : "success");
+	printf("ok %-52s -> %s\n", what, want ? strerror(want) : "done");
+}
+
+static int case_rereg(int argc, char **argv)
+{
+	const size_t len = 2 * PAGE;
+	struct ibv_mr *dmr, *hmr, *h2mr;
+	struct rdma r, r2 = { 0 };
+	uint8_t *h, *h2;
+	struct dbuf b;
+	int e;
+
+	if (argc < 3)
+		FAIL("rereg /dev/p2pbarN");
+	rdma_open(&r);
+	/* a second PD with its own QP pair on the same device */
+	r2.ctx = r.ctx;
+	r2.pd = ibv_alloc_pd(r.ctx);
+	r2.cq = ibv_create_cq(r.ctx, 64, NULL, NULL, 0);
+	if (!r2.pd || !r2.cq)
+		FAIL("second pd/cq");
+	rdma_qps(&r2);
+	b = dbuf_p2pbar(argv[2], len);
+	dbuf_map(&b);
+	h = malloc(len);
+	h2 = malloc(len);
+	hmr = ibv_reg_mr(r.pd, h, len, ACCESS_ALL);
+	h2mr = ibv_reg_mr(r2.pd, h2, len, ACCESS_ALL);
+	dmr = ibv_reg_dmabuf_mr(r.pd, 0, len, IOVA_BASE, b.fd,
+				IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE);
+	if (!h || !h2 || !hmr || !h2mr || !dmr)
+		FAIL("MRs: %s", strerror(errno));
+
+	fill(h, len, 1);
+	expect_wc("WRITE on the MR's PD",
+		  one_wr(&r, IBV_WR_RDMA_WRITE, hmr, h, len, dmr->rkey, IOVA_BASE), IBV_WC_SUCCESS);
+	check("WRITE on the MR's PD", b.map, len, 1);
+
+	errno = 0;
+	e = ibv_rereg_mr(dmr, IBV_REREG_MR_CHANGE_PD, r2.pd, NULL, 0, 0) ? errno : 0;
+	printf("libibverbs ibv_rereg_mr() of a dma-buf MR: %s (not reaching the kernel)\n",
+	       e ? strerror(e) : "done");
+
+	/* PD: the new one works, the old one is refused */
+	expect_rereg("rereg PD", rereg_cmd(dmr, IBV_REREG_MR_CHANGE_PD, r2.pd, 0, 0, 0), 0);
+	fill(h2, len, 2);
+	expect_wc("WRITE on the new PD",
+		  one_wr(&r2, IBV_WR_RDMA_WRITE, h2mr, h2, len, dmr->rkey, IOVA_BASE),
+		  IBV_WC_SUCCESS);
+	check("WRITE on the new PD", b.map, len, 2);
+	fill(h, len, 3);
+	expect_wc("WRITE on the old PD",
+		  one_wr(&r, IBV_WR_RDMA_WRITE, hmr, h, len, dmr->rkey, IOVA_BASE),
+		  IBV_WC_REM_ACCESS_ERR);
+	check("the MR after a WRITE on the old PD", b.map, len, 2);
+
+	/* ACCESS: REMOTE_READ added, REMOTE_WRITE taken away, by a remote op */
+	expect_wc("READ without REMOTE_READ",
+		  one_wr(&r2, IBV_WR_RDMA_READ, h2mr, h2, len, dmr->rkey, IOVA_BASE),
+		  IBV_WC_REM_ACCESS_ERR);
+	expect_rereg("rereg ACCESS to LOCAL_WRITE | REMOTE_READ",
+		     rereg_cmd(dmr, IBV_REREG_MR_CHANGE_ACCESS, NULL, 0, 0,
+			       IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ),
+		     0);
+	memset(h2, 0, len);
+	expect_wc("READ with REMOTE_READ",
+		  one_wr(&r2, IBV_WR_RDMA_READ, h2mr, h2, len, dmr->rkey, IOVA_BASE),
+		  IBV_WC_SUCCESS);
+	check("READ with REMOTE_READ", h2, len, 2);
+	fill(h2, len, 4);
+	expect_wc("WRITE without REMOTE_WRITE",
+		  one_wr(&r2, IBV_WR_RDMA_WRITE, h2mr, h2, len, dmr->rkey, IOVA_BASE),
+		  IBV_WC_REM_ACCESS_ERR);
+	check("the MR after a WRITE without REMOTE_WRITE", b.map, len, 2);
+
+	/* refused: access a dma-buf MR cannot have, a new translation */
+	expect_rereg("rereg ACCESS with MW_BIND",
+		     rereg_cmd(dmr, IBV_REREG_MR_CHANGE_ACCESS, NULL, 0, 0,
+			       IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_MW_BIND),
+		     EINVAL);
+	expect_rereg("rereg TRANS",
+		     rereg_cmd(dmr, IBV_REREG_MR_CHANGE_TRANSLATION, NULL, (uintptr_t)h, len, 0),
+		     EOPNOTSUPP);
+	expect_rereg("rereg TRANS | PD",
+		     rereg_cmd(dmr, IBV_REREG_MR_CHANGE_TRANSLATION | IBV_REREG_MR_CHANGE_PD, r.pd,
+			       (uintptr_t)h, len, 0),
+		     EOPNOTSUPP);
+	memset(h2, 0, len);
+	expect_wc("READ on the new PD after the refusals",
+		  one_wr(&r2, IBV_WR_RDMA_READ, h2mr, h2, len, dmr->rkey, IOVA_BASE),
+		  IBV_WC_SUCCESS);
+	check("READ after the refusals", h2, len, 2);
+
+	if (ibv_dereg_mr(dmr) || ibv_dereg_mr(hmr) || ibv_dereg_mr(h2mr))
+		FAIL("ibv_dereg_mr");
+	dbuf_free(&b);
+	free(h);
+	free(h2);
+	ibv_destroy_qp(r2.qp[0]);
+	ibv_destroy_qp(r2.qp[1]);
+	ibv_destroy_cq(r2.cq);
+	if (ibv_dealloc_pd(r2.pd))
+		FAIL("ibv_dealloc_pd of the new PD: %s", strerror(errno));
+	rdma_close(&r);
+	printf("RESULT: rereg of a dma-buf MR: PD and ACCESS change what remote ops may do, "
+	       "TRANS is EOPNOTSUPP\n");
+	return 0;
+}
+
 static void on_alarm(int sig)
 {
 	(void)sig;
@@ -1471,6 +1643,8 @@ int main(int argc, char **argv)
 		return case_revoke(argc, argv);
 	if (!strcmp(argv[1], "regrace"))
 		return case_regrace(argc, argv);
+	if (!strcmp(argv[1], "rereg"))
+		return case_rereg(argc, argv);
 	if (!strcmp(argv[1], "noparent"))
 		return case_noparent(argc, argv);
 	if (!strcmp(argv[1], "fence"))

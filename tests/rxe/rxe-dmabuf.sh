@@ -4,7 +4,8 @@
 # /etc/libibverbs.d whose rxe.driver points into the build tree; the image
 # is not modified), then each case of tests/rxe/rxe-dmabuf-test.c given as
 # an argument runs. dmesg must stay free of warnings.
-#   probe | badinput | notify (move_notify under traffic revokes the MR) |
+#   probe | badinput | rereg (PD and access of a dma-buf MR) |
+#   notify (move_notify under traffic revokes the MR) |
 #   migrate (MIGRATE under traffic is EBUSY: the MR pins; after dereg it moves) |
 #   revoke-reset | revoke-unbind (RESET / unbind under traffic; leave
 #     fill-revoke-*.txt: the revoked range's new owner) |
@@ -34,6 +35,7 @@ for c in "$@"; do
 		rmmod dmabuf_notify
 		;;
 	badinput) "$t" badinput "$P2PBAR_NODE" || die "case badinput" ;;
+	rereg) "$t" rereg "$P2PBAR_NODE" || die "case rereg" ;;
 	regrace)
 		# A NULL dereference in move_notify would leave the resv locked
 		# and the registering process stuck: end the run at once instead.
@@ -54,8 +56,7 @@ for c in "$@"; do
 		ip link delete veth0
 		;;
 	vgemfence)
-		modprobe vgem || die "no vgem"
-		wait_for 10 test -e /sys/devices/platform/vgem/drm || die "no vgem DRM device"
+		vgem_up
 		"$t" vgemfence "$P2PBAR_NODE" || die "case vgemfence"
 		;;
 	fence)
@@ -91,8 +92,7 @@ for c in "$@"; do
 		"$t" data udmabuf || die "case udmabuf"
 		;;
 	vgem)
-		modprobe vgem || die "no vgem"
-		wait_for 10 test -e /sys/devices/platform/vgem/drm || die "no vgem DRM device"
+		vgem_up
 		"$t" data vgem || die "case vgem"
 		;;
 	*) die "unknown case $c" ;;
