@@ -60,12 +60,12 @@ test-debug:
 # rxe MR and the test importer attached; SOAK_B2B two-node BAR-to-BAR
 # transfers of SOAK_B2B_SIZE bytes (x7 on the wire each), node 0's ivshmem
 # file checked by the host.
-SOAK_SECONDS ?= 240
+SOAK_SECONDS ?= 120
 SOAK_FAULTS ?= 400
-SOAK_REBIND ?= 6
-SOAK_EVICT ?= 4
-SOAK_RESET ?= 20
-SOAK_B2B ?= 24
+SOAK_REBIND ?= 4
+SOAK_EVICT ?= 3
+SOAK_RESET ?= 15
+SOAK_B2B ?= 8
 SOAK_B2B_SIZE ?= 16777216
 soak: build
 	@SOAK_SECONDS=$(SOAK_SECONDS) SOAK_FAULTS=$(SOAK_FAULTS) SOAK_REBIND=$(SOAK_REBIND) \

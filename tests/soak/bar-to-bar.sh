@@ -41,7 +41,7 @@ for i in $(seq "$n"); do
 		"$demo" client "$size" $port "$PEER_IP" $seed >/tmp/b2b.txt 2>&1 ||
 			{ cat /tmp/b2b.txt; rxe_counters; die "transfer $i: client failed"; }
 	fi
-	[ $((i % 8)) != 1 ] || log "transfer $i: $(grep -h 'MiB/s' /tmp/b2b.txt | head -n 1)"
+	[ $((i % 8)) != 1 ] || log "transfer $i: $(grep -h -e 'MiB/s' -e '^server:' /tmp/b2b.txt | head -n 1)"
 	if dmesg | kernel_complaints; then die "the kernel complained during transfer $i"; fi
 done
 kill $sampler
