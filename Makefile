@@ -50,14 +50,27 @@ test: build
 test-debug:
 	@$(MAKE) test BUILD=build-debug "FLAVOURS=stock;debug" DEBUG_TESTS=all CTEST_ARGS="-L debug"
 
-# Long fuzzer passes on the debug kernel (tests/fuzz/fuzz.sh; make test runs
-# a short one as fuzz-debug): SOAK_SECONDS of random and racing calls as
-# root and as a p2pbar group member, every fault-injection site.
-SOAK_SECONDS ?= 600
+# Long runs on the debug kernel, a table of what each did at the end
+# (tests/soak/run.sh; ~30 min with these defaults, raise them for a real
+# soak): the fuzzer (tests/fuzz/fuzz.sh; make test runs a short one as
+# fuzz-debug) for SOAK_SECONDS as root and half as long as a p2pbar group
+# member, then SOAK_FAULTS fault-injection sites per path; SOAK_REBIND
+# unbind/rebinds and module reloads under rxe traffic; SOAK_EVICT passes of
+# 2x oversubscribed eviction, every byte checked; SOAK_RESET RESETs with an
+# rxe MR and the test importer attached; SOAK_B2B two-node BAR-to-BAR
+# transfers of SOAK_B2B_SIZE bytes (x7 on the wire each), node 0's ivshmem
+# file checked by the host.
+SOAK_SECONDS ?= 120
+SOAK_FAULTS ?= 400
+SOAK_REBIND ?= 4
+SOAK_EVICT ?= 3
+SOAK_RESET ?= 15
+SOAK_B2B ?= 8
+SOAK_B2B_SIZE ?= 16777216
 soak: build
-	@testbed/run-in-guest --build-dir $(BUILD) --name soak-fuzz --flavour debug \
-	  --bar-size 16M --timeout $$(( 3 * $(SOAK_SECONDS) + 900 )) tests/fuzz/fuzz.sh \
-	  root:$(SOAK_SECONDS) user:$$(( $(SOAK_SECONDS) / 2 )) faults:400
+	@SOAK_SECONDS=$(SOAK_SECONDS) SOAK_FAULTS=$(SOAK_FAULTS) SOAK_REBIND=$(SOAK_REBIND) \
+	  SOAK_EVICT=$(SOAK_EVICT) SOAK_RESET=$(SOAK_RESET) SOAK_B2B=$(SOAK_B2B) \
+	  SOAK_B2B_SIZE=$(SOAK_B2B_SIZE) tests/soak/run.sh $(BUILD)
 
 # Every vm test on the Debian sid flavour (sid's kernel, rdma-core and
 # perftest), in build-sid/; `make test` runs only the SID_DEFAULT subset.

@@ -14,11 +14,13 @@
  * plumbing that is not about p2pbar (the side channel, the QP's INIT ->
  * RTR -> RTS, timing, errors) is in util/rdma-util.h.
  *
- * usage: bar-to-bar server SIZE PORT OUT_FILE
- *        bar-to-bar client SIZE PORT SERVER_IP
- * The server (the target) writes "BAR_OFFSET SIZE SEED" to OUT_FILE once
- * the data has landed, so whoever can read its BAR can check the bytes.
- * The client fills its buffer with the pattern of SEED (p2pbar_pattern.h)
+ * usage: bar-to-bar server SIZE PORT OUT_FILE [SEED]
+ *        bar-to-bar client SIZE PORT SERVER_IP [SEED]
+ * The server (the target) checks the bytes that landed in its device and
+ * host buffers, then writes "BAR_OFFSET SIZE SEED" to OUT_FILE, so
+ * whoever can read its BAR can check them too. The client fills its
+ * buffer with the pattern of SEED (p2pbar_pattern.h; both sides must
+ * give the same one, default 0xba2ba2)
  * through the buffer's CPU mapping, writes it, prints the bandwidth
  * of both transfers, then clears its buffer, reads the peer's back into it
  * and compares.
@@ -36,7 +38,7 @@
 #include "p2pbar_pattern.h"
 #include "rdma-util.h"
 
-#define SEED	 0xba2ba2ULL
+#define SEED	 0xba2ba2ULL	/* the default */
 #define DEV_IOVA 0x100000000ULL /* any iova: the MR is addressed by it */
 #define REPEAT	 3
 
@@ -152,13 +154,17 @@ int main(int argc, char **argv)
 	struct peer_info me = { 0 }, peer;
 	struct node n = { 0 };
 	union ibv_gid peer_gid;
+	unsigned long long seed = SEED;
 	int server, sock;
 	size_t size;
 
-	if (argc != 5 || (strcmp(argv[1], "server") && strcmp(argv[1], "client")))
-		die("usage: bar-to-bar server SIZE PORT OUT_FILE | client SIZE PORT SERVER_IP");
+	if (argc < 5 || argc > 6 || (strcmp(argv[1], "server") && strcmp(argv[1], "client")))
+		die("usage: bar-to-bar server SIZE PORT OUT_FILE [SEED] | client SIZE PORT "
+		    "SERVER_IP [SEED]");
 	server = !strcmp(argv[1], "server");
 	size = strtoull(argv[2], NULL, 0);
+	if (argc == 6)
+		seed = strtoull(argv[5], NULL, 0);
 	if (!size || size % 8)
 		die("SIZE must be a positive multiple of 8");
 
@@ -179,16 +185,27 @@ int main(int argc, char **argv)
 	sock_barrier(sock); /* both QPs are ready */
 
 	if (server) {
+		int64_t bad;
 		char done;
 		FILE *f;
 
 		xfer(sock, &done, 1, false); /* the client is done with our buffer */
+		if (p2pbar_buf_map(&n.buf))
+			die("map: %s", p2pbar_last_error());
+		bad = p2pbar_pattern_check(n.buf.map, size, seed);
+		if (bad >= 0)
+			die("the RDMA WRITEs into our device buffer: byte %" PRId64 " differs",
+			    bad);
+		bad = p2pbar_pattern_check(n.host, size, seed);
+		if (bad >= 0)
+			die("the RDMA WRITEs into our host buffer: byte %" PRId64 " differs", bad);
 		f = fopen(argv[4], "w");
 		if (!f)
 			die("%s: %s", argv[4], strerror(errno));
-		fprintf(f, "%" PRIu64 " %zu %llu\n", n.buf.offset, size, SEED);
+		fprintf(f, "%" PRIu64 " %zu %llu\n", n.buf.offset, size, seed);
 		fclose(f);
-		printf("server: %zu bytes received in device memory at BAR offset %#" PRIx64 "\n",
+		printf("server: %zu bytes received in device memory at BAR offset %#" PRIx64
+		       ", checked\n",
 		       size, n.buf.offset);
 	} else {
 		double t_dev[REPEAT], t_host[REPEAT], t_read;
@@ -196,7 +213,7 @@ int main(int argc, char **argv)
 		/* fill the source buffer in device memory through the CPU */
 		if (p2pbar_mem_map(&n.buf))
 			die("map: %s", p2pbar_last_error());
-		p2pbar_pattern_fill(n.buf.map, size, SEED);
+		p2pbar_pattern_fill(n.buf.map, size, seed);
 		memcpy(n.host, n.buf.map, size);
 
 		rdma_op(&n, IBV_WR_RDMA_WRITE, n.host_mr, (uintptr_t)n.host, peer.host_rkey,
@@ -215,7 +232,7 @@ int main(int argc, char **argv)
 		memset(n.buf.map, 0, size);
 		t_read = rdma_op(&n, IBV_WR_RDMA_READ, n.dev_mr, DEV_IOVA, peer.dev_rkey,
 				 peer.dev_iova, size);
-		bad = p2pbar_pattern_check(n.buf.map, size, SEED);
+		bad = p2pbar_pattern_check(n.buf.map, size, seed);
 		if (bad >= 0)
 			die("RDMA READ of the peer's device buffer: byte %" PRId64 " differs", bad);
 		xfer(sock, &me, 1, true); /* done: the server may go */

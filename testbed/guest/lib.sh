@@ -74,11 +74,19 @@ kernel_complaints() {
 # fail_page_alloc and fail_usercopy fail only calls with a frame in
 # [START, END) on their stack; no random failures (probability 0), so
 # only a thread's /proc/thread-self/fail-nth fails one. Sleeping and
-# order-0 allocations count too. usage: fault_aim START END (0x... each)
+# order-0 allocations count too. Never failed: DMA-API debug's own
+# bookkeeping (add_dma_entry's radix tree node, GFP_ATOMIC under any
+# dma_map_*), whose failure turns DMA-API debug off with a complaint.
+# usage: fault_aim START END (0x... each)
 fault_aim() {
-	local dbg=/sys/kernel/debug a
+	local dbg=/sys/kernel/debug a rs re
 	[ -d $dbg/failslab ] || die "no $dbg/failslab: this kernel has no CONFIG_FAILSLAB"
+	# add_dma_entry's text: its address to the next symbol's ("0 0": none)
+	read -r rs re <<<"$(sort /proc/kallsyms | awk '$3 == "add_dma_entry" { s = $1; next }
+		s != "" { print "0x" s, "0x" $1; done = 1; exit } END { if (!done) print "0 0" }')"
 	for a in failslab fail_page_alloc fail_usercopy; do
+		echo "$rs" >$dbg/$a/reject-start
+		echo "$re" >$dbg/$a/reject-end
 		echo 0 >$dbg/$a/probability
 		echo 0 >$dbg/$a/verbose
 		echo -1 >$dbg/$a/times

@@ -9,10 +9,16 @@
 #            p2pbar.ko (require-start/end: its memory in /proc/modules),
 #            the first N allocation/copy sites of each path failed in turn
 #            (the debug kernel's CONFIG_FAULT_INJECTION; fails without it)
+#   importers:N as root: the same aimed at every module's text, on the
+#            importers' map paths (p2pbar_selftest.ko's map, and
+#            p2pbar_edu.ko's imports when the boot has an edu device,
+#            run-in-guest --edu) and on the revoke and drain of an unbind
+#            (tests/fuzz/p2pbar-importer-faults.c), N sites each at most
 # P2PBAR_FUZZ_SEED fixes the seeds (default: random, printed).
 set -euo pipefail
 . "$P2PBAR_SRC/testbed/guest/lib.sh"
 t=$P2PBAR_BUILD/tests/fuzz/p2pbar-fuzz
+imp=$P2PBAR_BUILD/tests/fuzz/p2pbar-importer-faults
 seed=${P2PBAR_FUZZ_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 
 p2pbar_load
@@ -60,6 +66,32 @@ for arg in "$@"; do
 	faults)
 		faults_setup
 		"$t" --faults --ops "$v" --reset "$node" || die "case faults"
+		;;
+	importers)
+		[ -e /sys/kernel/debug/p2pbar_selftest ] ||
+			insmod "$P2PBAR_KMOD/p2p-kmod/selftest/p2pbar_selftest.ko" ||
+			die "cannot load p2pbar_selftest.ko"
+		edu=$(lspci -D -n -d 1234:11e8 | awk '{print $1}')
+		if [ -n "$edu" ] && [ ! -e /sys/bus/pci/drivers/p2pbar_edu ]; then
+			insmod "$P2PBAR_KMOD/p2p-kmod/selftest/p2pbar_edu.ko" ||
+				die "cannot load p2pbar_edu.ko"
+		fi
+		span=$(module_span "*")
+		# shellcheck disable=SC2086 # START END
+		fault_aim $span
+		log "fault injection aimed at every module: $span"
+		"$imp" selftest "$node" "$v" || die "case importers: selftest"
+		if [ -n "$edu" ]; then
+			"$imp" edu "$node" "$v" || die "case importers: edu"
+		else
+			log "no edu device in this boot: its imports not run"
+		fi
+		pci=$(basename "$(readlink -f "$dev/device")")
+		"$imp" unbind "$node" "$pci" "$v" || die "case importers: unbind"
+		dev=$(p2pbar_sysfs) || die "no p2pbar device after the unbinds"
+		node=/dev/$(basename "$dev")
+		[ -z "$edu" ] || rmmod p2pbar_edu || die "p2pbar_edu does not unload"
+		rmmod p2pbar_selftest || die "p2pbar_selftest does not unload"
 		;;
 	*) die "unknown case $arg" ;;
 	esac

@@ -1,0 +1,393 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * make soak's rxe loops (tests/soak/soak.sh runs them in the debug guest).
+ *
+ * usage: p2pbar-soak revoke reset|unbind NODE PCI ITER SIZE SEED
+ *        p2pbar-soak traffic SIZE STOP_FILE
+ *
+ * revoke, ITER times: RDMA WRITEs stream into a dma-buf MR on a new SIZE
+ * buffer while a child RESETs the device or unbinds it; the first failed
+ * completion must be IBV_WC_REM_ACCESS_ERR and no WR posted after the
+ * revoke may succeed (traffic fails cleanly). The revoked MR deregisters;
+ * after unbind the device is bound again. Then, on fresh QPs, a new
+ * buffer's MR takes an RDMA WRITE of SIZE patterned bytes (checked through
+ * its mmap) and gives them back by RDMA READ (checked): traffic works
+ * again. With reset, a second buffer is pinned by the test importer
+ * (p2pbar_selftest.ko "hold-pin") during the RESET: it is revoked too, its
+ * range stays taken until the importer drops it.
+ *
+ * traffic: RDMA WRITE and READ of SIZE between host-memory MRs, each
+ * checked, until STOP_FILE exists: rxe's own traffic, which must not
+ * notice p2pbar.ko being unbound or reloaded beside it.
+ *
+ * Both end with "SOAK iterations=N moved=BYTES verified=BYTES".
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/p2pbar.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "rxe-util.h"
+
+#define IOVA_BASE  0x50ac00000000ULL
+#define CHUNK	   (64UL << 10)
+#define ST_CONTROL "/sys/kernel/debug/p2pbar_selftest/control"
+
+struct rdma {
+	struct ibv_context *ctx;
+	struct ibv_pd *pd;
+	struct ibv_cq *cq;
+	struct ibv_qp *qp[2];
+};
+
+static uint64_t moved, verified;
+
+static void rdma_qps(struct rdma *r)
+{
+	struct ibv_qp_init_attr qa = { .qp_type = IBV_QPT_RC,
+				       .cap = { .max_send_wr = 16,
+						.max_recv_wr = 16,
+						.max_send_sge = 1,
+						.max_recv_sge = 1 } };
+	union ibv_gid gid;
+	int gid_idx;
+
+	qa.send_cq = qa.recv_cq = r->cq;
+	for (int i = 0; i < 2; i++) {
+		r->qp[i] = ibv_create_qp(r->pd, &qa);
+		if (!r->qp[i])
+			FAIL("ibv_create_qp: %s", strerror(errno));
+	}
+	gid_idx = find_gid(r->ctx, &gid, false);
+	qp_connect(r->qp[0], r->qp[1]->qp_num, &gid, gid_idx, IBV_MTU_1024, ACCESS_ALL, 16);
+	qp_connect(r->qp[1], r->qp[0]->qp_num, &gid, gid_idx, IBV_MTU_1024, ACCESS_ALL, 16);
+}
+
+static void rdma_open(struct rdma *r)
+{
+	r->ctx = open_device(NULL);
+	r->pd = ibv_alloc_pd(r->ctx);
+	r->cq = ibv_create_cq(r->ctx, 64, NULL, NULL, 0);
+	if (!r->pd || !r->cq)
+		FAIL("pd/cq: %s", strerror(errno));
+	rdma_qps(r);
+}
+
+/* Fresh QPs after an error completion (which leaves the QPs in error). */
+static void requeue_qps(struct rdma *r)
+{
+	struct ibv_wc wc;
+
+	ibv_destroy_qp(r->qp[0]);
+	ibv_destroy_qp(r->qp[1]);
+	while (ibv_poll_cq(r->cq, 1, &wc) > 0)
+		; /* what the destroyed QPs left */
+	rdma_qps(r);
+}
+
+/* One completion within @secs; status -1 if none came. */
+static struct ibv_wc wc_within(struct rdma *r, double secs)
+{
+	struct ibv_wc wc = { .status = -1 };
+	double end = now() + secs;
+	int k;
+
+	while ((k = ibv_poll_cq(r->cq, 1, &wc)) == 0 && now() < end)
+		usleep(200);
+	if (k < 0)
+		FAIL("ibv_poll_cq");
+	if (!k)
+		wc.status = -1;
+	return wc;
+}
+
+/* Where the first p2pbar device is now (after a rebind its name may change). */
+static void p2pbar_node(char *node, size_t len)
+{
+	for (int i = 0; i < 16; i++) {
+		char sys[64];
+
+		snprintf(sys, sizeof(sys), "/sys/class/p2pbar/p2pbar%d", i);
+		if (!access(sys, F_OK)) {
+			snprintf(node, len, "/dev/p2pbar%d", i);
+			return;
+		}
+	}
+	FAIL("no p2pbar device");
+}
+
+/* The device's bytes in use (sysfs: the counters are not in INFO). */
+static uint64_t dev_used(const char *node)
+{
+	char path[96];
+	uint64_t v;
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "/sys/class/p2pbar/%s/used", strrchr(node, '/') + 1);
+	f = fopen(path, "r");
+	if (!f)
+		FAIL("%s: %s", path, strerror(errno));
+	n = fscanf(f, "%" SCNu64, &v);
+	fclose(f);
+	if (n != 1)
+		FAIL("%s: not a number", path);
+	return v;
+}
+
+static bool revoked(const char *node, int fd)
+{
+	struct p2pbar_buf_info bi = { .argsz = sizeof(bi), .fd = fd };
+	int dev = open(node, O_RDWR | O_CLOEXEC);
+
+	if (dev < 0 || ioctl(dev, P2PBAR_IOCTL_BUF_INFO, &bi))
+		FAIL("BUF_INFO: %s", strerror(errno));
+	close(dev);
+	return bi.status & P2PBAR_BUF_REVOKED;
+}
+
+static void selftest_cmd(const char *cmd)
+{
+	char out[4096];
+	int fd = open(ST_CONTROL, O_RDWR);
+	ssize_t n;
+
+	if (fd < 0)
+		FAIL("%s: %s (is p2pbar_selftest.ko loaded?)", ST_CONTROL, strerror(errno));
+	if (write(fd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd))
+		FAIL("selftest \"%s\": %s", cmd, strerror(errno));
+	n = pread(fd, out, sizeof(out) - 1, 0);
+	close(fd);
+	if (n < 0)
+		FAIL("read %s: %s", ST_CONTROL, strerror(errno));
+	out[n] = 0;
+	if (strstr(out, "FAIL ") || !strstr(out, "PASS "))
+		FAIL("selftest \"%s\": %s", cmd, out);
+}
+
+/* Child: once *streamed WRs have completed, RESET or unbind; exit status 0 if done. */
+static _Noreturn void revoker(const char *how, const char *node, const char *pci,
+			      volatile int *streamed)
+{
+	for (int ms = 0; *streamed < 8; ms++) {
+		if (ms > 120000)
+			_exit(2);
+		usleep(1000);
+	}
+	if (!strcmp(how, "reset")) {
+		struct p2pbar_reset rs = { .argsz = sizeof(rs) };
+		int dev = open(node, O_RDWR | O_CLOEXEC);
+
+		if (dev < 0 || ioctl(dev, P2PBAR_IOCTL_RESET, &rs))
+			_exit(1);
+		/* the streamed buffer and the importer's pinned one */
+		_exit(rs.revoked == 2 ? 0 : 3);
+	}
+	int f = open("/sys/bus/pci/drivers/p2pbar/unbind", O_WRONLY);
+
+	_exit(f < 0 || write(f, pci, strlen(pci)) < 0 ? 1 : 0);
+}
+
+/*
+ * WRITEs of CHUNK from @h into @dmr (SIZE @len) while a child revokes:
+ * the WRs before succeed, the first failure must be
+ * IBV_WC_REM_ACCESS_ERR, none posted after the revoke returned succeeds.
+ */
+static void stream_until_revoked(struct rdma *r, struct ibv_mr *dmr, struct ibv_mr *hmr, uint8_t *h,
+				 size_t len, const char *how, const char *node, const char *pci)
+{
+	volatile int *streamed;
+	struct ibv_wc wc = { 0 };
+	bool reaped = false;
+	int ok = 0, status = 0;
+	pid_t child;
+
+	streamed = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (streamed == MAP_FAILED)
+		FAIL("mmap");
+	*streamed = 0;
+	child = fork();
+	if (child < 0)
+		FAIL("fork");
+	if (!child)
+		revoker(how, node, pci, streamed);
+	for (int i = 0;; i++) {
+		bool after = reaped;
+
+		reaped = reaped || waitpid(child, &status, WNOHANG) == child;
+		post(r->qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, CHUNK, dmr->rkey,
+		     IOVA_BASE + (i % (len / CHUNK)) * CHUNK);
+		wc = wc_within(r, 30);
+		if ((int)wc.status == -1)
+			FAIL("%s: no completion 30 s after an RDMA WRITE: hang", how);
+		if (wc.status != IBV_WC_SUCCESS)
+			break;
+		if (after)
+			FAIL("%s: a WRITE posted after the revoke completed successfully", how);
+		moved += CHUNK;
+		*streamed = ++ok;
+	}
+	if (!reaped)
+		waitpid(child, &status, 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		FAIL("the %s failed (revoker exit status %d)", how, WEXITSTATUS(status));
+	if (wc.status != IBV_WC_REM_ACCESS_ERR)
+		FAIL("%s: the first failed WRITE completed with %s, expected %s", how,
+		     ibv_wc_status_str(wc.status), ibv_wc_status_str(IBV_WC_REM_ACCESS_ERR));
+	munmap((void *)streamed, PAGE);
+}
+
+/* WRITE @len patterned bytes into a new MR on @b, READ them back: both checked. */
+static void write_read_back(struct rdma *r, struct dbuf *b, uint8_t *h, struct ibv_mr *hmr,
+			    size_t len, uint64_t seed)
+{
+	struct ibv_mr *mr = ibv_reg_dmabuf_mr(r->pd, 0, len, IOVA_BASE, b->fd, ACCESS_ALL);
+
+	if (!mr)
+		FAIL("ibv_reg_dmabuf_mr on the new buffer: %s", strerror(errno));
+	fill(h, len, seed);
+	post(r->qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, len, mr->rkey, IOVA_BASE);
+	wait_wc(r->cq, 1, "RDMA WRITE into the new buffer");
+	check("the new buffer after an RDMA WRITE", b->map, len, seed);
+	memset(h, 0, len);
+	post(r->qp[0], IBV_WR_RDMA_READ, hmr, (uintptr_t)h, len, mr->rkey, IOVA_BASE);
+	wait_wc(r->cq, 1, "RDMA READ of the new buffer");
+	check("an RDMA READ of the new buffer", h, len, seed);
+	moved += 2 * len;
+	verified += 2 * len;
+	if (ibv_dereg_mr(mr))
+		FAIL("ibv_dereg_mr: %s", strerror(errno));
+}
+
+static int soak_revoke(int argc, char **argv)
+{
+	const char *how, *pci;
+	char node[64];
+	size_t len;
+	unsigned long iter;
+	uint64_t seed;
+	struct rdma r;
+	struct ibv_mr *hmr;
+	uint8_t *h;
+
+	if (argc != 8 || (strcmp(argv[2], "reset") && strcmp(argv[2], "unbind")))
+		FAIL("usage: revoke reset|unbind NODE PCI ITER SIZE SEED");
+	how = argv[2];
+	snprintf(node, sizeof(node), "%s", argv[3]);
+	pci = argv[4];
+	iter = strtoul(argv[5], NULL, 0);
+	len = strtoull(argv[6], NULL, 0);
+	seed = strtoull(argv[7], NULL, 0);
+	if (len < 16 * CHUNK || len % CHUNK)
+		FAIL("SIZE must be a multiple of %lu, at least 16 of them", CHUNK);
+	rdma_open(&r);
+	h = aligned_alloc(PAGE, len);
+	hmr = h ? ibv_reg_mr(r.pd, h, len, ACCESS_ALL) : NULL;
+	if (!hmr)
+		FAIL("host MR: %s", strerror(errno));
+	for (unsigned long it = 0; it < iter; it++) {
+		struct dbuf b = dbuf_p2pbar(node, len), pin = { .fd = -1 }, nb;
+		struct ibv_mr *dmr;
+		uint64_t used = 0;
+		char cmd[32];
+
+		dmr = ibv_reg_dmabuf_mr(r.pd, 0, len, IOVA_BASE, b.fd, ACCESS_ALL);
+		if (!dmr)
+			FAIL("ibv_reg_dmabuf_mr: %s", strerror(errno));
+		if (!strcmp(how, "reset")) {
+			pin = dbuf_p2pbar(node, 16 * PAGE);
+			snprintf(cmd, sizeof(cmd), "hold-pin %d", pin.fd);
+			selftest_cmd(cmd);
+			used = dev_used(node);
+		}
+		fill(h, CHUNK, seed + it);
+		stream_until_revoked(&r, dmr, hmr, h, len, how, node, pci);
+		requeue_qps(&r);
+		if (ibv_dereg_mr(dmr))
+			FAIL("ibv_dereg_mr of the revoked MR: %s", strerror(errno));
+		if (pin.fd >= 0) {
+			if (!revoked(node, pin.fd))
+				FAIL("RESET left the importer's pinned buffer unrevoked");
+			/* the streamed buffer's range is free, the pinned one's taken */
+			if (dev_used(node) != used - len)
+				FAIL("used %" PRIu64 " after RESET, want %" PRIu64
+				     " (the pinned range only)",
+				     dev_used(node), used - len);
+			selftest_cmd("drop");
+			dbuf_free(&pin);
+		}
+		dbuf_free(&b);
+		if (!strcmp(how, "unbind")) {
+			int f = open("/sys/bus/pci/drivers/p2pbar/bind", O_WRONLY);
+
+			if (f < 0 || write(f, pci, strlen(pci)) < 0)
+				FAIL("cannot bind %s again: %s", pci, strerror(errno));
+			close(f);
+			p2pbar_node(node, sizeof(node));
+		}
+		nb = dbuf_p2pbar(node, len);
+		dbuf_map(&nb);
+		write_read_back(&r, &nb, h, hmr, len, seed + it + 0x10000);
+		dbuf_free(&nb);
+	}
+	ibv_dereg_mr(hmr);
+	free(h);
+	printf("SOAK iterations=%lu moved=%" PRIu64 " verified=%" PRIu64 "\n", iter, moved,
+	       verified);
+	return 0;
+}
+
+static int soak_traffic(int argc, char **argv)
+{
+	struct ibv_mr *amr, *bmr;
+	unsigned long n = 0;
+	struct rdma r;
+	uint8_t *a, *b;
+	size_t len;
+
+	if (argc != 4)
+		FAIL("usage: traffic SIZE STOP_FILE");
+	len = strtoull(argv[2], NULL, 0);
+	rdma_open(&r);
+	a = aligned_alloc(PAGE, len);
+	b = aligned_alloc(PAGE, len);
+	amr = a ? ibv_reg_mr(r.pd, a, len, ACCESS_ALL) : NULL;
+	bmr = b ? ibv_reg_mr(r.pd, b, len, ACCESS_ALL) : NULL;
+	if (!amr || !bmr)
+		FAIL("host MRs: %s", strerror(errno));
+	while (access(argv[3], F_OK)) {
+		fill(a, len, 0x7aff0000 + n);
+		memset(b, 0, len);
+		post(r.qp[0], IBV_WR_RDMA_WRITE, amr, (uintptr_t)a, len, bmr->rkey, (uintptr_t)b);
+		wait_wc(r.cq, 1, "host-memory RDMA WRITE beside the soak");
+		check("host-memory RDMA WRITE", b, len, 0x7aff0000 + n);
+		memset(a, 0, len);
+		post(r.qp[0], IBV_WR_RDMA_READ, amr, (uintptr_t)a, len, bmr->rkey, (uintptr_t)b);
+		wait_wc(r.cq, 1, "host-memory RDMA READ beside the soak");
+		check("host-memory RDMA READ", a, len, 0x7aff0000 + n);
+		moved += 2 * len;
+		verified += 2 * len;
+		n++;
+		usleep(100000); /* leave the two vCPUs to what is soaked */
+	}
+	printf("SOAK iterations=%lu moved=%" PRIu64 " verified=%" PRIu64 "\n", n, moved, verified);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc > 1 && !strcmp(argv[1], "revoke"))
+		return soak_revoke(argc, argv);
+	if (argc > 1 && !strcmp(argv[1], "traffic"))
+		return soak_traffic(argc, argv);
+	FAIL("usage: p2pbar-soak revoke reset|unbind NODE PCI ITER SIZE SEED | traffic SIZE "
+	     "STOP_FILE");
+}
