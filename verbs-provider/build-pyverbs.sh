@@ -69,21 +69,16 @@ cp "$uapi" "$tmp/src/pyverbs/p2pbar.h"
 
 # Only pyverbs' modules (and what they link: libibverbs, librdmacm, the
 # mlx5 and efa libraries the provider modules wrap) are built.
-unshare --mount --propagation private -- bash -euo pipefail -c '
-	root=$1 out=$2
-	mount -t proc proc "$root/proc"
-	mount --bind "$out" "$root/p2pbar/build"
-	chroot "$root" sh -ec "
-		cd /p2pbar/build/build
-		cmake -Wno-dev -GNinja -DNO_MAN_PAGES=1 -DCMAKE_BUILD_TYPE=RelWithDebInfo ../src >/dev/null
-		ninja \$(ninja -t targets all | sed -n \"s|^\\(python/pyverbs/.*\\.so\\):.*|\\1|p\") >/dev/null
-		mkdir -p ../suite
-		cp -rL python/pyverbs ../suite/pyverbs
-		# 29 MB of debug info would be read over 9p by every test process
-		find ../suite/pyverbs -name \"*.so\" -exec strip --strip-debug {} +
-		cp -r ../src/tests ../suite/tests
-	"
-' build-pyverbs "$image/rootfs" "$tmp" >&2 ||
+chroot_build build-pyverbs "$image/rootfs" "$top" "$tmp" '
+	cd /p2pbar/build/build
+	cmake -Wno-dev -GNinja -DNO_MAN_PAGES=1 -DCMAKE_BUILD_TYPE=RelWithDebInfo ../src >/dev/null
+	ninja $(ninja -t targets all | sed -n "s|^\(python/pyverbs/.*\.so\):.*|\1|p") >/dev/null
+	mkdir -p ../suite
+	cp -rL python/pyverbs ../suite/pyverbs
+	# 29 MB of debug info would be read over 9p by every test process
+	find ../suite/pyverbs -name "*.so" -exec strip --strip-debug {} +
+	cp -r ../src/tests ../suite/tests
+' >&2 ||
 	{ [ -n "$outcome" ] && unsupported "does not build against"; } ||
 	exit 1
 ls "$tmp"/suite/pyverbs/dmabuf*.so >/dev/null
