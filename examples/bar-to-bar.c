@@ -190,7 +190,7 @@ int main(int argc, char **argv)
 		FILE *f;
 
 		xfer(sock, &done, 1, false); /* the client is done with our buffer */
-		if (p2pbar_buf_map(&n.buf))
+		if (p2pbar_mem_map(&n.buf))
 			die("map: %s", p2pbar_last_error());
 		bad = p2pbar_pattern_check(n.buf.map, size, seed);
 		if (bad >= 0)
