@@ -18,7 +18,7 @@
  *                            length seed" there for the host to check.
  *   badinput /dev/p2pbarN    errnos of bad registrations; closing the
  *                            dma-buf fd under a live MR
- *   notify /dev/p2pbarN      one move_notify (p2p-kmod/selftest/dmabuf_notify.c)
+ *   notify /dev/p2pbarN      one move_notify (p2p-kmod/selftest/p2pbar_selftest.c)
  *                            during RDMA WRITE traffic revokes the pinned
  *                            MR: error completions, unpinned, no stray
  *                            write, dereg returns, a new MR works
@@ -44,7 +44,7 @@
  *   noparent NOPARENT_DEV PARENTED_DEV /dev/p2pbarN  the NCCL probe and a
  *                            registration agree on rxe over veth
  *                            (EOPNOTSUPP); on virtio the probe sees EBADF
- *   fence /dev/p2pbarN       a move fence that never signals (dmabuf_notify):
+ *   fence /dev/p2pbarN       a move fence that never signals (p2pbar_selftest):
  *                            the MR is revoked, WRs fail at once, QP destroy
  *                            and dereg return; registration is interruptible
  *                            (EINTR) and bounded (ETIMEDOUT)
@@ -587,19 +587,19 @@ static int migrate_errno(const char *node, int fd, uint32_t to)
 	return e;
 }
 
-/* One command to dmabuf_notify.ko's debugfs file (p2p-kmod/selftest). */
+/* One command to the test importer (p2p-kmod/selftest/p2pbar_selftest.c). */
 static void notify_cmd(const char *cmd)
 {
-	int f = open("/sys/kernel/debug/dmabuf_notify", O_WRONLY);
+	int f = open("/sys/kernel/debug/p2pbar_selftest/control", O_WRONLY);
 
 	if (f < 0 || write(f, cmd, strlen(cmd)) != (ssize_t)strlen(cmd))
-		FAIL("dmabuf_notify \"%s\": %s", cmd, strerror(errno));
+		FAIL("p2pbar_selftest \"%s\": %s", cmd, strerror(errno));
 	close(f);
 }
 
 /*
  * Child: once *streamed WRs have completed, revoke: RESET the device,
- * unbind it, or deliver one move_notify (dmabuf_notify.ko) to the
+ * unbind it, or deliver one move_notify (p2pbar_selftest.ko) to the
  * importers of @fd, as an exporter revoking a pinned buffer does.
  */
 static void revoker(const char *how, const char *node, const char *pci, int fd,
@@ -626,7 +626,7 @@ static void revoker(const char *how, const char *node, const char *pci, int fd,
 	} else {
 		char cmd[32];
 
-		snprintf(cmd, sizeof(cmd), "%d 1", fd);
+		snprintf(cmd, sizeof(cmd), "notify %d 1", fd);
 		notify_cmd(cmd);
 		printf("move_notify delivered\n");
 	}
@@ -701,7 +701,7 @@ static void dereg_timed(struct ibv_mr *mr, const char *what)
 
 /*
  * The exporter invalidates a pinned attachment: for rxe a permanent
- * revocation. A child delivers one move_notify (dmabuf_notify.ko) during
+ * revocation. A child delivers one move_notify (p2pbar_selftest.ko) during
  * RDMA WRITE traffic: the MR dies (error completions both ways), rxe has
  * unpinned (BUF_INFO, and MIGRATE works before dereg), the buffer's
  * bytes written through its mmap afterwards are never overwritten by
@@ -1335,7 +1335,7 @@ static int reg_fails(struct rdma *r, struct dbuf *b, size_t len, double *took)
 }
 
 /*
- * A move that never finishes: dmabuf_notify.ko puts an unsignalled
+ * A move that never finishes: p2pbar_selftest.ko puts an unsignalled
  * KERNEL-usage fence into the buffer's reservation object (as an exporter
  * does for an asynchronous move) and delivers move_notify. The live MR is
  * revoked: its WRs fail at once (the data path waits for no fence), QP
@@ -1446,7 +1446,7 @@ static void migrate_once(const char *node, int fd, uint32_t to)
  * rxe waits for no fence on its data path, so traffic,
  * dereg and QP destroy go on. A MIGRATE waits for the fence itself,
  * without the buffer's reservation lock, so a WR on the MR goes on beside
- * it too. rxe's own wait for a move fence is case fence (dmabuf_notify.ko).
+ * it too. rxe's own wait for a move fence is case fence (p2pbar_selftest.ko).
  */
 T_CASE(case_vgemfence, "vgemfence", 1, "/dev/p2pbarN")
 {

@@ -29,10 +29,10 @@ for c in "$@"; do
 	case $c in
 	probe) "$t" probe || die "case probe" ;;
 	notify)
-		insmod "$P2PBAR_KMOD/p2p-kmod/selftest/dmabuf_notify.ko" ||
-			die "cannot load dmabuf_notify.ko"
+		insmod "$P2PBAR_KMOD/p2p-kmod/selftest/p2pbar_selftest.ko" ||
+			die "cannot load p2pbar_selftest.ko"
 		"$t" notify "$P2PBAR_NODE" || die "case notify"
-		rmmod dmabuf_notify
+		rmmod p2pbar_selftest
 		;;
 	badinput) "$t" badinput "$P2PBAR_NODE" || die "case badinput" ;;
 	rereg) "$t" rereg "$P2PBAR_NODE" || die "case rereg" ;;
@@ -60,10 +60,10 @@ for c in "$@"; do
 		"$t" vgemfence "$P2PBAR_NODE" || die "case vgemfence"
 		;;
 	fence)
-		insmod "$P2PBAR_KMOD/p2p-kmod/selftest/dmabuf_notify.ko" ||
-			die "cannot load dmabuf_notify.ko"
+		insmod "$P2PBAR_KMOD/p2p-kmod/selftest/p2pbar_selftest.ko" ||
+			die "cannot load p2pbar_selftest.ko"
 		"$t" fence "$P2PBAR_NODE" || die "case fence"
-		rmmod dmabuf_notify
+		rmmod p2pbar_selftest
 		;;
 	revoke-reset | revoke-unbind)
 		pci=$(basename "$(readlink -f "$P2PBAR_DEV/device")")
