@@ -30,6 +30,19 @@
  *   gone      the exporter's device was unbound: mapping the held
  *             attachment must fail with -ENODEV, vmap must still succeed
  *             (the core WARNs on a failing vmap); then let go
+ * and, for the rxe tests, what an exporter does to any dma-buf's
+ * importers before it moves or revokes the buffer, without moving it
+ * (for a pinned importer such as rxe that is a revocation):
+ *   notify FD N  N move_notify deliveries, one per reservation lock hold
+ *   fence FD  a move that does not finish: an unsignalled KERNEL-usage
+ *             fence added to the buffer's reservation object (as an
+ *             exporter does for an asynchronous move) and move_notify
+ *             delivered, under one lock hold. Userspace cannot add a
+ *             KERNEL-usage fence (DMA_BUF_IOCTL_IMPORT_SYNC_FILE adds
+ *             READ or WRITE usage); the exporter's own moves are
+ *             synchronous. -EBUSY while one is pending.
+ *   signal    signal that fence (so does unloading the module)
+ * Their failures are the write's errno.
  * The importing devices are platform devices with a 64-bit DMA mask and
  * no IOMMU, children of the exporter's PCI function (engines of the
  * same card: they reach the BAR on every kernel), so map addresses are
@@ -41,6 +54,7 @@
 #include <linux/debugfs.h>
 #include <linux/delay.h>
 #include <linux/dma-buf.h>
+#include <linux/dma-fence.h>
 #include <linux/dma-mapping.h>
 #include <linux/dma-resv.h>
 #include <linux/iommu.h>
@@ -50,6 +64,7 @@
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/platform_device.h>
+#include <linux/sched.h>
 #include <linux/scatterlist.h>
 #include <linux/seq_buf.h>
 #include <linux/slab.h>
@@ -63,6 +78,7 @@
 #define THREAD_LOOPS	50
 #define SMALL_SEG	SZ_64K
 #define MAX_ROUNDS	1000
+#define MAX_NOTIFY	1000000
 /* Between a command's words, and at its end. */
 #define ST_DELIM	"\n "
 
@@ -85,6 +101,10 @@ static bool held_vmap;
 static atomic_t moves;
 static struct device_dma_parameters st_dma_parms[3];
 static struct pci_dev *st_parent;
+/* the fence command's pending fence (under st_lock) */
+static struct dma_fence *st_fence;
+static u64 st_fence_context, st_fence_seqno;
+static DEFINE_SPINLOCK(st_fence_lock);
 
 static __printf(3, 4) void report(bool ok, const char *name,
 				  const char *fmt, ...)
@@ -830,50 +850,56 @@ static void cmd_gone(void)
 }
 
 /* The commands that take a buffer: @arg is ADDR or N, 0 if not given. */
-static void do_run(struct dma_buf *buf, const char *how, u64 arg)
+static int do_run(struct dma_buf *buf, const char *how, u64 arg)
 {
 	cmd_run(buf, arg, false);
 	dma_buf_put(buf);
+	return 0;
 }
 
-static void do_runfixed(struct dma_buf *buf, const char *how, u64 arg)
+static int do_runfixed(struct dma_buf *buf, const char *how, u64 arg)
 {
 	cmd_run(buf, arg, true);
 	dma_buf_put(buf);
+	return 0;
 }
 
-static void do_map(struct dma_buf *buf, const char *how, u64 arg)
+static int do_map(struct dma_buf *buf, const char *how, u64 arg)
 {
 	case_dynamic(buf, arg);
 	dma_buf_put(buf);
+	return 0;
 }
 
-static void do_hold(struct dma_buf *buf, const char *how, u64 arg)
+static int do_hold(struct dma_buf *buf, const char *how, u64 arg)
 {
 	if (held_at) {
 		report(false, "hold", "already holding one");
 		dma_buf_put(buf);
-		return;
+		return 0;
 	}
 	cmd_hold(buf, how); /* keeps the reference */
+	return 0;
 }
 
-static void do_time(struct dma_buf *buf, const char *how, u64 arg)
+static int do_time(struct dma_buf *buf, const char *how, u64 arg)
 {
 	if (arg && arg <= MAX_ROUNDS)
 		cmd_time(buf, arg);
 	else
 		report(false, "time", "rounds must be 1..%d", MAX_ROUNDS);
 	dma_buf_put(buf);
+	return 0;
 }
 
-static void do_copy(struct dma_buf *buf, const char *how, u64 arg)
+static int do_copy(struct dma_buf *buf, const char *how, u64 arg)
 {
 	if (arg && arg <= MAX_ROUNDS)
 		cmd_copy(buf, arg);
 	else
 		report(false, "copy", "rounds must be 1..%d", MAX_ROUNDS);
 	dma_buf_put(buf);
+	return 0;
 }
 
 static void do_moves(void)
@@ -881,11 +907,84 @@ static void do_moves(void)
 	report(true, "moves", "%d", atomic_read(&moves));
 }
 
+static int do_notify(struct dma_buf *buf, const char *how, u64 arg)
+{
+	u64 i;
+
+	if (!arg || arg > MAX_NOTIFY) {
+		dma_buf_put(buf);
+		return -EINVAL;
+	}
+	for (i = 0; i < arg; i++) {
+		dma_resv_lock(buf->resv, NULL);
+		p2pbar_invalidate_mappings(buf);
+		dma_resv_unlock(buf->resv);
+		cond_resched();
+	}
+	dma_buf_put(buf);
+	report(true, "notify", "%llu move_notify deliveries", arg);
+	return 0;
+}
+
+static const char *st_fence_name(struct dma_fence *fence)
+{
+	return "p2pbar_selftest";
+}
+
+static const struct dma_fence_ops st_fence_ops = {
+	.get_driver_name = st_fence_name,
+	.get_timeline_name = st_fence_name,
+};
+
+static int do_fence(struct dma_buf *buf, const char *how, u64 arg)
+{
+	struct dma_fence *fence;
+	int ret;
+
+	ret = -EBUSY;
+	if (st_fence)
+		goto out;
+	ret = -ENOMEM;
+	fence = kzalloc(sizeof(*fence), GFP_KERNEL);
+	if (!fence)
+		goto out;
+	dma_fence_init(fence, &st_fence_ops, &st_fence_lock, st_fence_context,
+		       ++st_fence_seqno);
+	dma_resv_lock(buf->resv, NULL);
+	ret = dma_resv_reserve_fences(buf->resv, 1);
+	if (!ret) {
+		dma_resv_add_fence(buf->resv, fence, DMA_RESV_USAGE_KERNEL);
+		p2pbar_invalidate_mappings(buf);
+	}
+	dma_resv_unlock(buf->resv);
+	if (ret)
+		dma_fence_put(fence);
+	else
+		st_fence = fence;
+out:
+	dma_buf_put(buf);
+	if (!ret)
+		report(true, "fence", "an unsignalled fence pending, move_notify delivered");
+	return ret;
+}
+
+/* Called with st_lock held. */
+static void do_signal(void)
+{
+	if (!st_fence)
+		return;
+	dma_fence_signal(st_fence);
+	dma_fence_put(st_fence);
+	st_fence = NULL;
+	report(true, "signal", "the fence signalled");
+}
+
 /* The control file's commands (the list at the top of this file). */
 static const struct st_cmd {
 	const char *name;
 	void (*fn)(void);			/* a command without a buffer */
-	void (*buf_fn)(struct dma_buf *buf, const char *how, u64 arg);
+	/* a command with one: puts @buf; 0 or the write's -errno */
+	int (*buf_fn)(struct dma_buf *buf, const char *how, u64 arg);
 	const char *how;			/* hold-*: how to hold */
 	unsigned int base;			/* of the argument after FD; 0: none */
 } st_cmds[] = {
@@ -902,6 +1001,9 @@ static const struct st_cmd {
 	{ "drop", cmd_drop },
 	{ "moves", do_moves },
 	{ "gone", cmd_gone },
+	{ "notify", NULL, do_notify, NULL, 10 },
+	{ "fence", NULL, do_fence, NULL, 0 },
+	{ "signal", do_signal },
 };
 
 /* "NAME [FD [ARG]]": 0, or -EINVAL for a command that is not in st_cmds. */
@@ -952,12 +1054,12 @@ static ssize_t control_write(struct file *file, const char __user *ubuf,
 			mutex_unlock(&st_lock);
 			return PTR_ERR(buf);
 		}
-		cmd->buf_fn(buf, cmd->how, arg);
+		ret = cmd->buf_fn(buf, cmd->how, arg);
 	} else {
 		cmd->fn();
 	}
 	mutex_unlock(&st_lock);
-	return len;
+	return ret ? ret : len;
 }
 
 static ssize_t control_read(struct file *file, char __user *ubuf, size_t len,
@@ -1027,6 +1129,7 @@ static void st_cleanup(void)
 	debugfs_remove_recursive(st_dir);
 	if (held_at)
 		cmd_drop();
+	do_signal();
 	for (i = 0; i < ARRAY_SIZE(st_pdev); i++)
 		if (st_pdev[i])
 			platform_device_unregister(st_pdev[i]);
@@ -1048,6 +1151,7 @@ static int __init st_init(void)
 		kfree(st_out);
 		return -ENODEV;
 	}
+	st_fence_context = dma_fence_context_alloc(1);
 	ret = st_make_dev(0, UINT_MAX, ULONG_MAX);
 	if (!ret)
 		ret = st_make_dev(1, SMALL_SEG, ULONG_MAX);

@@ -45,6 +45,21 @@ wait_for() {
 	done
 }
 
+# vgem loaded and its DRM device up. Its device is a platform device on
+# 6.x (/sys/devices/platform/vgem) and a faux device on 7.x
+# (/sys/devices/faux/vgem): matched by name under either bus.
+vgem_up() {
+	modprobe vgem || die "no vgem"
+	wait_for 10 vgem_present || die "no vgem DRM device (/sys/class/drm/card*: $(ls /sys/class/drm))"
+}
+vgem_present() {
+	local c
+	for c in /sys/class/drm/card*; do
+		case $(readlink -f "$c") in */vgem/drm/card*) return 0 ;; esac
+	done
+	return 1
+}
+
 # The kernel log has a line matching the grep pattern PATTERN. Not
 # "dmesg | grep -q": grep stops at the first match, dmesg's next write
 # then dies of SIGPIPE, and under pipefail the pipeline fails although the

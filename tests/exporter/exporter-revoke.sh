@@ -10,8 +10,7 @@ p2pbar_load
 dev=$(p2pbar_sysfs) || die "no p2pbar device after loading the module"
 node=/dev/$(basename "$dev")
 pci=$(basename "$(readlink -f "$dev/device")")
-modprobe vgem || die "no vgem module"
-wait_for 10 test -e /sys/devices/platform/vgem/drm || die "no vgem DRM device"
+vgem_up
 insmod "$P2PBAR_KMOD/p2p-kmod/selftest/p2pbar_selftest.ko" ||
 	die "cannot load p2pbar_selftest.ko"
 

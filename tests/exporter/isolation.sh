@@ -60,7 +60,7 @@ for c in "$@"; do
 		;;
 	rdma)
 		# RDMA through a dma-buf MR of p2ptest's own buffer: our rxe
-		# (testbed/guest/rxe-lib.sh), the data case of tests/rxe/rxe-dmabuf-test.c.
+		# (testbed/guest/rxe-lib.sh), the p2pbar case of tests/rxe/rxe-dmabuf-test.c.
 		# Nothing in it is privilege-specific to debug; it takes ~18 min
 		# under KASAN (2026-12-02), the rxe-dmabuf tests cover rxe there.
 		if [ "$P2PBAR_FLAVOUR" = debug ]; then
@@ -70,7 +70,7 @@ for c in "$@"; do
 		. "$P2PBAR_SRC/testbed/guest/rxe-lib.sh"
 		rxe_dmabuf_up
 		setpriv --reuid=p2ptest --regid=p2ptest --init-groups \
-			"$P2PBAR_BUILD/tests/rxe/rxe-dmabuf-test" data p2pbar "$node" ||
+			"$P2PBAR_BUILD/tests/rxe/rxe-dmabuf-test" p2pbar "$node" ||
 			die "case $c"
 		rdma link delete rxe0
 		rmmod rdma_rxe || die "our rdma_rxe does not unload"

@@ -2,8 +2,9 @@
 /*
  * dma-buf MRs on soft-RoCE across two guests (tests/rxe/rxe-dmabuf-2node.sh).
  *
- * usage: rxe-dmabuf-2node serve /dev/p2pbarN PORT FILL_TXT          (node 1)
- *        rxe-dmabuf-2node drive /dev/p2pbarN PORT PEER_IP FILL_TXT  (node 0)
+ * usage (tests/lib/t_harness.h):
+ *   rxe-dmabuf-2node serve /dev/p2pbarN PORT FILL_TXT          (node 1)
+ *   rxe-dmabuf-2node drive /dev/p2pbarN PORT PEER_IP FILL_TXT  (node 0)
  *
  * Each node has a host MR and a p2pbar dma-buf MR (BAR memory, registered at
  * an unaligned offset of the dma-buf with an arbitrary iova). They swap QP
@@ -312,7 +313,7 @@ static int drive(struct driver *d, const char *fill_txt)
 				for (int rk = HOST; rk <= DBUF; rk++, seed++)
 					combo(d, op, lk, rk, sizes[s], (5 + 977 * seed) % PAGE,
 					      (3 + 1543 * seed) % PAGE, seed);
-		printf("ok %8" PRIu32 " B: WRITE, READ, SEND/RECV, WRITE_WITH_IMM, every local x "
+		printf("# ok %8" PRIu32 " B: WRITE, READ, SEND/RECV, WRITE_WITH_IMM, every local x "
 		       "remote MR pair, checked at the far end (%.0f s)\n",
 		       sizes[s], now() - t0);
 	}
@@ -322,7 +323,7 @@ static int drive(struct driver *d, const char *fill_txt)
 		combo(d, op, DBUF, DBUF, MAX_LEN, 7, 9, seed++);
 		combo(d, op, HOST, DBUF, MAX_LEN, 7, 9, seed++);
 		combo(d, op, DBUF, HOST, MAX_LEN, 7, 9, seed++);
-		printf("ok 64 MiB %s, every local x remote MR pair (%.0f s)\n", op_name[op],
+		printf("# ok 64 MiB %s, every local x remote MR pair (%.0f s)\n", op_name[op],
 		       now() - t0);
 	}
 	/*
@@ -336,31 +337,42 @@ static int drive(struct driver *d, const char *fill_txt)
 	combo(d, OP_WRITE, DBUF, DBUF, q.len, 0x200007, q.off, q.seed);
 	ask(d, CMD_LEAVE, &q, "node 1 leaving its pattern for the host");
 	ask(d, CMD_BYE, &q, "goodbye");
-	printf("ok %d combinations in %.1f s\n", d->done, now() - t0);
+	printf("# ok %d combinations in %.1f s\n", d->done, now() - t0);
 	table(d);
+	return 0;
+}
+
+static struct driver d;
+static const char *node_dev;
+static int node_port;
+
+static void setup(char **fixed)
+{
+	node_dev = fixed[0];
+	node_port = atoi(fixed[1]);
+}
+
+T_CASE(case_serve, "serve", 1, "FILL_TXT")
+{
+	int rc;
+
+	node_up(&d.n, node_dev, NULL, node_port, &d.peer);
+	rc = serve(&d.n, argv[0]);
+	node_down(&d.n);
+	return rc;
+}
+
+T_CASE(case_drive, "drive", 2, "PEER_IP FILL_TXT")
+{
+	node_up(&d.n, node_dev, argv[0], node_port, &d.peer);
+	drive(&d, argv[1]);
+	node_down(&d.n);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	static struct driver d;
+	static const struct t_program prog = { "/dev/p2pbarN PORT", 2, setup };
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc == 5 && !strcmp(argv[1], "serve")) {
-		int rc;
-
-		node_up(&d.n, argv[2], NULL, atoi(argv[3]), &d.peer);
-		rc = serve(&d.n, argv[4]);
-		node_down(&d.n);
-		return rc;
-	}
-	if (argc == 6 && !strcmp(argv[1], "drive")) {
-		node_up(&d.n, argv[2], argv[4], atoi(argv[3]), &d.peer);
-		drive(&d, argv[5]);
-		node_down(&d.n);
-		return 0;
-	}
-	FAIL("usage: %s serve /dev/p2pbarN PORT FILL_TXT | drive /dev/p2pbarN PORT PEER_IP "
-	     "FILL_TXT",
-	     argv[0]);
+	return t_main(&prog, argc, argv);
 }

@@ -13,10 +13,13 @@ rxe_p2pbar_up
 rxe_lossless_wire
 wait_for 60 ping -c1 -W1 "$PEER_IP" || die "peer $PEER_IP unreachable"
 
+[ $# = 2 ] || die "usage: $0 NODE0_CASE NODE1_CASE"
 if [ "$NODE_ID" = 0 ]; then
+	[ "$1" = drive ] || die "node 0 drives, not $1"
 	"$t" drive "$P2PBAR_NODE" "$port" "$PEER_IP" "$P2PBAR_RUN/fill.txt" ||
 		{ rxe_counters; die "node 0 (driver) failed"; }
 else
+	[ "$2" = serve ] || die "node 1 serves, not $2"
 	"$t" serve "$P2PBAR_NODE" "$port" "$P2PBAR_RUN/fill.txt" ||
 		{ rxe_counters; die "node 1 (server) failed"; }
 fi

@@ -3,10 +3,10 @@
  * dma-buf MRs on soft-RoCE, run in a testbed guest with our rdma_rxe.ko and
  * our rxe provider (tests/rxe/rxe-dmabuf.sh).
  *
- * usage: rxe-dmabuf-test CASE [args]
+ * usage (tests/lib/t_harness.h): rxe-dmabuf-test CASE [ARGS]
  *   probe                    NCCL's and UCX's capability probes get EBADF
- *   data p2pbar /dev/p2pbarN [FILL_TXT]
- *   data udmabuf | data vgem move data with RDMA between host MRs and
+ *   p2pbar /dev/p2pbarN [FILL_TXT]
+ *   udmabuf | vgem           move data with RDMA between host MRs and
  *                            dma-buf MRs in every direction (WRITE, READ,
  *                            SEND/RECV, WRITE_WITH_IMM; the dma-buf MR as
  *                            remote target and source, local source and
@@ -18,7 +18,7 @@
  *                            length seed" there for the host to check.
  *   badinput /dev/p2pbarN    errnos of bad registrations; closing the
  *                            dma-buf fd under a live MR
- *   notify /dev/p2pbarN      one move_notify (p2p-kmod/selftest/dmabuf_notify.c)
+ *   notify /dev/p2pbarN      one move_notify (p2p-kmod/selftest/p2pbar_selftest.c)
  *                            during RDMA WRITE traffic revokes the pinned
  *                            MR: error completions, unpinned, no stray
  *                            write, dereg returns, a new MR works
@@ -27,7 +27,7 @@
  *                            byte checked) are EBUSY and it stays put;
  *                            after dereg it moves, content kept; the
  *                            RDMA-written chunk's BAR offset goes to FILL_TXT
- *   revoke reset|unbind /dev/p2pbarN PCI FILL_TXT  RDMA WRITEs stream into
+ *   revoke-reset|revoke-unbind /dev/p2pbarN PCI FILL_TXT  RDMA WRITEs stream into
  *                            a dma-buf MR while a child RESETs the device or
  *                            unbinds it: WRs complete ok until the revoke,
  *                            then IBV_WC_REM_ACCESS_ERR, no hang; dereg
@@ -44,7 +44,7 @@
  *   noparent NOPARENT_DEV PARENTED_DEV /dev/p2pbarN  the NCCL probe and a
  *                            registration agree on rxe over veth
  *                            (EOPNOTSUPP); on virtio the probe sees EBADF
- *   fence /dev/p2pbarN       a move fence that never signals (dmabuf_notify):
+ *   fence /dev/p2pbarN       a move fence that never signals (p2pbar_selftest):
  *                            the MR is revoked, WRs fail at once, QP destroy
  *                            and dereg return; registration is interruptible
  *                            (EINTR) and bounded (ETIMEDOUT)
@@ -149,7 +149,7 @@ static void post_atomic(struct ibv_qp *qp, enum ibv_wr_opcode op, struct ibv_mr 
 
 /* --- cases ---------------------------------------------------------- */
 
-static int case_probe(void)
+T_CASE(case_probe, "probe", 0, "")
 {
 	struct rdma r;
 	struct ibv_mr *mr;
@@ -253,7 +253,7 @@ static void data_one(struct rdma *r, struct dbuf *b, size_t len, uint64_t mr_off
 		FAIL("ibv_dereg_mr");
 	free(h);
 	free(h2);
-	printf("ok %9zu B at buffer offset %#7" PRIx64
+	printf("# ok %9zu B at buffer offset %#7" PRIx64
 	       ": WRITE, READ, SEND/RECV both ways, WRITE_WITH_IMM\n",
 	       len, mr_off + doff);
 }
@@ -288,20 +288,17 @@ static void atomics(struct rdma *r, struct dbuf *b)
 	ibv_dereg_mr(dmr);
 	ibv_dereg_mr(rmr);
 	free(res);
-	printf("ok atomics on the dma-buf MR: FETCH_ADD, CMP_SWP (match, no match)\n");
+	printf("# ok atomics on the dma-buf MR: FETCH_ADD, CMP_SWP (match, no match)\n");
 }
 
-static int case_data(int argc, char **argv)
+static int data(const char *kind, int argc, char **argv)
 {
 	static const size_t sizes[] = { 1, 7, 4096, 65536 + 13, 1 << 20, (1 << 20) + 7, 64 << 20 };
-	const char *kind = argc > 2 ? argv[2] : "";
 	bool p2pbar = !strcmp(kind, "p2pbar"), vgem = !strcmp(kind, "vgem");
-	const char *fill_txt = p2pbar && argc > 4 ? argv[4] : NULL;
+	const char *fill_txt = p2pbar && argc > 1 ? argv[1] : NULL;
 	struct rdma r;
 	struct dbuf b;
 
-	if (!p2pbar && !vgem && strcmp(kind, "udmabuf"))
-		FAIL("data: p2pbar /dev/p2pbarN | udmabuf | vgem");
 	rdma_open(&r);
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		size_t need = sizes[i] + 3 * PAGE;
@@ -312,14 +309,14 @@ static int case_data(int argc, char **argv)
 			continue;
 		}
 
-		b = p2pbar ? dbuf_p2pbar(argv[3], need)
+		b = p2pbar ? dbuf_p2pbar(argv[0], need)
 		    : vgem ? dbuf_vgem(need)
 			   : dbuf_udmabuf(need);
 		dbuf_map(&b);
 		data_one(&r, &b, sizes[i], PAGE + 123 * (i + 1) % PAGE, 0x5eed0000 + i * 16);
 		dbuf_free(&b);
 	}
-	b = p2pbar ? dbuf_p2pbar(argv[3], 4 * PAGE)
+	b = p2pbar ? dbuf_p2pbar(argv[0], 4 * PAGE)
 	    : vgem ? dbuf_vgem(4 * PAGE)
 		   : dbuf_udmabuf(4 * PAGE);
 	dbuf_map(&b);
@@ -334,7 +331,7 @@ static int case_data(int argc, char **argv)
 		struct ibv_mr *hmr, *dmr;
 		FILE *f;
 
-		b = dbuf_p2pbar(argv[3], len + PAGE);
+		b = dbuf_p2pbar(argv[0], len + PAGE);
 		fill(h, len, seed);
 		hmr = ibv_reg_mr(r.pd, h, len, ACCESS_ALL);
 		dmr = ibv_reg_dmabuf_mr(r.pd, PAGE, len, IOVA_BASE, b.fd, ACCESS_ALL);
@@ -358,6 +355,21 @@ static int case_data(int argc, char **argv)
 	return 0;
 }
 
+T_CASE(case_p2pbar, "p2pbar", 1, "/dev/p2pbarN [FILL_TXT]")
+{
+	return data("p2pbar", argc, argv);
+}
+
+T_CASE(case_udmabuf, "udmabuf", 0, "")
+{
+	return data("udmabuf", argc, argv);
+}
+
+T_CASE(case_vgem, "vgem", 0, "")
+{
+	return data("vgem", argc, argv);
+}
+
 static void expect_err(struct rdma *r, const char *what, uint64_t off, size_t len, uint64_t iova,
 		       int fd, int want)
 {
@@ -370,10 +382,10 @@ static void expect_err(struct rdma *r, const char *what, uint64_t off, size_t le
 	if (errno != want)
 		FAIL("%s: errno %d (%s), expected %d (%s)", what, errno, strerror(errno), want,
 		     strerror(want));
-	printf("ok %-40s -> %s\n", what, strerror(want));
+	printf("# ok %-40s -> %s\n", what, strerror(want));
 }
 
-static int case_badinput(int argc, char **argv)
+T_CASE(case_badinput, "badinput", 1, "/dev/p2pbarN")
 {
 	struct rdma r;
 	struct dbuf b;
@@ -381,10 +393,8 @@ static int case_badinput(int argc, char **argv)
 	struct ibv_mr *mr, *hmr;
 	uint8_t *h;
 
-	if (argc < 3)
-		FAIL("badinput /dev/p2pbarN");
 	rdma_open(&r);
-	b = dbuf_p2pbar(argv[2], 4 * PAGE);
+	b = dbuf_p2pbar(argv[0], 4 * PAGE);
 	null_fd = open("/dev/null", O_RDWR);
 	spare = dup(0); /* a free descriptor number */
 	close(spare);
@@ -403,7 +413,7 @@ static int case_badinput(int argc, char **argv)
 	mr = ibv_reg_dmabuf_mr(r.pd, 0, b.size, 0, b.fd, ACCESS_ALL);
 	if (!mr)
 		FAIL("whole buffer: %s", strerror(errno));
-	printf("ok whole buffer registers\n");
+	printf("# ok whole buffer registers\n");
 
 	/* the MR keeps the dma-buf: close the fd, then move data */
 	close(b.fd);
@@ -418,12 +428,12 @@ static int case_badinput(int argc, char **argv)
 	check("after closing the fd", h, PAGE, 77);
 	if (ibv_dereg_mr(mr) || ibv_dereg_mr(hmr))
 		FAIL("dereg after closing the fd");
-	printf("ok MR works after its dma-buf fd is closed; dereg then frees it\n");
+	printf("# ok MR works after its dma-buf fd is closed; dereg then frees it\n");
 	free(h);
 
 	/* a misaligned atomic on a dma-buf MR is refused (by the provider) */
 	{
-		struct dbuf a = dbuf_p2pbar(argv[2], 2 * PAGE);
+		struct dbuf a = dbuf_p2pbar(argv[0], 2 * PAGE);
 		uint64_t *res = aligned_alloc(8, 8);
 		struct ibv_sge sge = { .addr = (uintptr_t)res, .length = 8 };
 		struct ibv_send_wr wr = { .sg_list = &sge,
@@ -445,7 +455,7 @@ static int case_badinput(int argc, char **argv)
 		rc = ibv_post_send(r.qp[0], &wr, &bad);
 		if (rc != EINVAL)
 			FAIL("misaligned atomic: ibv_post_send returned %d, expected EINVAL", rc);
-		printf("ok %-40s -> %s\n", "misaligned atomic on a dma-buf MR", strerror(rc));
+		printf("# ok %-40s -> %s\n", "misaligned atomic on a dma-buf MR", strerror(rc));
 		ibv_dereg_mr(amr);
 		ibv_dereg_mr(rmr);
 		free(res);
@@ -457,7 +467,7 @@ static int case_badinput(int argc, char **argv)
 	 * without advise_mr (6.12 rxe) refuses it too.
 	 */
 	{
-		struct dbuf a = dbuf_p2pbar(argv[2], PAGE);
+		struct dbuf a = dbuf_p2pbar(argv[0], PAGE);
 		struct ibv_mr *amr = ibv_reg_dmabuf_mr(r.pd, 0, PAGE, 0, a.fd, ACCESS_ALL);
 		struct ibv_sge sge = { .addr = 0, .length = PAGE };
 		int rc, i;
@@ -473,7 +483,7 @@ static int case_badinput(int argc, char **argv)
 				     "EOPNOTSUPP",
 				     i ? "async" : "FLUSH", rc, strerror(rc));
 		}
-		printf("ok %-40s -> %s\n", "ibv_advise_mr on a dma-buf MR", strerror(EOPNOTSUPP));
+		printf("# ok %-40s -> %s\n", "ibv_advise_mr on a dma-buf MR", strerror(EOPNOTSUPP));
 		ibv_dereg_mr(amr);
 		dbuf_free(&a);
 	}
@@ -548,7 +558,7 @@ static void expect_revoked(struct rdma *r, struct ibv_mr *dmr, struct ibv_mr *hm
 		     what, wc_str(st[1]), ibv_wc_status_str(IBV_WC_LOC_PROT_ERR),
 		     ibv_wc_status_str(IBV_WC_WR_FLUSH_ERR));
 	check("the target of a WRITE from the revoked MR", h, len, 0x1ead);
-	printf("ok %s: WRITE into the MR -> %s, WRITE from it -> %s, nothing copied\n", what,
+	printf("# ok %s: WRITE into the MR -> %s, WRITE from it -> %s, nothing copied\n", what,
 	       ibv_wc_status_str(st[0]), ibv_wc_status_str(st[1]));
 }
 
@@ -577,19 +587,19 @@ static int migrate_errno(const char *node, int fd, uint32_t to)
 	return e;
 }
 
-/* One command to dmabuf_notify.ko's debugfs file (p2p-kmod/selftest). */
+/* One command to the test importer (p2p-kmod/selftest/p2pbar_selftest.c). */
 static void notify_cmd(const char *cmd)
 {
-	int f = open("/sys/kernel/debug/dmabuf_notify", O_WRONLY);
+	int f = open("/sys/kernel/debug/p2pbar_selftest/control", O_WRONLY);
 
 	if (f < 0 || write(f, cmd, strlen(cmd)) != (ssize_t)strlen(cmd))
-		FAIL("dmabuf_notify \"%s\": %s", cmd, strerror(errno));
+		FAIL("p2pbar_selftest \"%s\": %s", cmd, strerror(errno));
 	close(f);
 }
 
 /*
  * Child: once *streamed WRs have completed, revoke: RESET the device,
- * unbind it, or deliver one move_notify (dmabuf_notify.ko) to the
+ * unbind it, or deliver one move_notify (p2pbar_selftest.ko) to the
  * importers of @fd, as an exporter revoking a pinned buffer does.
  */
 static void revoker(const char *how, const char *node, const char *pci, int fd,
@@ -616,7 +626,7 @@ static void revoker(const char *how, const char *node, const char *pci, int fd,
 	} else {
 		char cmd[32];
 
-		snprintf(cmd, sizeof(cmd), "%d 1", fd);
+		snprintf(cmd, sizeof(cmd), "notify %d 1", fd);
 		notify_cmd(cmd);
 		printf("move_notify delivered\n");
 	}
@@ -672,7 +682,7 @@ static int stream_until_revoked(struct rdma *r, struct ibv_mr *dmr, struct ibv_m
 	if (wc.status != IBV_WC_REM_ACCESS_ERR)
 		FAIL("%s: the first failed WRITE completed with %s, expected %s", how,
 		     ibv_wc_status_str(wc.status), ibv_wc_status_str(IBV_WC_REM_ACCESS_ERR));
-	printf("ok %s during RDMA WRITE traffic: %d WRs ok, then %s (seen %s the revoker "
+	printf("# ok %s during RDMA WRITE traffic: %d WRs ok, then %s (seen %s the revoker "
 	       "exited), no hang\n",
 	       how, ok, ibv_wc_status_str(wc.status), reaped ? "after" : "before");
 	munmap((void *)streamed, PAGE);
@@ -686,18 +696,18 @@ static void dereg_timed(struct ibv_mr *mr, const char *what)
 
 	if (ibv_dereg_mr(mr))
 		FAIL("%s: dereg: %s", what, strerror(errno));
-	printf("ok %s: dereg returned in %.2f s\n", what, now() - t);
+	printf("# ok %s: dereg returned in %.2f s\n", what, now() - t);
 }
 
 /*
  * The exporter invalidates a pinned attachment: for rxe a permanent
- * revocation. A child delivers one move_notify (dmabuf_notify.ko) during
+ * revocation. A child delivers one move_notify (p2pbar_selftest.ko) during
  * RDMA WRITE traffic: the MR dies (error completions both ways), rxe has
  * unpinned (BUF_INFO, and MIGRATE works before dereg), the buffer's
  * bytes written through its mmap afterwards are never overwritten by
  * the dead MR, dereg returns, a new MR on the buffer moves data.
  */
-static int case_notify(int argc, char **argv)
+T_CASE(case_notify, "notify", 1, "/dev/p2pbarN")
 {
 	const size_t len = 1 << 20, chunk = 64 << 10;
 	struct p2pbar_buf_info bi;
@@ -707,10 +717,8 @@ static int case_notify(int argc, char **argv)
 	uint8_t *h;
 	int e;
 
-	if (argc < 3)
-		FAIL("notify /dev/p2pbarN");
 	rdma_open(&r);
-	b = dbuf_p2pbar(argv[2], len);
+	b = dbuf_p2pbar(argv[0], len);
 	dbuf_map(&b);
 	h = malloc(chunk);
 	fill(h, chunk, 77);
@@ -718,27 +726,27 @@ static int case_notify(int argc, char **argv)
 	dmr = ibv_reg_dmabuf_mr(r.pd, 0, len, IOVA_BASE, b.fd, ACCESS_ALL);
 	if (!hmr || !dmr)
 		FAIL("notify: MRs: %s", strerror(errno));
-	bi = buf_info(argv[2], b.fd);
+	bi = buf_info(argv[0], b.fd);
 	if (bi.pin_count != 1)
 		FAIL("a registered rxe dma-buf MR: pin count %llu, expected 1",
 		     (unsigned long long)bi.pin_count);
-	printf("ok registration pinned the buffer (pin count 1)\n");
+	printf("# ok registration pinned the buffer (pin count 1)\n");
 
-	stream_until_revoked(&r, dmr, hmr, h, chunk, "move_notify", argv[2], NULL, b.fd);
-	bi = buf_info(argv[2], b.fd);
+	stream_until_revoked(&r, dmr, hmr, h, chunk, "move_notify", argv[0], NULL, b.fd);
+	bi = buf_info(argv[0], b.fd);
 	if (bi.pin_count != 0)
 		FAIL("after move_notify: pin count %llu, expected 0 (rxe unpins)",
 		     (unsigned long long)bi.pin_count);
-	e = migrate_errno(argv[2], b.fd, P2PBAR_PLACEMENT_HOST);
+	e = migrate_errno(argv[0], b.fd, P2PBAR_PLACEMENT_HOST);
 	if (e)
 		FAIL("MIGRATE after the revoke, before dereg: %s", strerror(e));
-	printf("ok after move_notify rxe has unpinned: pin count 0, MIGRATE works\n");
+	printf("# ok after move_notify rxe has unpinned: pin count 0, MIGRATE works\n");
 
 	/* the buffer is someone else's now: the dead MR never writes it */
 	fill((uint8_t *)b.map, len, 0x0e1f);
 	expect_revoked(&r, dmr, hmr, h, chunk, "after move_notify");
 	check("the buffer after WRITEs into the revoked MR", b.map, len, 0x0e1f);
-	printf("ok the revoked MR's WRITEs left the buffer's bytes alone\n");
+	printf("# ok the revoked MR's WRITEs left the buffer's bytes alone\n");
 	dereg_timed(dmr, "revoked MR");
 
 	dmr = ibv_reg_dmabuf_mr(r.pd, 0, len, IOVA_BASE, b.fd, ACCESS_ALL);
@@ -804,7 +812,7 @@ static void migrator(const char *node, int fd, volatile int64_t *busy, volatile 
  * where it is; after dereg it migrates, content kept, and the host checks
  * the RDMA-written bytes at its new BAR offset (FILL_TXT).
  */
-static int case_migrate(int argc, char **argv)
+T_CASE(case_migrate, "migrate", 1, "/dev/p2pbarN [FILL_TXT]")
 {
 	const size_t len = 4 << 20, chunk = 256 << 10;
 	struct p2pbar_buf_info before, after;
@@ -816,10 +824,8 @@ static int case_migrate(int argc, char **argv)
 	struct dbuf b;
 	pid_t child;
 
-	if (argc < 3)
-		FAIL("migrate /dev/p2pbarN [FILL_TXT]");
 	rdma_open(&r);
-	b = dbuf_p2pbar(argv[2], len);
+	b = dbuf_p2pbar(argv[0], len);
 	dbuf_map(&b);
 	h = malloc(chunk);
 	h2 = malloc(chunk);
@@ -828,7 +834,7 @@ static int case_migrate(int argc, char **argv)
 	dmr = ibv_reg_dmabuf_mr(r.pd, 0, len, IOVA_BASE, b.fd, ACCESS_ALL);
 	if (!hmr || !h2mr || !dmr)
 		FAIL("migrate: MRs: %s", strerror(errno));
-	before = buf_info(argv[2], b.fd);
+	before = buf_info(argv[0], b.fd);
 	busy = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (busy == MAP_FAILED)
 		FAIL("mmap");
@@ -839,7 +845,7 @@ static int case_migrate(int argc, char **argv)
 	if (child < 0)
 		FAIL("fork");
 	if (!child)
-		migrator(argv[2], b.fd, busy, moved);
+		migrator(argv[0], b.fd, busy, moved);
 
 	/* Stream until the migrator is done; every chunk read back and checked. */
 	while (waitpid(child, &status, WNOHANG) == 0) {
@@ -859,7 +865,7 @@ static int case_migrate(int argc, char **argv)
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		FAIL("the migrator failed with an errno other than EBUSY");
-	after = buf_info(argv[2], b.fd);
+	after = buf_info(argv[0], b.fd);
 	if (*moved || *busy != NMIGRATE)
 		FAIL("MIGRATE of a buffer under an rxe MR: %" PRId64 " moved, %" PRId64
 		     " EBUSY of %d",
@@ -870,7 +876,7 @@ static int case_migrate(int argc, char **argv)
 		     ")",
 		     before.placement, after.placement, (uint64_t)before.offset,
 		     (uint64_t)after.offset);
-	printf("ok %d x %zu B WRITE+READ verified; all %d MIGRATEs EBUSY, the buffer stayed "
+	printf("# ok %d x %zu B WRITE+READ verified; all %d MIGRATEs EBUSY, the buffer stayed "
 	       "at BAR offset %#" PRIx64 "\n",
 	       iters, chunk, NMIGRATE, (uint64_t)after.offset);
 
@@ -882,12 +888,12 @@ static int case_migrate(int argc, char **argv)
 		wait_wc(r.cq, 1, __func__);
 	}
 	dereg_timed(dmr, "pinned MR");
-	e = migrate_errno(argv[2], b.fd, P2PBAR_PLACEMENT_HOST);
+	e = migrate_errno(argv[0], b.fd, P2PBAR_PLACEMENT_HOST);
 	if (!e)
-		e = migrate_errno(argv[2], b.fd, P2PBAR_PLACEMENT_DEVICE);
+		e = migrate_errno(argv[0], b.fd, P2PBAR_PLACEMENT_DEVICE);
 	if (e)
 		FAIL("MIGRATE after dereg: %s", strerror(e));
-	after = buf_info(argv[2], b.fd);
+	after = buf_info(argv[0], b.fd);
 	if (after.moves != before.moves + 2)
 		FAIL("after dereg: %llu moves, expected %llu", (unsigned long long)after.moves,
 		     (unsigned long long)before.moves + 2);
@@ -897,8 +903,8 @@ static int case_migrate(int argc, char **argv)
 	printf("RESULT: rxe dma-buf MR pins: %d MIGRATEs under traffic all EBUSY, buffer "
 	       "kept in place; after dereg HOST and back to DEVICE, content kept\n",
 	       NMIGRATE);
-	if (argc > 3)
-		fill_txt_for_host(argv[2], argv[3], b.fd, chunk, 0xfeed);
+	if (argc > 1)
+		fill_txt_for_host(argv[0], argv[1], b.fd, chunk, 0xfeed);
 	ibv_dereg_mr(hmr);
 	ibv_dereg_mr(h2mr);
 	/* the buffer stays allocated until exit, for the host's check */
@@ -929,34 +935,31 @@ static void p2pbar_node(char *node, size_t len)
  * fail and never reach those bytes (checked here, and by the host in the
  * ivshmem file through FILL_TXT).
  */
-static int case_revoke(int argc, char **argv)
+static int revoke_in_traffic(const char *how, char **argv)
 {
 	const size_t len = 1 << 20, chunk = 64 << 10;
-	const char *how = argv[2];
 	struct ibv_mr *hmr, *dmr;
 	char node[64];
 	struct dbuf b, nb;
 	struct rdma r;
 	uint8_t *h;
 
-	if (argc < 6)
-		FAIL("revoke reset|unbind /dev/p2pbarN PCI FILL_TXT");
 	rdma_open(&r);
-	b = dbuf_p2pbar(argv[3], len);
+	b = dbuf_p2pbar(argv[0], len);
 	h = malloc(chunk);
 	fill(h, chunk, 77);
 	hmr = ibv_reg_mr(r.pd, h, chunk, ACCESS_ALL);
 	dmr = ibv_reg_dmabuf_mr(r.pd, 0, len, IOVA_BASE, b.fd, ACCESS_ALL);
 	if (!hmr || !dmr)
 		FAIL("revoke: MRs: %s", strerror(errno));
-	stream_until_revoked(&r, dmr, hmr, h, chunk, how, argv[3], argv[4], b.fd);
+	stream_until_revoked(&r, dmr, hmr, h, chunk, how, argv[0], argv[1], b.fd);
 
-	snprintf(node, sizeof(node), "%s", argv[3]);
+	snprintf(node, sizeof(node), "%s", argv[0]);
 	if (!strcmp(how, "unbind")) {
 		int f = open("/sys/bus/pci/drivers/p2pbar/bind", O_WRONLY);
 
-		if (f < 0 || write(f, argv[4], strlen(argv[4])) < 0)
-			FAIL("cannot bind %s again: %s", argv[4], strerror(errno));
+		if (f < 0 || write(f, argv[1], strlen(argv[1])) < 0)
+			FAIL("cannot bind %s again: %s", argv[1], strerror(errno));
 		close(f);
 		p2pbar_node(node, sizeof(node));
 	}
@@ -972,7 +975,7 @@ static int case_revoke(int argc, char **argv)
 	expect_revoked(&r, dmr, hmr, h, chunk, how);
 	check("the new owner's bytes after WRITEs into the revoked MR", nb.map, len, 0x0e1f);
 	dereg_timed(dmr, "revoked MR");
-	fill_txt_for_host(node, argv[5], nb.fd, len, 0x0e1f);
+	fill_txt_for_host(node, argv[2], nb.fd, len, 0x0e1f);
 	printf("RESULT: %s during RDMA traffic: error completions, dereg returns, the revoked "
 	       "range's new owner keeps its bytes\n",
 	       how);
@@ -981,6 +984,16 @@ static int case_revoke(int argc, char **argv)
 	rdma_close(&r);
 	free(h);
 	return 0;
+}
+
+T_CASE(case_revoke_reset, "revoke-reset", 3, "/dev/p2pbarN PCI FILL_TXT")
+{
+	return revoke_in_traffic("reset", argv);
+}
+
+T_CASE(case_revoke_unbind, "revoke-unbind", 3, "/dev/p2pbarN PCI FILL_TXT")
+{
+	return revoke_in_traffic("unbind", argv);
 }
 
 /* --- review fixes: registration race, parentless netdevs, fences -------- */
@@ -1010,10 +1023,10 @@ static void migrate_forever(const char *node, int fd, volatile int64_t *moved)
  * before rxe has finished setting up the MR. Register and deregister in
  * a loop for SECONDS while a child migrates the buffer in a loop.
  */
-static int case_regrace(int argc, char **argv)
+T_CASE(case_regrace, "regrace", 1, "/dev/p2pbarN [SECONDS]")
 {
 	const size_t len = 64 << 10;
-	double secs = argc > 3 ? atof(argv[3]) : 30, end;
+	double secs = argc > 1 ? atof(argv[1]) : 30, end;
 	volatile int64_t *moved;
 	unsigned long long moves;
 	long regs = 0;
@@ -1022,10 +1035,8 @@ static int case_regrace(int argc, char **argv)
 	pid_t child;
 	int status;
 
-	if (argc < 3)
-		FAIL("regrace /dev/p2pbarN [SECONDS]");
 	rdma_open(&r);
-	b = dbuf_p2pbar(argv[2], len);
+	b = dbuf_p2pbar(argv[0], len);
 	moved = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (moved == MAP_FAILED)
 		FAIL("mmap");
@@ -1034,7 +1045,7 @@ static int case_regrace(int argc, char **argv)
 	if (child < 0)
 		FAIL("fork");
 	if (!child)
-		migrate_forever(argv[2], b.fd, moved);
+		migrate_forever(argv[0], b.fd, moved);
 	for (end = now() + secs; now() < end; regs++) {
 		struct ibv_mr *mr = ibv_reg_dmabuf_mr(r.pd, 0, len, 0, b.fd, ACCESS_ALL);
 
@@ -1049,7 +1060,7 @@ static int case_regrace(int argc, char **argv)
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
 	/* a registration meets a move only between two MRs' pins */
-	moves = buf_info(argv[2], b.fd).moves;
+	moves = buf_info(argv[0], b.fd).moves;
 	if (*moved < 100 || moves < 1)
 		FAIL("%" PRId64 " MIGRATEs, %llu moves in %.0f s: no race was tried", *moved, moves,
 		     secs);
@@ -1094,7 +1105,7 @@ static int probe_errno(struct ibv_pd *pd)
  * a dma-buf: both EOPNOTSUPP. PARENTED is rxe on a virtio netdev: the
  * probe sees EBADF ("supported").
  */
-static int case_noparent(int argc, char **argv)
+T_CASE(case_noparent, "noparent", 3, "NOPARENT_DEV PARENTED_DEV /dev/p2pbarN")
 {
 	struct ibv_context *ctx;
 	struct ibv_pd *pd;
@@ -1102,43 +1113,41 @@ static int case_noparent(int argc, char **argv)
 	struct dbuf b;
 	int e;
 
-	if (argc < 5)
-		FAIL("noparent NOPARENT_DEV PARENTED_DEV /dev/p2pbarN");
-	b = dbuf_p2pbar(argv[4], 4 * PAGE);
-	ctx = open_named(argv[2]);
+	b = dbuf_p2pbar(argv[2], 4 * PAGE);
+	ctx = open_named(argv[0]);
 	pd = ibv_alloc_pd(ctx);
 	if (!pd)
-		FAIL("ibv_alloc_pd on %s", argv[2]);
+		FAIL("ibv_alloc_pd on %s", argv[0]);
 	e = probe_errno(pd);
-	printf("%s (no parent device): probe -> %s\n", argv[2], strerror(e));
+	printf("%s (no parent device): probe -> %s\n", argv[0], strerror(e));
 	errno = 0;
 	mr = ibv_reg_dmabuf_mr(pd, 0, PAGE, 0, b.fd, ACCESS_ALL);
 	if (mr)
-		FAIL("%s: a dma-buf MR registered on a netdev without a parent", argv[2]);
-	printf("%s (no parent device): registration -> %s\n", argv[2], strerror(errno));
+		FAIL("%s: a dma-buf MR registered on a netdev without a parent", argv[0]);
+	printf("%s (no parent device): registration -> %s\n", argv[0], strerror(errno));
 	if (errno != EOPNOTSUPP)
-		FAIL("%s: registration errno %d (%s), expected EOPNOTSUPP", argv[2], errno,
+		FAIL("%s: registration errno %d (%s), expected EOPNOTSUPP", argv[0], errno,
 		     strerror(errno));
 	if (e != EOPNOTSUPP)
 		FAIL("%s: the probe says %s where every registration fails with EOPNOTSUPP",
-		     argv[2], strerror(e));
+		     argv[0], strerror(e));
 	ibv_dealloc_pd(pd);
 	ibv_close_device(ctx);
 
-	ctx = open_named(argv[3]);
+	ctx = open_named(argv[1]);
 	pd = ibv_alloc_pd(ctx);
 	if (!pd)
-		FAIL("ibv_alloc_pd on %s", argv[3]);
+		FAIL("ibv_alloc_pd on %s", argv[1]);
 	e = probe_errno(pd);
-	printf("%s (virtio netdev): probe -> %s\n", argv[3], strerror(e));
+	printf("%s (virtio netdev): probe -> %s\n", argv[1], strerror(e));
 	if (e != EBADF)
-		FAIL("%s: probe errno %d (%s), expected EBADF", argv[3], e, strerror(e));
+		FAIL("%s: probe errno %d (%s), expected EBADF", argv[1], e, strerror(e));
 	ibv_dealloc_pd(pd);
 	ibv_close_device(ctx);
 	dbuf_free(&b);
 	printf("RESULT: probe and registration agree: EOPNOTSUPP on %s (veth), "
 	       "probe EBADF on %s (virtio)\n",
-	       argv[2], argv[3]);
+	       argv[0], argv[1]);
 	return 0;
 }
 
@@ -1191,7 +1200,7 @@ static void expect_wc(const char *what, int got, int want)
 {
 	if (got != want)
 		FAIL("%s: %s, expected %s", what, wc_str(got), ibv_wc_status_str(want));
-	printf("ok %-52s -> %s\n", what, ibv_wc_status_str(want));
+	printf("# ok %-52s -> %s\n", what, ibv_wc_status_str(want));
 }
 
 static void expect_rereg(const char *what, int got, int want)
@@ -1199,10 +1208,10 @@ static void expect_rereg(const char *what, int got, int want)
 	if (got != want)
 		FAIL("%s: %s, expected %s", what, got ? strerror(got) : "success",
 		     want ? strerror(want) : "success");
-	printf("ok %-52s -> %s\n", what, want ? strerror(want) : "done");
+	printf("# ok %-52s -> %s\n", what, want ? strerror(want) : "done");
 }
 
-static int case_rereg(int argc, char **argv)
+T_CASE(case_rereg, "rereg", 1, "/dev/p2pbarN")
 {
 	const size_t len = 2 * PAGE;
 	struct ibv_mr *dmr, *hmr, *h2mr;
@@ -1211,8 +1220,6 @@ static int case_rereg(int argc, char **argv)
 	struct dbuf b;
 	int e;
 
-	if (argc < 3)
-		FAIL("rereg /dev/p2pbarN");
 	rdma_open(&r);
 	/* a second PD with its own QP pair on the same device */
 	r2.ctx = r.ctx;
@@ -1221,7 +1228,7 @@ static int case_rereg(int argc, char **argv)
 	if (!r2.pd || !r2.cq)
 		FAIL("second pd/cq");
 	rdma_qps(&r2);
-	b = dbuf_p2pbar(argv[2], len);
+	b = dbuf_p2pbar(argv[0], len);
 	dbuf_map(&b);
 	h = malloc(len);
 	h2 = malloc(len);
@@ -1328,7 +1335,7 @@ static int reg_fails(struct rdma *r, struct dbuf *b, size_t len, double *took)
 }
 
 /*
- * A move that never finishes: dmabuf_notify.ko puts an unsignalled
+ * A move that never finishes: p2pbar_selftest.ko puts an unsignalled
  * KERNEL-usage fence into the buffer's reservation object (as an exporter
  * does for an asynchronous move) and delivers move_notify. The live MR is
  * revoked: its WRs fail at once (the data path waits for no fence), QP
@@ -1336,7 +1343,7 @@ static int reg_fails(struct rdma *r, struct dbuf *b, size_t len, double *took)
  * interruptibly (a signal: EINTR) and bounded (ETIMEDOUT). Once the fence
  * signals, a new MR moves data.
  */
-static int case_fence(int argc, char **argv)
+T_CASE(case_fence, "fence", 1, "/dev/p2pbarN")
 {
 	const size_t len = 1 << 20, chunk = 64 << 10;
 	struct sigaction sa = { .sa_handler = on_alarm }; /* no SA_RESTART */
@@ -1353,10 +1360,8 @@ static int case_fence(int argc, char **argv)
 	uint8_t *h;
 	int e;
 
-	if (argc < 3)
-		FAIL("fence /dev/p2pbarN");
 	rdma_open(&r);
-	b = dbuf_p2pbar(argv[2], len);
+	b = dbuf_p2pbar(argv[0], len);
 	dbuf_map(&b);
 	h = malloc(chunk);
 	fill(h, chunk, 1);
@@ -1373,13 +1378,13 @@ static int case_fence(int argc, char **argv)
 
 	t = now();
 	expect_revoked(&r, dmr, hmr, h, chunk, "move fence pending");
-	printf("ok the revoked MR's WRs completed in %.1f s with the fence pending\n", now() - t);
+	printf("# ok the revoked MR's WRs completed in %.1f s with the fence pending\n", now() - t);
 	post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk, dmr->rkey, IOVA_BASE);
 	t = now();
 	ibv_destroy_qp(r.qp[0]);
 	ibv_destroy_qp(r.qp[1]);
 	took = now() - t;
-	printf("ok QP destroy with the fence pending: %.1f s\n", took);
+	printf("# ok QP destroy with the fence pending: %.1f s\n", took);
 	rdma_qps(&r);
 	while (ibv_poll_cq(r.cq, 1, &wc) > 0)
 		; /* the destroyed QP's WR may have completed first */
@@ -1394,15 +1399,15 @@ static int case_fence(int argc, char **argv)
 		FAIL("registration with the fence pending, signalled after 0.5 s: %s after %.1f s, "
 		     "expected EINTR",
 		     strerror(e), took);
-	printf("ok registration with the fence pending, signalled: %s after %.1f s\n", strerror(e),
-	       took);
+	printf("# ok registration with the fence pending, signalled: %s after %.1f s\n",
+	       strerror(e), took);
 	/* ... and bounded */
 	e = reg_fails(&r, &b, len, &took);
 	if (e != ETIMEDOUT)
 		FAIL("registration with the fence pending: %s after %.1f s, expected ETIMEDOUT",
 		     strerror(e), took);
-	printf("ok registration with the fence pending: %s after %.1f s\n", strerror(e), took);
-	if (buf_info(argv[2], b.fd).pin_count)
+	printf("# ok registration with the fence pending: %s after %.1f s\n", strerror(e), took);
+	if (buf_info(argv[0], b.fd).pin_count)
 		FAIL("a failed registration left the buffer pinned");
 
 	/* the move finishes: a new MR on the buffer works */
@@ -1441,9 +1446,9 @@ static void migrate_once(const char *node, int fd, uint32_t to)
  * rxe waits for no fence on its data path, so traffic,
  * dereg and QP destroy go on. A MIGRATE waits for the fence itself,
  * without the buffer's reservation lock, so a WR on the MR goes on beside
- * it too. rxe's own wait for a move fence is case fence (dmabuf_notify.ko).
+ * it too. rxe's own wait for a move fence is case fence (p2pbar_selftest.ko).
  */
-static int case_vgemfence(int argc, char **argv)
+T_CASE(case_vgemfence, "vgemfence", 1, "/dev/p2pbarN")
 {
 	const size_t len = 1 << 20, chunk = 64 << 10;
 	struct dma_buf_import_sync_file imp = { .flags = DMA_BUF_SYNC_WRITE };
@@ -1457,10 +1462,8 @@ static int case_vgemfence(int argc, char **argv)
 	uint8_t *h;
 	int status;
 
-	if (argc < 3)
-		FAIL("vgemfence /dev/p2pbarN");
 	rdma_open(&r);
-	b = dbuf_p2pbar(argv[2], len);
+	b = dbuf_p2pbar(argv[0], len);
 	dbuf_map(&b);
 	h = malloc(chunk);
 	fill(h, chunk, 3);
@@ -1479,7 +1482,8 @@ static int case_vgemfence(int argc, char **argv)
 	post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk, dmr->rkey, IOVA_BASE);
 	wait_wc(r.cq, 1, "WRITE with a WRITE-usage fence pending");
 	check("WRITE with a WRITE-usage fence pending", b.map, chunk, 3);
-	printf("ok WRITE completes with the fence pending (rxe's data path waits for no fence)\n");
+	printf("# ok WRITE completes with the fence pending (rxe's data path waits for no "
+	       "fence)\n");
 
 	/*
 	 * MIGRATE waits for the fence without holding the buffer's lock
@@ -1489,7 +1493,7 @@ static int case_vgemfence(int argc, char **argv)
 	if (child < 0)
 		FAIL("fork");
 	if (!child)
-		migrate_once(argv[2], b.fd, P2PBAR_PLACEMENT_HOST);
+		migrate_once(argv[0], b.fd, P2PBAR_PLACEMENT_HOST);
 	usleep(500000);
 	if (waitpid(child, &status, WNOHANG) == child)
 		FAIL("MIGRATE returned (status %#x) with the fence pending", status);
@@ -1500,7 +1504,7 @@ static int case_vgemfence(int argc, char **argv)
 	if (wc.status != IBV_WC_SUCCESS)
 		FAIL("the WR beside the waiting MIGRATE completed with %s",
 		     ibv_wc_status_str(wc.status));
-	printf("ok a WR completes while MIGRATE waits for the fence\n");
+	printf("# ok a WR completes while MIGRATE waits for the fence\n");
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
 
@@ -1511,7 +1515,7 @@ static int case_vgemfence(int argc, char **argv)
 	ibv_destroy_qp(r.qp[0]);
 	ibv_destroy_qp(r.qp[1]);
 	took = now() - took;
-	printf("ok dereg and QP destroy with the fence pending: %.1f s\n", took);
+	printf("# ok dereg and QP destroy with the fence pending: %.1f s\n", took);
 	if (took > 5)
 		FAIL("dereg and QP destroy took %.1f s with the fence pending", took);
 	if (now() - t > 9)
@@ -1604,19 +1608,17 @@ static int allocfail_reg(struct rdma *r, struct dbuf *b)
 	return 0;
 }
 
-static int case_allocfail(int argc, char **argv)
+T_CASE(case_allocfail, "allocfail", 1, "/dev/p2pbarN")
 {
 	struct rdma r;
 	struct dbuf b;
 	int ret;
 
-	if (argc < 3)
-		FAIL("allocfail /dev/p2pbarN");
 	fail_nth_fd = open("/proc/thread-self/fail-nth", O_RDWR);
 	if (fail_nth_fd < 0)
 		FAIL("/proc/thread-self/fail-nth: %s (CONFIG_FAULT_INJECTION)", strerror(errno));
 	rdma_open(&r);
-	b = dbuf_p2pbar(argv[2], 64 << 10);
+	b = dbuf_p2pbar(argv[0], 64 << 10);
 	dbuf_map(&b);
 	ret = allocfail_reg(&r, &b);
 	dbuf_free(&b);
@@ -1626,32 +1628,7 @@ static int case_allocfail(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc < 2)
-		FAIL("usage: %s probe|data|badinput ...", argv[0]);
-	if (!strcmp(argv[1], "probe"))
-		return case_probe();
-	if (!strcmp(argv[1], "data"))
-		return case_data(argc, argv);
-	if (!strcmp(argv[1], "badinput"))
-		return case_badinput(argc, argv);
-	if (!strcmp(argv[1], "notify"))
-		return case_notify(argc, argv);
-	if (!strcmp(argv[1], "migrate"))
-		return case_migrate(argc, argv);
-	if (!strcmp(argv[1], "revoke"))
-		return case_revoke(argc, argv);
-	if (!strcmp(argv[1], "regrace"))
-		return case_regrace(argc, argv);
-	if (!strcmp(argv[1], "rereg"))
-		return case_rereg(argc, argv);
-	if (!strcmp(argv[1], "noparent"))
-		return case_noparent(argc, argv);
-	if (!strcmp(argv[1], "fence"))
-		return case_fence(argc, argv);
-	if (!strcmp(argv[1], "vgemfence"))
-		return case_vgemfence(argc, argv);
-	if (!strcmp(argv[1], "allocfail"))
-		return case_allocfail(argc, argv);
-	FAIL("unknown case %s", argv[1]);
+	static const struct t_program prog = { NULL, 0, NULL };
+
+	return t_main(&prog, argc, argv);
 }

@@ -3,7 +3,7 @@
 # module, our rxe provider replaces the stock one (a tmpfs over
 # /etc/libibverbs.d whose rxe.driver points into the build tree; the image
 # is not modified), then each case of tests/rxe/rxe-dmabuf-test.c given as
-# an argument runs. dmesg must stay free of warnings.
+# an argument runs (the script's case names are the program's). dmesg must stay free of warnings.
 #   probe | badinput | rereg (PD and access of a dma-buf MR) |
 #   notify (move_notify under traffic revokes the MR) |
 #   migrate (MIGRATE under traffic is EBUSY: the MR pins; after dereg it moves) |
@@ -29,10 +29,10 @@ for c in "$@"; do
 	case $c in
 	probe) "$t" probe || die "case probe" ;;
 	notify)
-		insmod "$P2PBAR_KMOD/p2p-kmod/selftest/dmabuf_notify.ko" ||
-			die "cannot load dmabuf_notify.ko"
+		insmod "$P2PBAR_KMOD/p2p-kmod/selftest/p2pbar_selftest.ko" ||
+			die "cannot load p2pbar_selftest.ko"
 		"$t" notify "$P2PBAR_NODE" || die "case notify"
-		rmmod dmabuf_notify
+		rmmod p2pbar_selftest
 		;;
 	badinput) "$t" badinput "$P2PBAR_NODE" || die "case badinput" ;;
 	rereg) "$t" rereg "$P2PBAR_NODE" || die "case rereg" ;;
@@ -60,15 +60,15 @@ for c in "$@"; do
 		"$t" vgemfence "$P2PBAR_NODE" || die "case vgemfence"
 		;;
 	fence)
-		insmod "$P2PBAR_KMOD/p2p-kmod/selftest/dmabuf_notify.ko" ||
-			die "cannot load dmabuf_notify.ko"
+		insmod "$P2PBAR_KMOD/p2p-kmod/selftest/p2pbar_selftest.ko" ||
+			die "cannot load p2pbar_selftest.ko"
 		"$t" fence "$P2PBAR_NODE" || die "case fence"
-		rmmod dmabuf_notify
+		rmmod p2pbar_selftest
 		;;
 	revoke-reset | revoke-unbind)
 		pci=$(basename "$(readlink -f "$P2PBAR_DEV/device")")
 		# the program binds the device again after unbind
-		"$t" revoke "${c#revoke-}" "$P2PBAR_NODE" "$pci" "$P2PBAR_RUN/fill-$c.txt" ||
+		"$t" "$c" "$P2PBAR_NODE" "$pci" "$P2PBAR_RUN/fill-$c.txt" ||
 			die "case $c"
 		P2PBAR_DEV=$(p2pbar_sysfs) || die "no p2pbar device after $c"
 		P2PBAR_NODE=/dev/$(basename "$P2PBAR_DEV")
@@ -86,14 +86,14 @@ for c in "$@"; do
 		fault_aim $span
 		"$t" allocfail "$P2PBAR_NODE" || die "case allocfail"
 		;;
-	p2pbar) "$t" data p2pbar "$P2PBAR_NODE" "$P2PBAR_RUN/fill.txt" || die "case p2pbar" ;;
+	p2pbar) "$t" p2pbar "$P2PBAR_NODE" "$P2PBAR_RUN/fill.txt" || die "case p2pbar" ;;
 	udmabuf)
 		[ -e /dev/udmabuf ] || modprobe udmabuf || die "no udmabuf"
-		"$t" data udmabuf || die "case udmabuf"
+		"$t" udmabuf || die "case udmabuf"
 		;;
 	vgem)
 		vgem_up
-		"$t" data vgem || die "case vgem"
+		"$t" vgem || die "case vgem"
 		;;
 	*) die "unknown case $c" ;;
 	esac

@@ -15,14 +15,11 @@
 #include <stdlib.h>
 
 #include "rdma-util.h"
+#include "t_harness.h"
 #include "vgem.h"
 
-#define FAIL(...)                                                  \
-	do {                                                       \
-		fprintf(stderr, "FAIL: " __VA_ARGS__);             \
-		fprintf(stderr, " (%s:%d)\n", __FILE__, __LINE__); \
-		exit(1);                                           \
-	} while (0)
+/* the harness's fail() (the case's "not ok" line), naming the line */
+#define FAIL(fmt, ...) fail(fmt " (%s:%d)", ##__VA_ARGS__, __FILE__, __LINE__)
 
 #define PAGE 4096UL
 

@@ -29,7 +29,7 @@ result "lockdep, KASAN, kmemleak and DMA-API debug are armed"
 
 for m in "$P2PBAR_KMOD/p2p-kmod/p2pbar.ko" \
 	"$P2PBAR_KMOD/verbs-provider/kernel/build/rdma_rxe.ko" \
-	"$P2PBAR_KMOD/p2p-kmod/selftest/dmabuf_notify.ko" \
+	"$P2PBAR_KMOD/p2p-kmod/selftest/p2pbar_selftest.ko" \
 	"$(modinfo -n rdma_rxe)"; do
 	v=$(modinfo -F vermagic "$m") || die "no module $m"
 	[ "${v%% *}" = "$(uname -r)" ] || die "$m is built for ${v%% *}"
