@@ -263,19 +263,53 @@ struct p2pbar_sgt {
 	u64 size;
 };
 
-/* HOST placement: the pages, DMA-mapped for the importer. */
+/*
+ * The pages of the next HOST segment from page @i of @n: physically
+ * contiguous, at most @seg bytes, and not across a multiple of the
+ * importer's segment boundary (@mask + 1). Physical addresses are what
+ * dma-direct hands out; an IOMMU merges by the same limits itself.
+ */
+static unsigned long p2pbar_host_seg(struct page **pages, unsigned long i,
+				     unsigned long n, unsigned int seg,
+				     unsigned long mask)
+{
+	phys_addr_t start = page_to_phys(pages[i]), end;
+	unsigned long k;
+
+	for (k = 1; i + k < n; k++) {
+		end = start + ((phys_addr_t)k << PAGE_SHIFT);
+		if (page_to_phys(pages[i + k]) != end ||
+		    ((u64)(k + 1) << PAGE_SHIFT) > seg ||
+		    ((start ^ (end + PAGE_SIZE - 1)) & ~(phys_addr_t)mask))
+			break;
+	}
+	return k;
+}
+
+/*
+ * HOST placement: the pages, DMA-mapped for the importer, in segments it
+ * accepts (sg_alloc_table_from_pages_segment() would merge contiguous
+ * pages across its segment boundary).
+ */
 static int p2pbar_map_pages(struct dma_buf_attachment *at,
 			    struct p2pbar_sgt *m, enum dma_data_direction dir,
-			    unsigned int seg)
+			    unsigned int seg, unsigned long mask)
 {
 	struct p2pbar_buf *buf = at->dmabuf->priv;
+	unsigned long n = buf->size >> PAGE_SHIFT, i, k;
+	unsigned int nents = 0;
+	struct scatterlist *sg;
 	int ret;
 
-	ret = sg_alloc_table_from_pages_segment(&m->sgt, buf->pages,
-						buf->size >> PAGE_SHIFT, 0,
-						buf->size, seg, GFP_KERNEL);
+	for (i = 0; i < n; i += p2pbar_host_seg(buf->pages, i, n, seg, mask))
+		nents++;
+	ret = sg_alloc_table(&m->sgt, nents, GFP_KERNEL);
 	if (ret)
 		return ret;
+	for (i = 0, sg = m->sgt.sgl; i < n; i += k, sg = sg_next(sg)) {
+		k = p2pbar_host_seg(buf->pages, i, n, seg, mask);
+		sg_set_page(sg, buf->pages[i], k << PAGE_SHIFT, 0);
+	}
 	ret = dma_map_sgtable(at->dev, &m->sgt, dir, 0);
 	if (ret)
 		sg_free_table(&m->sgt);
@@ -421,7 +455,7 @@ static struct sg_table *p2pbar_map(struct dma_buf_attachment *at,
 	if (!m)
 		return ERR_PTR(-ENOMEM);
 	if (buf->placement == P2PBAR_PLACEMENT_HOST) {
-		ret = p2pbar_map_pages(at, m, dir, seg);
+		ret = p2pbar_map_pages(at, m, dir, seg, mask);
 		if (ret)
 			goto err_free;
 		goto out;

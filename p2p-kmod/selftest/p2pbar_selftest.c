@@ -294,6 +294,51 @@ static void case_nop2p(struct dma_buf *buf, bool fixed)
 	dma_buf_detach(buf, at);
 }
 
+/*
+ * A movable buffer's HOST pages for an importer without P2P and with a
+ * 64 KiB segment boundary: runs of contiguous pages are merged, but no
+ * segment crosses the boundary.
+ */
+static void case_host_seg_boundary(struct dma_buf *buf)
+{
+	unsigned long mask = dma_get_seg_boundary(&st_pdev[2]->dev);
+	unsigned int n = 0, merged = 0;
+	struct dma_buf_attachment *at;
+	struct scatterlist *sg;
+	struct sg_table *sgt;
+	char why[96] = "";
+	int i;
+
+	at = dma_buf_dynamic_attach(buf, &st_pdev[2]->dev, &nop2p_ops, NULL);
+	if (IS_ERR(at)) {
+		report(false, "host_seg_boundary", "attach: %ld", PTR_ERR(at));
+		return;
+	}
+	dma_resv_lock(buf->resv, NULL);
+	sgt = dma_buf_map_attachment(at, DMA_BIDIRECTIONAL);
+	if (IS_ERR(sgt)) {
+		report(false, "host_seg_boundary", "map: %ld", PTR_ERR(sgt));
+		goto out;
+	}
+	for_each_sgtable_dma_sg(sgt, sg, i) {
+		dma_addr_t a = sg_dma_address(sg);
+
+		n++;
+		merged += sg_dma_len(sg) > PAGE_SIZE;
+		if (!why[0] && (a & ~(dma_addr_t)mask) !=
+		    ((a + sg_dma_len(sg) - 1) & ~(dma_addr_t)mask))
+			snprintf(why, sizeof(why), ": segment %d, %pad + %u, crosses it",
+				 i, &a, sg_dma_len(sg));
+	}
+	report(sgt_host(sgt) && !why[0], "host_seg_boundary",
+	       "%s memory in %u segments, %u of them several pages, none across a 64 KiB boundary%s",
+	       sgt_place(sgt), n, merged, why);
+	dma_buf_unmap_attachment(at, sgt, DMA_BIDIRECTIONAL);
+out:
+	dma_resv_unlock(buf->resv);
+	dma_buf_detach(buf, at);
+}
+
 /* With no non-P2P importer left, a P2P map brings the buffer back. */
 static void case_back_to_device(struct dma_buf *buf)
 {
@@ -645,8 +690,10 @@ static void cmd_run(struct dma_buf *buf, u64 phys, bool fixed)
 	/* Last: these move a movable buffer to HOST and back. */
 	case_static(buf, fixed);
 	case_nop2p(buf, fixed);
-	if (!fixed)
+	if (!fixed) {
+		case_host_seg_boundary(buf);
 		case_back_to_device(buf);
+	}
 }
 
 static int cmp_u64(const void *a, const void *b)

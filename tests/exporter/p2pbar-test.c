@@ -856,13 +856,13 @@ T_CASE(case_selftest, "selftest", 0, "")
 	if (try_alloc_flags(dev, (5 << 20) + 3 * page, 0, 0, &m) < 0)
 		fail("ALLOC movable: %s", strerror(errno));
 	snprintf(cmd, sizeof(cmd), "run %d %" PRIx64, m.fd, bar_start(dev) + (uint64_t)m.offset);
-	selftest_cmd(cmd, 12);
+	selftest_cmd(cmd, 13);
 	close(m.fd);
 	expect_used(dev, 0, 0, "after the importer cases");
 	printf("RESULT: in-kernel importer: dynamic map/remap, pin, 64 KiB segments, "
 	       "16 attachments, 4 threads, vmap; static/no-P2P refused on a device-only "
-	       "buffer, served from HOST on a movable one (watcher notified), back to "
-	       "DEVICE on a P2P map\n");
+	       "buffer, served from HOST on a movable one (watcher notified; segments "
+	       "within a 64 KiB boundary), back to DEVICE on a P2P map\n");
 	return 0;
 }
 
