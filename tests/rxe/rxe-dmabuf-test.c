@@ -77,56 +77,6 @@
 
 #include "rxe-util.h"
 
-#define IOVA_BASE 0x7a5500000000ULL /* arbitrary, unrelated to any address */
-
-struct rdma {
-	struct ibv_context *ctx;
-	struct ibv_pd *pd;
-	struct ibv_cq *cq;
-	struct ibv_qp *qp[2];
-};
-
-/* Two RC QPs on r's PD and CQ, connected to each other. */
-static void rdma_qps(struct rdma *r)
-{
-	struct ibv_qp_init_attr qa = { .qp_type = IBV_QPT_RC,
-				       .cap = { .max_send_wr = 16,
-						.max_recv_wr = 16,
-						.max_send_sge = 1,
-						.max_recv_sge = 1 } };
-	union ibv_gid gid;
-	int gid_idx;
-
-	qa.send_cq = qa.recv_cq = r->cq;
-	for (int i = 0; i < 2; i++) {
-		r->qp[i] = ibv_create_qp(r->pd, &qa);
-		if (!r->qp[i])
-			FAIL("ibv_create_qp: %s", strerror(errno));
-	}
-	gid_idx = find_gid(r->ctx, &gid, false);
-	qp_connect(r->qp[0], r->qp[1]->qp_num, &gid, gid_idx, IBV_MTU_1024, ACCESS_ALL, 16);
-	qp_connect(r->qp[1], r->qp[0]->qp_num, &gid, gid_idx, IBV_MTU_1024, ACCESS_ALL, 16);
-}
-
-static void rdma_open(struct rdma *r)
-{
-	r->ctx = open_device(NULL);
-	r->pd = ibv_alloc_pd(r->ctx);
-	r->cq = ibv_create_cq(r->ctx, 64, NULL, NULL, 0);
-	if (!r->pd || !r->cq)
-		FAIL("pd/cq");
-	rdma_qps(r);
-}
-
-static void rdma_close(struct rdma *r)
-{
-	ibv_destroy_qp(r->qp[0]);
-	ibv_destroy_qp(r->qp[1]);
-	ibv_destroy_cq(r->cq);
-	ibv_dealloc_pd(r->pd);
-	ibv_close_device(r->ctx);
-}
-
 static void post_atomic(struct ibv_qp *qp, enum ibv_wr_opcode op, struct ibv_mr *lmr,
 			uint64_t laddr, uint32_t rkey, uint64_t raddr, uint64_t cmp_add,
 			uint64_t swap)
@@ -492,34 +442,6 @@ T_CASE(case_badinput, "badinput", 1, "/dev/p2pbarN")
 	return 0;
 }
 
-/* The next completion within @secs, or status -1 on none. */
-static struct ibv_wc wait_for_wc(struct rdma *r, double secs)
-{
-	struct ibv_wc wc = { .status = -1 };
-	double end = now() + secs;
-	int k;
-
-	while ((k = ibv_poll_cq(r->cq, 1, &wc)) == 0 && now() < end)
-		usleep(1000);
-	if (k < 0)
-		FAIL("ibv_poll_cq");
-	if (!k)
-		wc.status = -1;
-	return wc;
-}
-
-/* Fresh QPs after an error completion (which leaves the QPs in error). */
-static void requeue_qps(struct rdma *r)
-{
-	struct ibv_wc wc;
-
-	ibv_destroy_qp(r->qp[0]);
-	ibv_destroy_qp(r->qp[1]);
-	while (ibv_poll_cq(r->cq, 1, &wc) > 0)
-		; /* what the destroyed QPs left */
-	rdma_qps(r);
-}
-
 static const char *wc_str(int status)
 {
 	return status == -1 ? "no completion in 20 s" : ibv_wc_status_str(status);
@@ -543,11 +465,11 @@ static void expect_revoked(struct rdma *r, struct ibv_mr *dmr, struct ibv_mr *hm
 	fill(h, len, 0x1ead);
 	requeue_qps(r);
 	post(r->qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, len, dmr->rkey, IOVA_BASE);
-	wc = wait_for_wc(r, 20);
+	wc = wc_within(r, 20);
 	st[0] = wc.status;
 	requeue_qps(r);
 	post(r->qp[0], IBV_WR_RDMA_WRITE, dmr, IOVA_BASE, len, hmr->rkey, (uintptr_t)h);
-	wc = wait_for_wc(r, 20);
+	wc = wc_within(r, 20);
 	st[1] = wc.status;
 	requeue_qps(r);
 	if (st[0] != IBV_WC_REM_ACCESS_ERR)
@@ -597,14 +519,22 @@ static void notify_cmd(const char *cmd)
 	close(f);
 }
 
+struct revoke_arg {
+	const char *how, *node, *pci;
+	int fd;
+};
+
 /*
  * Child: once *streamed WRs have completed, revoke: RESET the device,
  * unbind it, or deliver one move_notify (p2pbar_selftest.ko) to the
  * importers of @fd, as an exporter revoking a pinned buffer does.
  */
-static void revoker(const char *how, const char *node, const char *pci, int fd,
-		    volatile int *streamed)
+static void revoker(void *arg, volatile int *streamed)
 {
+	const struct revoke_arg *ra = arg;
+	const char *how = ra->how, *node = ra->node, *pci = ra->pci;
+	int fd = ra->fd;
+
 	for (int ms = 0; *streamed < 8; ms++) {
 		if (ms > 120000)
 			_exit(2);
@@ -630,63 +560,16 @@ static void revoker(const char *how, const char *node, const char *pci, int fd,
 		notify_cmd(cmd);
 		printf("move_notify delivered\n");
 	}
-	_exit(0);
 }
 
-/*
- * Stream RDMA WRITEs of @chunk into @dmr while a child revokes it
- * (revoker()): the WRs before complete ok, the first error ends it and
- * must be IBV_WC_REM_ACCESS_ERR, and a WR posted after the revoker has
- * returned must not succeed. Returns how many WRs completed ok.
- */
-static int stream_until_revoked(struct rdma *r, struct ibv_mr *dmr, struct ibv_mr *hmr, uint8_t *h,
-				size_t chunk, const char *how, const char *node, const char *pci,
-				int fd)
+/* 16 chunks of @dmr while revoker() revokes it; traffic must have got going. */
+static void stream_revoke(struct rdma *r, struct ibv_mr *dmr, struct ibv_mr *hmr, uint8_t *h,
+			  size_t chunk, struct revoke_arg *ra)
 {
-	volatile int *streamed;
-	struct ibv_wc wc = { 0 };
-	bool reaped = false;
-	int ok = 0, status = 0;
-	pid_t child;
+	int ok = stream_until_revoked(r, dmr, hmr, h, chunk, 16, ra->how, revoker, ra);
 
-	streamed = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (streamed == MAP_FAILED)
-		FAIL("mmap");
-	*streamed = 0;
-	child = fork();
-	if (child < 0)
-		FAIL("fork");
-	if (!child)
-		revoker(how, node, pci, fd, streamed);
-	for (int i = 0;; i++) {
-		bool after = reaped;
-
-		reaped = reaped || waitpid(child, &status, WNOHANG) == child;
-		post(r->qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk, dmr->rkey,
-		     IOVA_BASE + (i % 16) * chunk);
-		wc = wait_for_wc(r, 20);
-		if ((int)wc.status == -1)
-			FAIL("%s: no completion 20 s after an RDMA WRITE: hang", how);
-		if (wc.status != IBV_WC_SUCCESS)
-			break;
-		if (after)
-			FAIL("%s: a WRITE posted after the revoke completed successfully", how);
-		*streamed = ++ok;
-	}
-	if (!reaped)
-		waitpid(child, &status, 0);
-	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		FAIL("the %s failed (revoker exit status %d)", how, WEXITSTATUS(status));
 	if (ok < 8)
-		FAIL("only %d WRs completed before the %s: traffic never got going", ok, how);
-	if (wc.status != IBV_WC_REM_ACCESS_ERR)
-		FAIL("%s: the first failed WRITE completed with %s, expected %s", how,
-		     ibv_wc_status_str(wc.status), ibv_wc_status_str(IBV_WC_REM_ACCESS_ERR));
-	printf("# ok %s during RDMA WRITE traffic: %d WRs ok, then %s (seen %s the revoker "
-	       "exited), no hang\n",
-	       how, ok, ibv_wc_status_str(wc.status), reaped ? "after" : "before");
-	munmap((void *)streamed, PAGE);
-	return ok;
+		FAIL("only %d WRs completed before the %s: traffic never got going", ok, ra->how);
 }
 
 /* Deregister @mr, which must not fail or hang; prints how long it took. */
@@ -732,7 +615,8 @@ T_CASE(case_notify, "notify", 1, "/dev/p2pbarN")
 		     (unsigned long long)bi.pin_count);
 	printf("# ok registration pinned the buffer (pin count 1)\n");
 
-	stream_until_revoked(&r, dmr, hmr, h, chunk, "move_notify", argv[0], NULL, b.fd);
+	stream_revoke(&r, dmr, hmr, h, chunk,
+		      &(struct revoke_arg){ .how = "move_notify", .node = argv[0], .fd = b.fd });
 	bi = buf_info(argv[0], b.fd);
 	if (bi.pin_count != 0)
 		FAIL("after move_notify: pin count %llu, expected 0 (rxe unpins)",
@@ -912,21 +796,6 @@ T_CASE(case_migrate, "migrate", 1, "/dev/p2pbarN [FILL_TXT]")
 	return 0;
 }
 
-/* The /dev node of the first p2pbar device (after a rebind). */
-static void p2pbar_node(char *node, size_t len)
-{
-	for (int i = 0; i < 16; i++) {
-		char sys[64];
-
-		snprintf(sys, sizeof(sys), "/sys/class/p2pbar/p2pbar%d", i);
-		if (!access(sys, F_OK)) {
-			snprintf(node, len, "/dev/p2pbar%d", i);
-			return;
-		}
-	}
-	FAIL("no p2pbar device");
-}
-
 /*
  * RESET or unbind during RDMA WRITE traffic into a dma-buf MR: error
  * completions (stream_until_revoked()), dereg returns. Then a new buffer
@@ -952,7 +821,9 @@ static int revoke_in_traffic(const char *how, char **argv)
 	dmr = ibv_reg_dmabuf_mr(r.pd, 0, len, IOVA_BASE, b.fd, ACCESS_ALL);
 	if (!hmr || !dmr)
 		FAIL("revoke: MRs: %s", strerror(errno));
-	stream_until_revoked(&r, dmr, hmr, h, chunk, how, argv[0], argv[1], b.fd);
+	stream_revoke(
+		&r, dmr, hmr, h, chunk,
+		&(struct revoke_arg){ .how = how, .node = argv[0], .pci = argv[1], .fd = b.fd });
 
 	snprintf(node, sizeof(node), "%s", argv[0]);
 	if (!strcmp(how, "unbind")) {
@@ -1190,7 +1061,7 @@ static int one_wr(struct rdma *r, enum ibv_wr_opcode op, struct ibv_mr *lmr, voi
 	struct ibv_wc wc;
 
 	post(r->qp[0], op, lmr, (uintptr_t)laddr, len, rkey, raddr);
-	wc = wait_for_wc(r, 20);
+	wc = wc_within(r, 20);
 	if (wc.status != IBV_WC_SUCCESS)
 		requeue_qps(r);
 	return wc.status;
@@ -1498,7 +1369,7 @@ T_CASE(case_vgemfence, "vgemfence", 1, "/dev/p2pbarN")
 	if (waitpid(child, &status, WNOHANG) == child)
 		FAIL("MIGRATE returned (status %#x) with the fence pending", status);
 	post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, chunk, dmr->rkey, IOVA_BASE);
-	wc = wait_for_wc(&r, 5);
+	wc = wc_within(&r, 5);
 	if ((int)wc.status == -1)
 		FAIL("a WR waited behind a MIGRATE that waits for a fence");
 	if (wc.status != IBV_WC_SUCCESS)

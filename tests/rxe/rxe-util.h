@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Helpers shared by the rxe dma-buf MR test programs: dma-buf sources
- * (dbuf.c) and the data pattern (pattern.c); the verbs plumbing they share
+ * Helpers shared by the rxe dma-buf MR test programs and the soak:
+ * dma-buf sources (dbuf.c), two connected QPs (loopback.c) and the data
+ * pattern (pattern.c); the verbs plumbing they share
  * with bench/ and examples/ is util/rdma-util.h.
  */
 #ifndef RXE_UTIL_H
@@ -59,6 +60,38 @@ static inline void post(struct ibv_qp *qp, enum ibv_wr_opcode op, struct ibv_mr 
 {
 	post_send(qp, op, lmr, laddr, len, rkey, raddr, IMM_DATA);
 }
+
+/* --- two connected QPs and revoke under traffic (loopback.c) -------- */
+
+#define IOVA_BASE 0x7a5500000000ULL /* arbitrary, unrelated to any address */
+
+struct rdma {
+	struct ibv_context *ctx;
+	struct ibv_pd *pd;
+	struct ibv_cq *cq;
+	struct ibv_qp *qp[2];
+};
+
+/* rxe0, a PD, a CQ and two RC QPs on them connected to each other */
+void rdma_open(struct rdma *r);
+void rdma_close(struct rdma *r);
+/* the two QPs alone, and fresh ones after an error completion */
+void rdma_qps(struct rdma *r);
+void requeue_qps(struct rdma *r);
+/* one completion within @secs; status -1 if none came */
+struct ibv_wc wc_within(struct rdma *r, double secs);
+/* the /dev node of the first p2pbar device (its name may change at rebind) */
+void p2pbar_node(char *node, size_t len);
+/*
+ * Stream RDMA WRITEs of @chunk from @h (@hmr) into @slots chunks of @dmr
+ * while a child runs @revoker (then exits 0; it may read how many WRs
+ * completed in *streamed): the WRs before complete ok, the first error
+ * ends it and must be IBV_WC_REM_ACCESS_ERR, and no WR posted after the
+ * child exited succeeds. Returns how many WRs completed ok.
+ */
+int stream_until_revoked(struct rdma *r, struct ibv_mr *dmr, struct ibv_mr *hmr, uint8_t *h,
+			 size_t chunk, unsigned int slots, const char *how,
+			 void (*revoker)(void *arg, volatile int *streamed), void *arg);
 
 /* --- data pattern (pattern.c) --------------------------------------- */
 

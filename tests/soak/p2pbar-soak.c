@@ -36,92 +36,10 @@
 
 #include "rxe-util.h"
 
-#define IOVA_BASE  0x50ac00000000ULL
 #define CHUNK	   (64UL << 10)
 #define ST_CONTROL "/sys/kernel/debug/p2pbar_selftest/control"
 
-struct rdma {
-	struct ibv_context *ctx;
-	struct ibv_pd *pd;
-	struct ibv_cq *cq;
-	struct ibv_qp *qp[2];
-};
-
 static uint64_t moved, verified;
-
-static void rdma_qps(struct rdma *r)
-{
-	struct ibv_qp_init_attr qa = { .qp_type = IBV_QPT_RC,
-				       .cap = { .max_send_wr = 16,
-						.max_recv_wr = 16,
-						.max_send_sge = 1,
-						.max_recv_sge = 1 } };
-	union ibv_gid gid;
-	int gid_idx;
-
-	qa.send_cq = qa.recv_cq = r->cq;
-	for (int i = 0; i < 2; i++) {
-		r->qp[i] = ibv_create_qp(r->pd, &qa);
-		if (!r->qp[i])
-			FAIL("ibv_create_qp: %s", strerror(errno));
-	}
-	gid_idx = find_gid(r->ctx, &gid, false);
-	qp_connect(r->qp[0], r->qp[1]->qp_num, &gid, gid_idx, IBV_MTU_1024, ACCESS_ALL, 16);
-	qp_connect(r->qp[1], r->qp[0]->qp_num, &gid, gid_idx, IBV_MTU_1024, ACCESS_ALL, 16);
-}
-
-static void rdma_open(struct rdma *r)
-{
-	r->ctx = open_device(NULL);
-	r->pd = ibv_alloc_pd(r->ctx);
-	r->cq = ibv_create_cq(r->ctx, 64, NULL, NULL, 0);
-	if (!r->pd || !r->cq)
-		FAIL("pd/cq: %s", strerror(errno));
-	rdma_qps(r);
-}
-
-/* Fresh QPs after an error completion (which leaves the QPs in error). */
-static void requeue_qps(struct rdma *r)
-{
-	struct ibv_wc wc;
-
-	ibv_destroy_qp(r->qp[0]);
-	ibv_destroy_qp(r->qp[1]);
-	while (ibv_poll_cq(r->cq, 1, &wc) > 0)
-		; /* what the destroyed QPs left */
-	rdma_qps(r);
-}
-
-/* One completion within @secs; status -1 if none came. */
-static struct ibv_wc wc_within(struct rdma *r, double secs)
-{
-	struct ibv_wc wc = { .status = -1 };
-	double end = now() + secs;
-	int k;
-
-	while ((k = ibv_poll_cq(r->cq, 1, &wc)) == 0 && now() < end)
-		usleep(200);
-	if (k < 0)
-		FAIL("ibv_poll_cq");
-	if (!k)
-		wc.status = -1;
-	return wc;
-}
-
-/* Where the first p2pbar device is now (after a rebind its name may change). */
-static void p2pbar_node(char *node, size_t len)
-{
-	for (int i = 0; i < 16; i++) {
-		char sys[64];
-
-		snprintf(sys, sizeof(sys), "/sys/class/p2pbar/p2pbar%d", i);
-		if (!access(sys, F_OK)) {
-			snprintf(node, len, "/dev/p2pbar%d", i);
-			return;
-		}
-	}
-	FAIL("no p2pbar device");
-}
 
 /* The device's bytes in use (sysfs: the counters are not in INFO). */
 static uint64_t dev_used(const char *node)
@@ -172,10 +90,16 @@ static void selftest_cmd(const char *cmd)
 		FAIL("selftest \"%s\": %s", cmd, out);
 }
 
+struct revoke_arg {
+	const char *how, *node, *pci;
+};
+
 /* Child: once *streamed WRs have completed, RESET or unbind; exit status 0 if done. */
-static _Noreturn void revoker(const char *how, const char *node, const char *pci,
-			      volatile int *streamed)
+static void revoker(void *arg, volatile int *streamed)
 {
+	const struct revoke_arg *ra = arg;
+	const char *how = ra->how, *node = ra->node, *pci = ra->pci;
+
 	for (int ms = 0; *streamed < 8; ms++) {
 		if (ms > 120000)
 			_exit(2);
@@ -188,60 +112,14 @@ static _Noreturn void revoker(const char *how, const char *node, const char *pci
 		if (dev < 0 || ioctl(dev, P2PBAR_IOCTL_RESET, &rs))
 			_exit(1);
 		/* the streamed buffer and the importer's pinned one */
-		_exit(rs.revoked == 2 ? 0 : 3);
+		if (rs.revoked != 2)
+			_exit(3);
+		return;
 	}
 	int f = open("/sys/bus/pci/drivers/p2pbar/unbind", O_WRONLY);
 
-	_exit(f < 0 || write(f, pci, strlen(pci)) < 0 ? 1 : 0);
-}
-
-/*
- * WRITEs of CHUNK from @h into @dmr (SIZE @len) while a child revokes:
- * the WRs before succeed, the first failure must be
- * IBV_WC_REM_ACCESS_ERR, none posted after the revoke returned succeeds.
- */
-static void stream_until_revoked(struct rdma *r, struct ibv_mr *dmr, struct ibv_mr *hmr, uint8_t *h,
-				 size_t len, const char *how, const char *node, const char *pci)
-{
-	volatile int *streamed;
-	struct ibv_wc wc = { 0 };
-	bool reaped = false;
-	int ok = 0, status = 0;
-	pid_t child;
-
-	streamed = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (streamed == MAP_FAILED)
-		FAIL("mmap");
-	*streamed = 0;
-	child = fork();
-	if (child < 0)
-		FAIL("fork");
-	if (!child)
-		revoker(how, node, pci, streamed);
-	for (int i = 0;; i++) {
-		bool after = reaped;
-
-		reaped = reaped || waitpid(child, &status, WNOHANG) == child;
-		post(r->qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, CHUNK, dmr->rkey,
-		     IOVA_BASE + (i % (len / CHUNK)) * CHUNK);
-		wc = wc_within(r, 30);
-		if ((int)wc.status == -1)
-			FAIL("%s: no completion 30 s after an RDMA WRITE: hang", how);
-		if (wc.status != IBV_WC_SUCCESS)
-			break;
-		if (after)
-			FAIL("%s: a WRITE posted after the revoke completed successfully", how);
-		moved += CHUNK;
-		*streamed = ++ok;
-	}
-	if (!reaped)
-		waitpid(child, &status, 0);
-	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		FAIL("the %s failed (revoker exit status %d)", how, WEXITSTATUS(status));
-	if (wc.status != IBV_WC_REM_ACCESS_ERR)
-		FAIL("%s: the first failed WRITE completed with %s, expected %s", how,
-		     ibv_wc_status_str(wc.status), ibv_wc_status_str(IBV_WC_REM_ACCESS_ERR));
-	munmap((void *)streamed, PAGE);
+	if (f < 0 || write(f, pci, strlen(pci)) < 0)
+		_exit(1);
 }
 
 /* WRITE @len patterned bytes into a new MR on @b, READ them back: both checked. */
@@ -308,7 +186,9 @@ static int soak_revoke(int argc, char **argv)
 			used = dev_used(node);
 		}
 		fill(h, CHUNK, seed + it);
-		stream_until_revoked(&r, dmr, hmr, h, len, how, node, pci);
+		moved += CHUNK * stream_until_revoked(&r, dmr, hmr, h, CHUNK, len / CHUNK, how,
+						      revoker,
+						      &(struct revoke_arg){ how, node, pci });
 		requeue_qps(&r);
 		if (ibv_dereg_mr(dmr))
 			FAIL("ibv_dereg_mr of the revoked MR: %s", strerror(errno));
