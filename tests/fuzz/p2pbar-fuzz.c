@@ -46,6 +46,7 @@
 
 #include "t_harness.h" /* fail() */
 #include "t_p2pbar.h"
+#include "t_fail_nth.h"
 #include "vgem.h"
 #include <linux/udmabuf.h>
 #include <pthread.h>
@@ -1427,27 +1428,6 @@ static int make_foreign_vgem(void)
 static void check_idle(const char *when);
 
 /* --- --faults: every allocation and user copy of a call failed in turn */
-static int fail_nth_fd = -1;
-
-static void fail_nth_set(unsigned int n)
-{
-	char v[16];
-	int len = snprintf(v, sizeof(v), "%u", n);
-
-	if (pwrite(fail_nth_fd, v, len, 0) != len)
-		fail("write /proc/thread-self/fail-nth: %s", strerror(errno));
-}
-
-/* Whether the fault set up by fail_nth_set() was injected; disarms it. */
-static bool fail_nth_hit(void)
-{
-	char v[16] = { 0 };
-
-	if (pread(fail_nth_fd, v, sizeof(v) - 1, 0) < 0)
-		fail("read /proc/thread-self/fail-nth: %s", strerror(errno));
-	fail_nth_set(0);
-	return atoi(v) == 0;
-}
 
 enum fpath {
 	F_ALLOC_DEV,
@@ -1856,10 +1836,7 @@ int main(int argc, char **argv)
 	}
 
 	if (faults) {
-		fail_nth_fd = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
-		if (fail_nth_fd < 0)
-			fail("/proc/thread-self/fail-nth: %s (CONFIG_FAULT_INJECTION?)",
-			     strerror(errno));
+		fail_nth_open();
 		t0 = now();
 		fault_paths(ops);
 		check_idle("after the faults");

@@ -42,32 +42,12 @@
 
 #include "t_harness.h" /* fail() */
 #include "t_p2pbar.h"
+#include "t_fail_nth.h"
 
 #define PAGE	   4096UL
 #define ST_CONTROL "/sys/kernel/debug/p2pbar_selftest/control"
 
 static char node[64];
-static int fail_nth_fd = -1;
-
-static void fail_nth_set(unsigned int n)
-{
-	char v[16];
-	int len = snprintf(v, sizeof(v), "%u", n);
-
-	if (pwrite(fail_nth_fd, v, len, 0) != len)
-		fail("write /proc/thread-self/fail-nth: %s", strerror(errno));
-}
-
-/* Whether the fault set up by fail_nth_set() was injected; disarms it. */
-static bool fail_nth_hit(void)
-{
-	char v[16] = { 0 };
-
-	if (pread(fail_nth_fd, v, sizeof(v) - 1, 0) < 0)
-		fail("read /proc/thread-self/fail-nth: %s", strerror(errno));
-	fail_nth_set(0);
-	return atoi(v) == 0;
-}
 
 static int open_dev(void)
 {
@@ -362,10 +342,7 @@ int main(int argc, char **argv)
 		fail("usage: p2pbar-importer-faults selftest|edu NODE MAX | unbind NODE PCI MAX");
 	snprintf(node, sizeof(node), "%s", argv[2]);
 	max_n = strtoul(argv[argc - 1], NULL, 0);
-	fail_nth_fd = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
-	if (fail_nth_fd < 0)
-		fail("/proc/thread-self/fail-nth: %s (no CONFIG_FAULT_INJECTION?)",
-		     strerror(errno));
+	fail_nth_open();
 	check_idle("at the start");
 	if (!strcmp(argv[1], "selftest")) {
 		run_path("selftest map (dynamic attach+map)", run_selftest_map, NULL, max_n);

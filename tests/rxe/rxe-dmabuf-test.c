@@ -76,6 +76,7 @@
 #include <unistd.h>
 
 #include "rxe-util.h"
+#include "t_fail_nth.h"
 
 static void post_atomic(struct ibv_qp *qp, enum ibv_wr_opcode op, struct ibv_mr *lmr,
 			uint64_t laddr, uint32_t rkey, uint64_t raddr, uint64_t cmp_add,
@@ -1404,27 +1405,6 @@ T_CASE(case_vgemfence, "vgemfence", 1, "/dev/p2pbarN")
 }
 
 /* --- allocfail: allocation failures injected (fault-injection.rst) */
-static int fail_nth_fd = -1;
-
-static void fail_nth_set(unsigned int n)
-{
-	char v[16];
-	int len = snprintf(v, sizeof(v), "%u", n);
-
-	if (pwrite(fail_nth_fd, v, len, 0) != len)
-		FAIL("write /proc/thread-self/fail-nth: %s", strerror(errno));
-}
-
-/* Whether the fault armed by fail_nth_set() was injected; disarms it. */
-static bool fail_nth_hit(void)
-{
-	char v[16] = { 0 };
-
-	if (pread(fail_nth_fd, v, sizeof(v) - 1, 0) < 0)
-		FAIL("read /proc/thread-self/fail-nth: %s", strerror(errno));
-	fail_nth_set(0);
-	return atoi(v) == 0;
-}
 
 /* One WRITE host -> dma-buf MR and its bytes checked: the MR works. */
 static void allocfail_use(struct rdma *r, struct ibv_mr *hmr, uint8_t *h, struct ibv_mr *dmr,
@@ -1485,9 +1465,7 @@ T_CASE(case_allocfail, "allocfail", 1, "/dev/p2pbarN")
 	struct dbuf b;
 	int ret;
 
-	fail_nth_fd = open("/proc/thread-self/fail-nth", O_RDWR);
-	if (fail_nth_fd < 0)
-		FAIL("/proc/thread-self/fail-nth: %s (CONFIG_FAULT_INJECTION)", strerror(errno));
+	fail_nth_open();
 	rdma_open(&r);
 	b = dbuf_p2pbar(argv[0], 64 << 10);
 	dbuf_map(&b);
