@@ -18,13 +18,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 . "$top/testbed/common.sh"
-outcome=
-[ "${1:-}" != --outcome ] || { outcome=$2; shift 2; }
-[ $# -eq 2 ] || { echo "usage: $0 [--outcome FILE] IMAGE OUT_DIR" >&2; exit 2; }
-image=$1 out=$2
-[ -f "$image" ] && image=$(cat "$image")
-image=$(cd "$image" && pwd)
-. "$image/image.env"
+image_build_args "$@"
 P2PBAR_SUITE=$SUITE # the image's Debian suite has its source
 full=$VERSION_PERFTEST # e.g. 25.01.0+0.80-1
 cache="$P2PBAR_CACHE/perftest-$full"

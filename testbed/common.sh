@@ -113,6 +113,20 @@ outcome_unsupported() {
 	echo "WARNING: $2" >&2
 }
 
+# The arguments of a build in a guest image's chroot,
+# [--outcome FILE] IMAGE OUT_DIR: sets outcome (FILE or empty), image (the
+# image directory; IMAGE may be a file naming it) and out, and reads the
+# image's image.env (SUITE, VERSION_*). usage: image_build_args "$@"
+image_build_args() {
+	outcome=
+	[ "${1:-}" != --outcome ] || { outcome=$2; shift 2; }
+	[ $# -eq 2 ] || { echo "usage: $0 [--outcome FILE] IMAGE OUT_DIR" >&2; exit 2; }
+	image=$1 out=$2
+	[ ! -f "$image" ] || image=$(cat "$image")
+	image=$(cd "$image" && pwd)
+	. "$image/image.env"
+}
+
 # A Debian source package unpacked once into DIR (a cache directory):
 # its .orig tarball, unpacked with TAR_ARGS (e.g. a subtree), and with
 # --debian its .debian tarball over it; downloaded and checked by

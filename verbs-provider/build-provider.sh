@@ -13,13 +13,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 . "$top/testbed/common.sh"
-outcome=
-[ "${1:-}" != --outcome ] || { outcome=$2; shift 2; }
-[ $# -eq 2 ] || { echo "usage: $0 [--outcome FILE] IMAGE OUT_DIR" >&2; exit 2; }
-image=$1 out=$2
-[ -f "$image" ] && image=$(cat "$image")
-image=$(cd "$image" && pwd)
-. "$image/image.env"
+image_build_args "$@"
 P2PBAR_SUITE=$SUITE # the image's Debian suite has its source
 full=$VERSION_RDMA_CORE        # e.g. 56.1-1
 upver=${full%-*}               # 56.1
@@ -36,18 +30,8 @@ port it to $upver as verbs-provider/rdma-core/$upver/ (verbs-provider/README.md)
 	exit 0
 }
 
-if [ ! -f "$cache/.unpacked" ]; then
-	echo "build-provider: fetching rdma-core $upver source" >&2
-	guest_apt_setup
-	guest_apt apt-get update -qq >/dev/null
-	mkdir -p "$cache.tmp"
-	orig=$(debian_source_file "rdma-core=$full" .orig.tar "$cache.tmp")
-	tar -xf "$orig" -C "$cache.tmp" --strip-components=1
-	rm -f "$orig"
-	touch "$cache.tmp/.unpacked"
-	rm -rf "$cache"
-	mv "$cache.tmp" "$cache"
-fi
+[ -f "$cache/.unpacked" ] || echo "build-provider: fetching rdma-core $upver source" >&2
+debian_source_unpack "$cache" "rdma-core=$full"
 
 stamp=$( (echo "$series"; cat "${patches[@]}" 2>/dev/null || true) | sha256sum | cut -c1-16)
 mkdir -p "$out"

@@ -14,13 +14,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 . "$top/testbed/common.sh"
-outcome=
-[ "${1:-}" != --outcome ] || { outcome=$2; shift 2; }
-[ $# -eq 2 ] || { echo "usage: $0 [--outcome FILE] IMAGE OUT_DIR" >&2; exit 2; }
-image=$1 out=$2
-[ -f "$image" ] && image=$(cat "$image")
-image=$(cd "$image" && pwd)
-. "$image/image.env"
+image_build_args "$@"
 full=$VERSION_RDMA_CORE
 upver=${full%-*}
 cache="$P2PBAR_CACHE/rdma-core-$upver"
