@@ -4,8 +4,11 @@
  * loop the rxe tests and the soak share (rxe-util.h).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/p2pbar.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -140,4 +143,33 @@ int stream_until_revoked(struct rdma *r, struct ibv_mr *dmr, struct ibv_mr *hmr,
 	       how, ok, ibv_wc_status_str(wc.status), reaped ? "after" : "before");
 	munmap((void *)streamed, PAGE);
 	return ok;
+}
+
+void revoker_wait(volatile int *streamed)
+{
+	for (int ms = 0; *streamed < 8; ms++) {
+		if (ms > 120000)
+			_exit(2);
+		usleep(1000);
+	}
+}
+
+uint64_t revoker_reset(const char *node)
+{
+	struct p2pbar_reset rs = { .argsz = sizeof(rs) };
+	int dev = open(node, O_RDWR | O_CLOEXEC);
+
+	if (dev < 0 || ioctl(dev, P2PBAR_IOCTL_RESET, &rs))
+		_exit(1);
+	close(dev);
+	return rs.revoked;
+}
+
+void revoker_unbind(const char *pci)
+{
+	int f = open("/sys/bus/pci/drivers/p2pbar/unbind", O_WRONLY);
+
+	if (f < 0 || write(f, pci, strlen(pci)) < 0)
+		_exit(1);
+	close(f);
 }

@@ -533,31 +533,16 @@ struct revoke_arg {
 static void revoker(void *arg, volatile int *streamed)
 {
 	const struct revoke_arg *ra = arg;
-	const char *how = ra->how, *node = ra->node, *pci = ra->pci;
-	int fd = ra->fd;
+	char cmd[32];
 
-	for (int ms = 0; *streamed < 8; ms++) {
-		if (ms > 120000)
-			_exit(2);
-		usleep(1000);
-	}
-	if (!strcmp(how, "reset")) {
-		struct p2pbar_reset rs = { .argsz = sizeof(rs) };
-		int dev = open(node, O_RDWR | O_CLOEXEC);
-
-		if (dev < 0 || ioctl(dev, P2PBAR_IOCTL_RESET, &rs))
-			_exit(1);
-		printf("RESET revoked %" PRIu64 " buffer(s)\n", (uint64_t)rs.revoked);
-	} else if (!strcmp(how, "unbind")) {
-		int f = open("/sys/bus/pci/drivers/p2pbar/unbind", O_WRONLY);
-
-		if (f < 0 || write(f, pci, strlen(pci)) < 0)
-			_exit(1);
-		printf("unbound %s\n", pci);
+	revoker_wait(streamed);
+	if (!strcmp(ra->how, "reset")) {
+		printf("RESET revoked %" PRIu64 " buffer(s)\n", revoker_reset(ra->node));
+	} else if (!strcmp(ra->how, "unbind")) {
+		revoker_unbind(ra->pci);
+		printf("unbound %s\n", ra->pci);
 	} else {
-		char cmd[32];
-
-		snprintf(cmd, sizeof(cmd), "notify %d 1", fd);
+		snprintf(cmd, sizeof(cmd), "notify %d 1", ra->fd);
 		notify_cmd(cmd);
 		printf("move_notify delivered\n");
 	}

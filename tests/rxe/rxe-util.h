@@ -93,6 +93,15 @@ int stream_until_revoked(struct rdma *r, struct ibv_mr *dmr, struct ibv_mr *hmr,
 			 size_t chunk, unsigned int slots, const char *how,
 			 void (*revoker)(void *arg, volatile int *streamed), void *arg);
 
+/*
+ * For a revoker, in the child (each _exit()s non-zero on an error): wait
+ * until 8 WRs have completed, RESET the device at @node (returns how many
+ * buffers it revoked), unbind PCI function @pci from p2pbar.
+ */
+void revoker_wait(volatile int *streamed);
+uint64_t revoker_reset(const char *node);
+void revoker_unbind(const char *pci);
+
 /* --- data pattern (pattern.c) --------------------------------------- */
 
 /* util/p2pbar_pattern.h's pattern */

@@ -98,28 +98,12 @@ struct revoke_arg {
 static void revoker(void *arg, volatile int *streamed)
 {
 	const struct revoke_arg *ra = arg;
-	const char *how = ra->how, *node = ra->node, *pci = ra->pci;
 
-	for (int ms = 0; *streamed < 8; ms++) {
-		if (ms > 120000)
-			_exit(2);
-		usleep(1000);
-	}
-	if (!strcmp(how, "reset")) {
-		struct p2pbar_reset rs = { .argsz = sizeof(rs) };
-		int dev = open(node, O_RDWR | O_CLOEXEC);
-
-		if (dev < 0 || ioctl(dev, P2PBAR_IOCTL_RESET, &rs))
-			_exit(1);
-		/* the streamed buffer and the importer's pinned one */
-		if (rs.revoked != 2)
-			_exit(3);
-		return;
-	}
-	int f = open("/sys/bus/pci/drivers/p2pbar/unbind", O_WRONLY);
-
-	if (f < 0 || write(f, pci, strlen(pci)) < 0)
-		_exit(1);
+	revoker_wait(streamed);
+	if (strcmp(ra->how, "reset"))
+		revoker_unbind(ra->pci);
+	else if (revoker_reset(ra->node) != 2)
+		_exit(3); /* the streamed buffer and the importer's pinned one */
 }
 
 /* WRITE @len patterned bytes into a new MR on @b, READ them back: both checked. */
