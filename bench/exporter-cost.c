@@ -5,12 +5,12 @@
  *                 export a dma-buf fd) and p2pbar_mem_free()
  *   attach+map    a dynamic importer's dma_buf_dynamic_attach() +
  *                 dma_buf_map_attachment(), and unmap+detach, timed in the
- *                 kernel by the test importer p2pbar_selftest ("time FD N"
- *                 on its debugfs control file), when it is loaded
+ *                 kernel by bench/kmod's p2pbar_bench ("time FD N" on its
+ *                 debugfs control file), when it is loaded
  *   mmap          CPU bandwidth through the buffer's write-combined
  *                 mapping (write: host -> BAR, read: BAR -> host) against
  *                 a memcpy between two host buffers
- *   kernel copy   the same in the kernel, timed by the test importer
+ *   kernel copy   the same in the kernel, timed by p2pbar_bench
  *                 ("copy FD N"): memcpy_toio/fromio through the exporter's
  *                 vmap, which is how rxe reaches a dma-buf MR, against a
  *                 memcpy between two kernel buffers, which is how it
@@ -35,7 +35,7 @@
 
 #include "rdma-util.h" /* die() */
 
-#define CONTROL	   "/sys/kernel/debug/p2pbar_selftest/control"
+#define CONTROL	   "/sys/kernel/debug/p2pbar_bench/control"
 #define MAP_ROUNDS 50
 
 static double now_us(void)
@@ -60,7 +60,7 @@ static void alloc_cost(struct p2pbar_context *dev, uint64_t size, int repeat)
 	}
 }
 
-/* Send CMD (with FD) to the test importer; its answer goes to OUT. */
+/* Send CMD (with FD) to p2pbar_bench; its answer goes to OUT. */
 static void importer(const char *what, int fd, int rounds, char *out, size_t len)
 {
 	char cmd[64];
@@ -69,10 +69,10 @@ static void importer(const char *what, int fd, int rounds, char *out, size_t len
 
 	c = open(CONTROL, O_RDWR);
 	if (c < 0)
-		die("%s: %s (is p2pbar_selftest loaded?)", CONTROL, strerror(errno));
+		die("%s: %s (is p2pbar_bench loaded?)", CONTROL, strerror(errno));
 	snprintf(cmd, sizeof(cmd), "%s %d %d", what, fd, rounds);
 	if (write(c, cmd, strlen(cmd)) < 0)
-		die("%s: %s", cmd, strerror(errno));
+		die("%s: %s (p2pbar_bench refused it; see dmesg)", cmd, strerror(errno));
 	n = pread(c, out, len - 1, 0);
 	if (n < 0)
 		die("reading %s: %s", CONTROL, strerror(errno));
@@ -80,7 +80,7 @@ static void importer(const char *what, int fd, int rounds, char *out, size_t len
 	close(c);
 }
 
-/* Ask the test importer to time attach+map; its answer is two TIME lines. */
+/* Ask p2pbar_bench to time attach+map; its answer is two TIME lines. */
 static void attach_cost(struct p2pbar_context *dev, uint64_t size)
 {
 	unsigned long long am[3], ud[3];
@@ -92,13 +92,13 @@ static void attach_cost(struct p2pbar_context *dev, uint64_t size)
 	importer("time", buf.fd, MAP_ROUNDS, out, sizeof(out));
 	if (sscanf(out, "TIME attach_map %*u %llu %llu %llu\nTIME unmap_detach %*u %llu %llu %llu",
 		   &am[0], &am[1], &am[2], &ud[0], &ud[1], &ud[2]) != 6)
-		die("the test importer said: %s", out);
+		die("p2pbar_bench said: %s", out);
 	printf("ATTACH %" PRIu64 " %d %llu %llu %llu %llu %llu %llu\n", size, MAP_ROUNDS, am[0],
 	       am[1], am[2], ud[0], ud[1], ud[2]);
 	p2pbar_mem_free(&buf);
 }
 
-/* In-kernel copy bandwidth through the vmap vs RAM, by the test importer. */
+/* In-kernel copy bandwidth through the vmap vs RAM, by p2pbar_bench. */
 static void kernel_copy(struct p2pbar_context *dev, uint64_t size, int rounds)
 {
 	static const char *const kinds[] = { "copy_to_bar", "copy_from_bar", "memcpy_ram" };
@@ -115,7 +115,7 @@ static void kernel_copy(struct p2pbar_context *dev, uint64_t size, int rounds)
 		if (!line ||
 		    sscanf(line, "TIME %31s %*u %llu %llu %llu", kind, &t[0], &t[1], &t[2]) != 4 ||
 		    strcmp(kind, kinds[i]))
-			die("the test importer said: %s", out);
+			die("p2pbar_bench said: %s", out);
 		printf("KCOPY %s %" PRIu64 " %d %llu %llu %llu\n", kind, size, rounds, t[0], t[1],
 		       t[2]);
 		line = strchr(line, '\n');

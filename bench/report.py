@@ -375,7 +375,8 @@ def exporter_section(md, missing, data, attach):
             ud = f"{t[4] / 1e3:.1f} [{t[5] / 1e3:.1f}, {t[6] / 1e3:.1f}]"
             md.append(f"| {human(s)} | {fmt(a)} | {fmt(f)} | {am} | {ud} |")
         md.append(f"\nalloc+export includes zeroing the buffer through the BAR; attach+map is "
-                  f"timed in the kernel by the test importer over {next(iter(attach.values()))[0]} "
+                  f"timed in the kernel by the bench importer (bench/kmod, importing with "
+                  f"the exporter's own PCI function) over {next(iter(attach.values()))[0]} "
                   f"rounds (median [min, max] of those rounds).\n")
     else:
         missing.append("exporter alloc/attach")

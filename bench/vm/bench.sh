@@ -151,6 +151,14 @@ progress() {
 	log "bench $where ($step/$total): $*"
 }
 
+# The in-kernel half of exporter-cost, importing with the exporter's own
+# PCI function (the first one p2pbar is bound to).
+bench_importer_load() {
+	local fn
+	fn=$(basename "$(ls -d /sys/bus/pci/drivers/p2pbar/0000:* | head -n1)")
+	insmod "$P2PBAR_KMOD/bench/kmod/p2pbar_bench.ko" importer="$fn"
+}
+
 # Which MR kind runs first in round K: host in odd rounds, dma-buf in even
 # ones, so that whatever a run leaves behind for the next one (or a drift
 # of the machine) does not always fall on the same kind.
@@ -212,13 +220,13 @@ done
 
 if [ "$where" = icount ]; then
 	# the copies rxe makes for each MR kind, counted (1 ns = 1 instruction)
-	insmod "$P2PBAR_KMOD/p2p-kmod/selftest/p2pbar_selftest.ko" ||
-		die "cannot load p2pbar_selftest.ko"
+	bench_importer_load ||
+		die "cannot load p2pbar_bench.ko"
 	log "bench: kernel copies, instruction-counted"
 	"$bin/exporter-cost" "$reps" "$mmap_size" "${alloc_sizes[0]}" >/tmp/cost.txt ||
 		die "exporter-cost failed"
 	sed -n 's/^KCOPY /ICOPY /p' /tmp/cost.txt | tee -a "$out"
-	rmmod p2pbar_selftest
+	rmmod p2pbar_bench
 	result "bench $where ($mode): $(wc -l <"$out") measurements"
 	exit 0
 fi
@@ -294,12 +302,12 @@ if [ "$NODE_COUNT" = 1 ]; then
 	# 3. registration cost
 	log "bench: registration cost, ${#reg_sizes[@]} sizes x $reps runs"
 	"$bin/regcost" "$reps" "${reg_sizes[@]}" | tee -a "$out" || die "regcost failed"
-	# 4. exporter costs, attach+map through the test importer
-	insmod "$P2PBAR_KMOD/p2p-kmod/selftest/p2pbar_selftest.ko" ||
-		die "cannot load p2pbar_selftest.ko"
+	# 4. exporter costs, attach+map through the bench importer
+	bench_importer_load ||
+		die "cannot load p2pbar_bench.ko"
 	log "bench: exporter costs"
 	"$bin/exporter-cost" "$reps" "$mmap_size" "${alloc_sizes[@]}" | tee -a "$out" ||
 		die "exporter-cost failed"
-	rmmod p2pbar_selftest
+	rmmod p2pbar_bench
 fi
 result "bench $where ($mode): $(wc -l <"$out") measurements"

@@ -21,12 +21,6 @@
  *             move_notify cannot take back
  *   drop      let go of what a hold-* command holds
  *   moves     read how many move_notify calls the held attachment got
- *   time FD N N rounds of dynamic attach+map and unmap+detach, timed;
- *             one "TIME what rounds median min max" line (ns) for each
- *   copy FD N N rounds of copying the whole buffer into and out of its
- *             vmap with the iosys_map helpers (memcpy_toio/fromio, what
- *             an importer copying by CPU uses) and between two kernel
- *             buffers with memcpy; TIME lines as for time
  *   gone      the exporter's device was unbound: mapping the held
  *             attachment must fail with -ENODEV, vmap must still succeed
  *             (the core WARNs on a failing vmap); then let go
@@ -68,7 +62,6 @@
 #include <linux/scatterlist.h>
 #include <linux/seq_buf.h>
 #include <linux/slab.h>
-#include <linux/sort.h>
 #include <linux/uaccess.h>
 
 #include "../p2pbar_compat.h"
@@ -77,7 +70,6 @@
 #define NR_THREADS	4
 #define THREAD_LOOPS	50
 #define SMALL_SEG	SZ_64K
-#define MAX_ROUNDS	1000
 #define MAX_NOTIFY	1000000
 /* Between a command's words, and at its end. */
 #define ST_DELIM	"\n "
@@ -696,114 +688,6 @@ static void cmd_run(struct dma_buf *buf, u64 phys, bool fixed)
 	}
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	u64 x = *(const u64 *)a, y = *(const u64 *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static void time_report(const char *what, u64 *ns, unsigned int n)
-{
-	sort(ns, n, sizeof(*ns), cmp_u64, NULL);
-	seq_buf_printf(&st_seq, "TIME %s %u %llu %llu %llu\n", what, n,
-		       ns[n / 2], ns[0], ns[n - 1]);
-}
-
-/*
- * The cost an importer pays to start and stop using a buffer: attach and
- * map (under the reservation lock, as a dynamic importer does), then
- * unmap and detach, each timed over @rounds rounds.
- */
-static void cmd_time(struct dma_buf *buf, unsigned int rounds)
-{
-	struct dma_buf_attachment *at;
-	struct sg_table *sgt;
-	u64 *up, *down, t0;
-	unsigned int i;
-
-	up = kcalloc(rounds, sizeof(*up), GFP_KERNEL);
-	down = kcalloc(rounds, sizeof(*down), GFP_KERNEL);
-	if (!up || !down) {
-		report(false, "time", "no memory for %u samples", rounds);
-		goto out;
-	}
-	for (i = 0; i < rounds; i++) {
-		t0 = ktime_get_ns();
-		at = attach(buf, 0);
-		if (IS_ERR(at)) {
-			report(false, "time", "attach: %ld", PTR_ERR(at));
-			goto out;
-		}
-		dma_resv_lock(buf->resv, NULL);
-		sgt = dma_buf_map_attachment(at, DMA_BIDIRECTIONAL);
-		dma_resv_unlock(buf->resv);
-		up[i] = ktime_get_ns() - t0;
-		if (IS_ERR(sgt)) {
-			report(false, "time", "map: %ld", PTR_ERR(sgt));
-			dma_buf_detach(buf, at);
-			goto out;
-		}
-		t0 = ktime_get_ns();
-		dma_resv_lock(buf->resv, NULL);
-		dma_buf_unmap_attachment(at, sgt, DMA_BIDIRECTIONAL);
-		dma_resv_unlock(buf->resv);
-		dma_buf_detach(buf, at);
-		down[i] = ktime_get_ns() - t0;
-	}
-	time_report("attach_map", up, rounds);
-	time_report("unmap_detach", down, rounds);
-out:
-	kfree(up);
-	kfree(down);
-}
-
-/* Time @rounds copies of the buffer's size through its vmap and in RAM. */
-static void cmd_copy(struct dma_buf *buf, unsigned int rounds)
-{
-	u64 *to = NULL, *from = NULL, *ram = NULL, t0;
-	void *a = NULL, *b = NULL;
-	struct iosys_map map;
-	unsigned int i;
-	int ret;
-
-	to = kcalloc(rounds, sizeof(*to), GFP_KERNEL);
-	from = kcalloc(rounds, sizeof(*from), GFP_KERNEL);
-	ram = kcalloc(rounds, sizeof(*ram), GFP_KERNEL);
-	a = kvzalloc(buf->size, GFP_KERNEL);
-	b = kvzalloc(buf->size, GFP_KERNEL);
-	if (!to || !from || !ram || !a || !b) {
-		report(false, "copy", "no memory for %zu bytes", buf->size);
-		goto out;
-	}
-	ret = dma_buf_vmap_unlocked(buf, &map);
-	if (ret) {
-		report(false, "copy", "vmap: %d", ret);
-		goto out;
-	}
-	for (i = 0; i < rounds; i++) {
-		t0 = ktime_get_ns();
-		iosys_map_memcpy_to(&map, 0, a, buf->size);
-		to[i] = ktime_get_ns() - t0;
-		t0 = ktime_get_ns();
-		iosys_map_memcpy_from(b, &map, 0, buf->size);
-		from[i] = ktime_get_ns() - t0;
-		t0 = ktime_get_ns();
-		memcpy(b, a, buf->size);
-		ram[i] = ktime_get_ns() - t0;
-	}
-	dma_buf_vunmap_unlocked(buf, &map);
-	time_report("copy_to_bar", to, rounds);
-	time_report("copy_from_bar", from, rounds);
-	time_report("memcpy_ram", ram, rounds);
-out:
-	kvfree(a);
-	kvfree(b);
-	kfree(to);
-	kfree(from);
-	kfree(ram);
-}
-
 static void cmd_hold(struct dma_buf *buf, const char *how)
 {
 	struct dma_buf_attachment *at;
@@ -929,26 +813,6 @@ static int do_hold(struct dma_buf *buf, const char *how, u64 arg)
 	return 0;
 }
 
-static int do_time(struct dma_buf *buf, const char *how, u64 arg)
-{
-	if (arg && arg <= MAX_ROUNDS)
-		cmd_time(buf, arg);
-	else
-		report(false, "time", "rounds must be 1..%d", MAX_ROUNDS);
-	dma_buf_put(buf);
-	return 0;
-}
-
-static int do_copy(struct dma_buf *buf, const char *how, u64 arg)
-{
-	if (arg && arg <= MAX_ROUNDS)
-		cmd_copy(buf, arg);
-	else
-		report(false, "copy", "rounds must be 1..%d", MAX_ROUNDS);
-	dma_buf_put(buf);
-	return 0;
-}
-
 static void do_moves(void)
 {
 	report(true, "moves", "%d", atomic_read(&moves));
@@ -1043,8 +907,6 @@ static const struct st_cmd {
 	{ "hold-map", NULL, do_hold, "map", 0 },
 	{ "hold-static", NULL, do_hold, "static", 0 },
 	{ "hold-vmap", NULL, do_hold, "vmap", 0 },
-	{ "time", NULL, do_time, NULL, 10 },
-	{ "copy", NULL, do_copy, NULL, 10 },
 	{ "drop", cmd_drop },
 	{ "moves", do_moves },
 	{ "gone", cmd_gone },

@@ -6,7 +6,7 @@ set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 ksrc=$("$src/testbed/kernel-source.sh" "$1")
 cd "$src"
-files=$(git ls-files 'p2p-kmod/*.[ch]')
+files=$(git ls-files 'p2p-kmod/*.[ch]' 'bench/kmod/*.[ch]')
 run_checkpatch() { perl "$ksrc/scripts/checkpatch.pl" --strict --no-tree --quiet --show-types "$@"; }
 rc=0
 run_checkpatch -f $(echo "$files" | grep -v p2pbar_compat.h) || rc=1
