@@ -13,13 +13,24 @@ does not have fails in that test's own run: "no case".)
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 
 def test_args(build_dir):
-    out = subprocess.run(["ctest", "--test-dir", build_dir, "--show-only=json-v1"],
-                         check=True, capture_output=True, text=True).stdout
+    # From a copy of the CTestTestfile.cmake tree: ctest run in the build
+    # tree itself would rewrite Testing/Temporary/LastTest.log under the
+    # ctest run this test is part of, whose log make test reads.
+    with tempfile.TemporaryDirectory() as tmp:
+        for d, _, files in os.walk(build_dir):
+            if "CTestTestfile.cmake" in files:
+                to = os.path.join(tmp, os.path.relpath(d, build_dir))
+                os.makedirs(to, exist_ok=True)
+                shutil.copy(os.path.join(d, "CTestTestfile.cmake"), to)
+        out = subprocess.run(["ctest", "--test-dir", tmp, "--show-only=json-v1"],
+                             check=True, capture_output=True, text=True).stdout
     for t in json.loads(out)["tests"]:
         yield t["name"], t.get("command", [])
 
