@@ -16,7 +16,7 @@ TEST_JOBS ?= $(shell nproc)
 CONFIGURE_ARGS = -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DP2PBAR_FLAVOURS=$(FLAVOURS)" \
   -DP2PBAR_DEBUG_TESTS=$(DEBUG_TESTS) -DP2PBAR_SID_TESTS=$(SID_TESTS)
 
-.PHONY: all deps configure build product test test-debug test-sid test-rdma-core soak demo deb test-install-dkms bench clean
+.PHONY: all deps configure build product test test-debug test-sid test-rdma-core soak demo deb bench clean
 all: build
 
 deps:
@@ -104,18 +104,6 @@ bench: build
 # them (pkg/build-deb.sh).
 deb: build
 	@cmake --build $(BUILD) --target deb
-
-# The DKMS packages as a user gets them, not in make test yet: a fresh
-# guest apt-installs them and DKMS builds both modules
-# (tests/install/dkms-state.sh; cached by the packages' content: cold, on
-# a two-core machine at load 12-28, it did not finish in 45 min), then
-# install-dkms-packages.sh boots that disk: all seven packages, modprobe
-# of the DKMS-built modules, a member's CLI and perftest, apt purge.
-test-install-dkms: deb
-	@tests/install/dkms-state.sh $(BUILD)
-	@testbed/run-in-guest --build-dir $(BUILD) --name install-dkms-packages --timeout 600 \
-	  --bar-size 16M --root-overlay $(BUILD)/deb/root-dkms.qcow2 \
-	  --host-post "tests/install/perftest-verify.py 65536" tests/install/install-dkms-packages.sh
 
 clean:
 	rm -rf $(BUILD)

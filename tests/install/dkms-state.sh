@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The guest disk state after DKMS built our two modules (make
-# test-install-dkms, for tests/install/install-dkms-packages.sh): a qcow2 overlay of the image in which
+# The guest disk state after DKMS built our two modules (the install
+# test's fixture, for tests/install/install-packages.sh): a qcow2 overlay of the image in which
 # a fresh guest apt-installed p2pbar-dkms and rdma-rxe-p2pbar-dkms offline
 # and DKMS compiled both for the guest's kernel (tests/install/install-dkms.sh).
 # The guest compiles slowly under TCG, so the overlay is cached under

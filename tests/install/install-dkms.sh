@@ -3,7 +3,7 @@
 # (apt install ./*.deb), and DKMS builds p2pbar.ko and our rdma_rxe.ko
 # for the running kernel from the sources they ship. Run by
 # tests/install/dkms-state.sh on a writable overlay of the image: the disk it
-# leaves is the cached state install-dkms-packages.sh starts from.
+# leaves is the cached state install-packages.sh starts from.
 set -euo pipefail
 . "$P2PBAR_SRC/testbed/guest/lib.sh"
 
