@@ -132,6 +132,18 @@ module_span() {
 	echo "$lo $hi"
 }
 
+# The text of the functions SYMBOL... (/proc/kallsyms: each from its
+# address to the next symbol's) as one "START END" for fault_aim: the
+# lowest start to the highest end, what lies between included.
+# usage: symbol_span SYMBOL...
+symbol_span() {
+	LC_ALL=C sort /proc/kallsyms | awk -v want=" $* " '
+		open { a = "" $1; if (hi == "" || a > hi) hi = a; open = 0 }
+		index(want, " " $3 " ") { a = "" $1; if (lo == "" || a < lo) lo = a; open = 1 }
+		END { if (lo == "" || hi == "" || lo == hi) exit 1; print "0x" lo, "0x" hi }' ||
+		die "symbol_span: no text of $* in /proc/kallsyms"
+}
+
 port_active() { ibv_devinfo -d "$1" 2>/dev/null | grep -q 'PORT_ACTIVE'; }
 
 # Soft-RoCE device rxe0 on eth0 (rdma_rxe loaded), its port active.

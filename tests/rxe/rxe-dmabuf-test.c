@@ -55,6 +55,15 @@
  *                            (/proc/thread-self/fail-nth; the script aims
  *                            the fault attributes at the modules): ENOMEM
  *                            or EFAULT, and the next registration moves data
+ *   trafficfail /dev/p2pbarN FAULT_DIR  RDMA WRITEs into and READs from a
+ *                            dma-buf MR while FAULT_DIR (a fault attribute
+ *                            directory the script aimed at the skbs of
+ *                            rxe's requester) fails packet allocations at
+ *                            random: every WR completes ok, every byte
+ *                            checked, no QP error; then every allocation
+ *                            fails: the WR still completes, in error
+ *                            (LOC_QP_OP_ERR, or WR_FLUSH_ERR: rxe's
+ *                            completer flushes it with the QP)
  *
  * One rxe device, two RC QPs connected to each other (loopback); the same
  * verbs across two guests: rxe-dmabuf-2node.c.
@@ -1458,6 +1467,180 @@ T_CASE(case_allocfail, "allocfail", 1, "/dev/p2pbarN")
 	dbuf_free(&b);
 	rdma_close(&r);
 	return ret;
+}
+
+/* --- trafficfail: packet allocations failed under traffic ----------- */
+
+static void fault_set(const char *dir, const char *attr, long val)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, attr);
+	f = fopen(path, "w");
+	if (!f || fprintf(f, "%ld\n", val) < 0 || fclose(f))
+		FAIL("write %ld to %s: %s", val, path, strerror(errno));
+}
+
+static long fault_get(const char *dir, const char *attr)
+{
+	char path[256];
+	long val;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, attr);
+	f = fopen(path, "r");
+	if (!f || fscanf(f, "%ld", &val) != 1)
+		FAIL("read %s: %s", path, strerror(errno));
+	fclose(f);
+	return val;
+}
+
+static void trafficfail_reap(struct rdma *r, int n, unsigned int round, const char *dir,
+			     long faults)
+{
+	for (int i = 0; i < n; i++) {
+		struct ibv_wc wc = wc_within(r, 30);
+
+		if ((int)wc.status == -1)
+			FAIL("round %u: no completion in 30 s (%d of %d reaped): hang", round, i,
+			     n);
+		if (wc.status != IBV_WC_SUCCESS)
+			FAIL("round %u: an RDMA %s completed with %s (%d of %d reaped; %ld faults "
+			     "injected)",
+			     round, wc.wr_id == IBV_WR_RDMA_READ ? "READ" : "WRITE",
+			     ibv_wc_status_str(wc.status), i, n, faults - fault_get(dir, "times"));
+	}
+}
+
+static void expect_qp_rts(struct ibv_qp *qp, const char *what)
+{
+	struct ibv_qp_init_attr ia;
+	struct ibv_qp_attr a;
+
+	if (ibv_query_qp(qp, &a, IBV_QP_STATE, &ia))
+		FAIL("ibv_query_qp: %s", strerror(errno));
+	if (a.qp_state != IBV_QPS_RTS)
+		FAIL("%s: QP state %d, not RTS", what, a.qp_state);
+}
+
+/*
+ * Each round, @n WRITEs of @chunk from @h into one half of the dma-buf MR
+ * and @n READs of the other half (the previous round's) into @h2, posted
+ * interleaved, so the requester's opcode and PSN sequence mixes WRITE
+ * FIRST/MIDDLE/LAST with READ requests around every fault.
+ */
+static unsigned int trafficfail_stream(struct rdma *r, struct ibv_mr *hmr, uint8_t *h,
+				       struct ibv_mr *h2mr, uint8_t *h2, struct ibv_mr *dmr,
+				       struct dbuf *b, size_t chunk, int n, const char *dir,
+				       long faults, double secs)
+{
+	size_t half = chunk * n;
+	double end = now() + secs;
+	unsigned int round;
+
+	for (round = 0; round < 2 || fault_get(dir, "times") > 0; round++) {
+		uint64_t w = (round & 1) * half, rd = half - w, seed = 0x7aff1c00 + round;
+
+		if (now() > end)
+			FAIL("%ld faults still to inject after %u rounds, %.0f s: are they aimed "
+			     "at "
+			     "the requester's allocations?",
+			     fault_get(dir, "times"), round, secs);
+		fill(h, half, seed);
+		memset(h2, 0, half);
+		for (int i = 0; i < n; i++) {
+			post(r->qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h + i * chunk, chunk,
+			     dmr->rkey, IOVA_BASE + w + i * chunk);
+			post(r->qp[0], IBV_WR_RDMA_READ, h2mr, (uintptr_t)h2 + i * chunk, chunk,
+			     dmr->rkey, IOVA_BASE + rd + i * chunk);
+		}
+		trafficfail_reap(r, 2 * n, round, dir, faults);
+		check("RDMA WRITEs into the dma-buf MR", b->map + w, half, seed);
+		if (round)
+			check("RDMA READs from the dma-buf MR", h2, half, seed - 1);
+	}
+	return round;
+}
+
+T_CASE(case_trafficfail, "trafficfail", 2, "/dev/p2pbarN FAULT_DIR")
+{
+	const char *dir = argv[1];
+	const long faults = 400, pct = 10;
+	const size_t chunk = 64 << 10;
+	const int n = 8; /* 2n WRs: the QPs' send queue */
+	size_t half = chunk * n;
+	uint8_t *h = malloc(half), *h2 = malloc(half);
+	struct ibv_mr *hmr, *h2mr, *dmr;
+	unsigned int rounds;
+	struct ibv_wc wc;
+	struct rdma r;
+	struct dbuf b;
+	long failed;
+	double t;
+
+	rdma_open(&r);
+	b = dbuf_p2pbar(argv[0], 2 * half);
+	dbuf_map(&b);
+	hmr = ibv_reg_mr(r.pd, h, half, ACCESS_ALL);
+	h2mr = ibv_reg_mr(r.pd, h2, half, ACCESS_ALL);
+	dmr = ibv_reg_dmabuf_mr(r.pd, 0, 2 * half, IOVA_BASE, b.fd, ACCESS_ALL);
+	if (!h || !h2 || !hmr || !h2mr || !dmr)
+		FAIL("buffers and MRs: %s", strerror(errno));
+
+	/* transient: pct % of the requester's packet allocations fail */
+	fault_set(dir, "times", faults);
+	fault_set(dir, "probability", pct);
+	t = now();
+	rounds = trafficfail_stream(&r, hmr, h, h2mr, h2, dmr, &b, chunk, n, dir, faults, 120);
+	fault_set(dir, "probability", 0);
+	t = now() - t;
+	expect_qp_rts(r.qp[0], "requester after the faults");
+	expect_qp_rts(r.qp[1], "responder after the faults");
+	printf("RESULT: trafficfail: %ld packet allocations of rxe's requester failed (%ld %%) "
+	       "during %u WRs (%u RDMA WRITEs and READs of %zu KiB, %.1f MiB each way, every "
+	       "byte checked) in %.1f s: every WR completed ok, no QP error\n",
+	       faults - fault_get(dir, "times"), pct, rounds * 2 * n, rounds * n, chunk >> 10,
+	       rounds * half / 1048576.0, t);
+
+	/* lasting: every allocation fails; the WR ends, in error */
+	fault_set(dir, "times", 1000);
+	fault_set(dir, "probability", 100);
+	t = now();
+	post(r.qp[0], IBV_WR_RDMA_WRITE, hmr, (uintptr_t)h, PAGE, dmr->rkey, IOVA_BASE);
+	wc = wc_within(&r, 30);
+	t = now() - t;
+	fault_set(dir, "probability", 0);
+	failed = 1000 - fault_get(dir, "times");
+	fault_set(dir, "times", 0);
+	if ((int)wc.status == -1)
+		FAIL("a WRITE whose packet never allocates: no completion in 30 s: hang");
+	/* the requester's error; rxe's completer flushes it with the QP */
+	if (wc.status != IBV_WC_LOC_QP_OP_ERR && wc.status != IBV_WC_WR_FLUSH_ERR)
+		FAIL("a WRITE whose packet never allocates completed with %s, expected %s or %s",
+		     ibv_wc_status_str(wc.status), ibv_wc_status_str(IBV_WC_LOC_QP_OP_ERR),
+		     ibv_wc_status_str(IBV_WC_WR_FLUSH_ERR));
+	if (failed < 2)
+		FAIL("a WRITE whose packet never allocates: failed after %ld allocation, not "
+		     "retried",
+		     failed);
+	printf("RESULT: trafficfail: a packet that never allocates: its WRITE completed with "
+	       "%s after %ld tries in %.2f s\n",
+	       ibv_wc_status_str(wc.status), failed, t);
+
+	/* no faults: new QPs move data */
+	requeue_qps(&r);
+	rounds = trafficfail_stream(&r, hmr, h, h2mr, h2, dmr, &b, chunk, n, dir, 0, 120);
+	printf("# ok new QPs after the faults: %u rounds of WRITEs and READs checked\n", rounds);
+
+	ibv_dereg_mr(dmr);
+	ibv_dereg_mr(h2mr);
+	ibv_dereg_mr(hmr);
+	dbuf_free(&b);
+	rdma_close(&r);
+	free(h2);
+	free(h);
+	return 0;
 }
 
 int main(int argc, char **argv)

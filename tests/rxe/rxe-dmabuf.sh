@@ -16,7 +16,9 @@
 #   fence (a move whose fence never signals: registration bounded, no hang) |
 #   vgemfence (a vgem fence imported into the buffer: what userspace reaches) |
 #   allocfail (debug kernel: a registration's allocations and user copies
-#     failed in turn)
+#     failed in turn) |
+#   trafficfail (debug kernel: rxe's requester's packet allocations failed
+#     at random under RDMA WRITE/READ traffic, then all of them)
 set -euo pipefail
 . "$P2PBAR_SRC/testbed/guest/lib.sh"
 . "$P2PBAR_SRC/testbed/guest/rxe-lib.sh"
@@ -85,6 +87,23 @@ for c in "$@"; do
 		# shellcheck disable=SC2086 # START END
 		fault_aim $span
 		"$t" allocfail "$P2PBAR_NODE" || die "case allocfail"
+		;;
+	trafficfail)
+		# failslab fails only skb heads (the cache filter) allocated
+		# under rxe's send side (rxe_sender, and rxe_requester, which it
+		# may inline): the requester's packets, never the responder's
+		# acks and read replies. The program sets how often and counts.
+		span=$(symbol_span rxe_requester rxe_sender)
+		# shellcheck disable=SC2086 # START END
+		fault_aim $span
+		echo 1 >/sys/kernel/debug/failslab/interval
+		echo 1 >/sys/kernel/slab/skbuff_head_cache/failslab ||
+			die "cannot mark skbuff_head_cache for failslab"
+		echo Y >/sys/kernel/debug/failslab/cache-filter
+		"$t" trafficfail "$P2PBAR_NODE" /sys/kernel/debug/failslab ||
+			die "case trafficfail"
+		echo N >/sys/kernel/debug/failslab/cache-filter
+		echo 0 >/sys/kernel/slab/skbuff_head_cache/failslab
 		;;
 	p2pbar) "$t" p2pbar "$P2PBAR_NODE" "$P2PBAR_RUN/fill.txt" || die "case p2pbar" ;;
 	udmabuf)
